@@ -1,0 +1,24 @@
+"""Structured extraction of sanctions news: schema, prompts, model backends, evaluation."""
+
+from .documents import Document
+from .errors import BackendError, ConfigError, DocumentError, ExtractionFailed, ExtractorError, PromptError
+from .pipeline import Extractor, RunMeta, extract
+from .schema import ArticleExtraction, SanctionAction, Target
+from .settings import Settings
+
+__all__ = [
+    "ArticleExtraction",
+    "BackendError",
+    "ConfigError",
+    "Document",
+    "DocumentError",
+    "ExtractionFailed",
+    "Extractor",
+    "ExtractorError",
+    "PromptError",
+    "RunMeta",
+    "SanctionAction",
+    "Settings",
+    "Target",
+    "extract",
+]

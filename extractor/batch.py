@@ -1,0 +1,165 @@
+"""Many documents at once: bounded concurrency, results streamed as each document finishes.
+
+Concurrency is asyncio on the outside and the one synchronous pipeline on worker threads
+inside (`asyncio.to_thread`), so there is no async near-copy of the pipeline to drift.
+At most `concurrency` documents are in flight; documents are pulled lazily from the
+input, so a huge input is never held in memory at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .documents import Document
+from .errors import DocumentError, ExtractorError
+from .pipeline import Extractor
+from .schema import ArticleExtraction
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one input: a result, or the error that stopped it."""
+
+    article_id: str
+    result: ArticleExtraction | None = None
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the document produced a schema-valid result."""
+        return self.result is not None
+
+
+@dataclass
+class RunSummary:
+    """Accounting over a batch: documents, tokens, cache, retries, latency and cost."""
+
+    documents: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    attempts: int = 0
+    transport_retries: int = 0
+    cost: float | None = None
+    latencies: list[float] = field(default_factory=list, repr=False)
+
+    def add(self, outcome: Outcome) -> None:
+        """Count one finished document."""
+        self.documents += 1
+        if outcome.result is None:
+            self.failed += 1
+            usage = getattr(outcome.error, "usage", None) or {}
+            self.prompt_tokens += usage.get("prompt_tokens", 0)
+            self.completion_tokens += usage.get("completion_tokens", 0)
+            self.attempts += getattr(outcome.error, "attempts", 0) or 0
+            return
+        self.succeeded += 1
+        meta = outcome.result.meta
+        if meta is None:
+            return
+        self.cache_hits += int(meta.cache_hit)
+        self.prompt_tokens += meta.usage.prompt_tokens
+        self.completion_tokens += meta.usage.completion_tokens
+        self.attempts += meta.attempts
+        self.transport_retries += meta.transport_retries
+        if meta.cost is not None:
+            self.cost = (self.cost or 0.0) + meta.cost
+        if not meta.cache_hit:
+            self.latencies.append(meta.latency_s)
+
+    def percentile(self, q: float) -> float | None:
+        """Latency percentile in seconds over documents that called the model."""
+        if not self.latencies:
+            return None
+        if len(self.latencies) == 1:
+            return self.latencies[0]
+        cuts = statistics.quantiles(self.latencies, n=100, method="inclusive")
+        return cuts[min(max(int(q) - 1, 0), 98)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready totals, with latency percentiles."""
+        return {
+            "documents": self.documents,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "cache_hits": self.cache_hits,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+            "attempts": self.attempts,
+            "transport_retries": self.transport_retries,
+            "cost": self.cost,
+            "latency_p50_s": self.percentile(50),
+            "latency_p90_s": self.percentile(90),
+            "latency_p99_s": self.percentile(99),
+        }
+
+
+Input = Document | DocumentError
+
+
+async def aextract_many(
+    extractor: Extractor,
+    documents: Iterable[Input],
+    *,
+    concurrency: int = 4,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> RunSummary:
+    """Extract `documents` with at most `concurrency` in flight; call `on_outcome` for each."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    summary = RunSummary()
+    source = iter(documents)
+
+    def finish(outcome: Outcome) -> None:
+        summary.add(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    async def worker() -> None:
+        for item in source:  # workers share one iterator: each document is taken once
+            if isinstance(item, DocumentError):
+                finish(Outcome(article_id=str(item).split(":")[0], error=item))
+                continue
+            try:
+                result = await asyncio.to_thread(extractor.extract_document, item)
+            except ExtractorError as exc:
+                finish(Outcome(article_id=item.id, error=exc))
+            else:
+                finish(Outcome(article_id=item.id, result=result))
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return summary
+
+
+def extract_many(
+    documents: Iterable[Input],
+    *,
+    extractor: Extractor | None = None,
+    concurrency: int = 4,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    **settings: Any,
+) -> list[Outcome]:
+    """Extract many documents concurrently; returns the outcomes in completion order.
+
+    `documents` may be `Document`s or (from the readers) `DocumentError`s, which become
+    failed outcomes. Settings keywords build an `Extractor` when none is given.
+    """
+    extractor = extractor or Extractor(**settings)
+    outcomes: list[Outcome] = []
+
+    def collect(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    asyncio.run(aextract_many(extractor, documents, concurrency=concurrency, on_outcome=collect))
+    return outcomes

@@ -1,0 +1,226 @@
+"""The `extractor` command line: a thin layer over the library; each command calls one function."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from .errors import ExtractorError
+
+app = typer.Typer(
+    help="Extract structured sanctions data from news articles and press releases, and evaluate it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+cache_app = typer.Typer(help="Inspect or clear the result cache.", no_args_is_help=True)
+prompts_app = typer.Typer(help="List, show, render and diff versioned prompts.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+app.add_typer(prompts_app, name="prompts")
+
+err = Console(stderr=True, highlight=False)
+
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="Model name for the endpoint, or 'embedded[:smollm2|gemma3]'. Env: EXTRACTOR_MODEL."),
+]
+BaseUrlOpt = Annotated[
+    str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint URL. Env: OPENAI_BASE_URL.")
+]
+PromptOpt = Annotated[str, typer.Option("--prompt", "-p", help="Prompt id: NAME or NAME@vN (default: latest).")]
+CacheDirOpt = Annotated[
+    Path | None, typer.Option("--cache-dir", help="Cache directory. Env: EXTRACTOR_CACHE_DIR.")
+]
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a one-line error and exit."""
+    err.print(f"[red]error:[/red] {message}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def settings_from(**options: Any) -> Any:
+    """Settings from the environment with the given CLI options applied."""
+    from .settings import Settings
+
+    try:
+        return Settings.from_env(**options)
+    except ExtractorError as exc:
+        fail(str(exc))
+
+
+@app.command("extract")
+def extract_cmd(
+    paths: Annotated[list[str], typer.Argument(help="Files (.txt .md .html .jsonl), directories, or - for stdin.")],
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    prompt: PromptOpt = "sanctions",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Append results to this JSONL file; documents already in it are skipped."),
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, help="Documents in flight at once.")] = 1,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")] = False,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Ignore cached answers, store fresh ones.")] = False,
+    cache_dir: CacheDirOpt = None,
+    mode: Annotated[
+        str | None, typer.Option("--mode", help="Structured-output mode: json_schema, tools, json, md_json.")
+    ] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Output token limit per call.")] = None,
+) -> None:
+    """Extract sanctions actions from documents; print one JSON line per document."""
+    from .batch import aextract_many
+    from .documents import iter_documents
+    from .pipeline import Extractor
+    from .progress import BatchProgress, print_summary
+    from .results import done_ids, failure_line, repair_tail, result_line, write_line
+
+    settings = settings_from(
+        model=model, base_url=base_url, cache=not no_cache, refresh=refresh, cache_dir=cache_dir, mode=mode,
+        max_tokens=max_tokens,
+    )
+    try:
+        extractor = Extractor(settings, prompt=prompt)
+    except ExtractorError as exc:
+        fail(str(exc))
+    skip: set[str] = set()
+    if out is not None:
+        repair_tail(out)
+        skip = done_ids(out)
+    documents = list(iter_documents(paths))
+    todo = [d for d in documents if getattr(d, "id", None) not in skip]
+    skipped = len(documents) - len(todo)
+    if skipped:
+        err.print(f"{skipped} document(s) already in {out}: skipped")
+    failed = 0
+    with ExitStack() as stack:
+        sink = stack.enter_context(out.open("a", encoding="utf-8")) if out else sys.stdout
+        progress = stack.enter_context(BatchProgress(len(todo), enabled=len(todo) > 1))
+
+        def on_outcome(outcome: Any) -> None:
+            nonlocal failed
+            if outcome.result is not None:
+                write_line(sink, result_line(outcome.result))
+            else:
+                failed += 1
+                progress.console.print(f"[red]error:[/red] {outcome.error}", soft_wrap=True, highlight=False)
+                if not isinstance(outcome.error, ExtractorError) or outcome.article_id:
+                    write_line(sink, failure_line(outcome.article_id, outcome.error))
+            progress.advance(outcome)
+
+        import asyncio
+
+        try:
+            summary = asyncio.run(aextract_many(extractor, todo, concurrency=concurrency, on_outcome=on_outcome))
+        except KeyboardInterrupt:
+            err.print("interrupted: finished documents are saved; run again with the same --out to resume")
+            raise typer.Exit(130) from None
+    summary.skipped = skipped
+    if len(todo) > 1 or out is not None:
+        print_summary(err, summary)
+    if failed:
+        raise typer.Exit(1)
+
+
+@cache_app.command("stats")
+def cache_stats(cache_dir: CacheDirOpt = None) -> None:
+    """Show the cache directory, its entries and size."""
+    from .cache import ResultCache
+
+    settings = settings_from(cache_dir=cache_dir)
+    stats = ResultCache(settings.cache_dir).stats()
+    typer.echo(json.dumps(stats, indent=2))
+
+
+@cache_app.command("clear")
+def cache_clear(cache_dir: CacheDirOpt = None) -> None:
+    """Remove every cached answer."""
+    from .cache import ResultCache
+
+    settings = settings_from(cache_dir=cache_dir)
+    removed = ResultCache(settings.cache_dir).clear()
+    typer.echo(f"removed {removed} cached answer(s) from {settings.cache_dir}")
+
+
+@prompts_app.command("list")
+def prompts_list() -> None:
+    """Every prompt version with its hash and what changed."""
+    from .prompts import available, load_prompt
+
+    for name, versions in available().items():
+        for version in versions:
+            prompt = load_prompt(f"{name}@v{version}")
+            typer.echo(f"{prompt.id:<16} {prompt.hash}  {prompt.description}")
+
+
+@prompts_app.command("show")
+def prompts_show(prompt_id: Annotated[str, typer.Argument(help="NAME or NAME@vN")]) -> None:
+    """Print a prompt file as stored."""
+    from .prompts import load_prompt
+
+    try:
+        prompt = load_prompt(prompt_id)
+    except ExtractorError as exc:
+        fail(str(exc))
+    typer.echo(f"# {prompt.id}  hash {prompt.hash}  ({prompt.path})")
+    typer.echo(prompt.path.read_text(encoding="utf-8"))
+
+
+@prompts_app.command("render")
+def prompts_render(
+    prompt_id: Annotated[str, typer.Argument(help="NAME or NAME@vN")],
+    path: Annotated[str, typer.Argument(help="A document (.txt .md .html .jsonl) or - for stdin.")],
+) -> None:
+    """Print the exact messages and JSON schema that would be sent for a document."""
+    from .documents import iter_documents
+    from .prompts import load_prompt, render_preview
+    from .schema import answer_model
+
+    try:
+        prompt = load_prompt(prompt_id)
+    except ExtractorError as exc:
+        fail(str(exc))
+    schema = answer_model(**prompt.spec.limits.model_dump()).model_json_schema()
+    for item in iter_documents([path]):
+        if isinstance(item, ExtractorError):
+            fail(str(item))
+        typer.echo(json.dumps({"article_id": item.id, **render_preview(prompt, item, schema)}, indent=2, ensure_ascii=False))
+
+
+@prompts_app.command("diff")
+def prompts_diff(
+    a: Annotated[str, typer.Argument(help="First prompt id")],
+    b: Annotated[str, typer.Argument(help="Second prompt id")],
+) -> None:
+    """Unified diff of two prompt versions."""
+    import difflib
+
+    from .prompts import load_prompt
+
+    try:
+        pa, pb = load_prompt(a), load_prompt(b)
+    except ExtractorError as exc:
+        fail(str(exc))
+    lines = difflib.unified_diff(
+        pa.path.read_text(encoding="utf-8").splitlines(keepends=True),
+        pb.path.read_text(encoding="utf-8").splitlines(keepends=True),
+        fromfile=f"{pa.id} ({pa.hash})",
+        tofile=f"{pb.id} ({pb.hash})",
+    )
+    typer.echo("".join(lines) or f"{pa.id} and {pb.id} are identical")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    import logging
+
+    # instructor logs every failed attempt at ERROR; the CLI reports failures itself, once.
+    logging.getLogger("instructor").addHandler(logging.NullHandler())
+    logging.getLogger("instructor").propagate = False
+    app()

@@ -1,0 +1,232 @@
+"""The extraction pipeline: document → prompt → cache → model → validate (re-ask) → result.
+
+`Extractor` holds the settings, the prompt, the backend and the cache for many calls;
+`extract()` is the one-call convenience. Run metadata rides on the result's `meta`
+property, outside the schema's fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from functools import cached_property
+from typing import Any
+
+import instructor
+from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+from pydantic import BaseModel, Field
+
+from . import accounting
+from .backends import Backend, get_backend
+from .cache import ResultCache, cache_key
+from .documents import Document, make_document
+from .errors import BackendError, ExtractionFailed
+from .prompts import Prompt, load_prompt
+from .schema import SCHEMA_VERSION, ArticleExtraction, ExtractionAnswer, answer_model, schema_hash, to_article
+from .settings import Settings
+
+
+class Usage(BaseModel):
+    """Tokens over every attempt of one extraction."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class RunMeta(BaseModel):
+    """How a result was produced: prompt, model, cost, cache and timing."""
+
+    prompt_id: str
+    prompt_hash: str
+    schema_version: str = SCHEMA_VERSION
+    schema_hash: str
+    backend: str
+    model: str
+    endpoint: str
+    cache_hit: bool = False
+    cache_key: str
+    attempts: int = Field(description="Model calls made (validation attempts); 0 on a cache hit")
+    transport_retries: int = 0
+    usage: Usage = Field(default_factory=Usage, description="Tokens spent by this call (0 on a cache hit)")
+    cost: float | None = None
+    latency_s: float
+    created_at: str
+
+
+class Extractor:
+    """A reusable extractor: one configuration, many documents.
+
+    >>> ex = Extractor(model="embedded")          # doctest: +SKIP
+    >>> result = ex.extract("Treasury sanctioned ...", article_id="a1")  # doctest: +SKIP
+    >>> result.meta.usage.total_tokens             # doctest: +SKIP
+    """
+
+    def __init__(self, settings: Settings | None = None, *, prompt: str | Prompt = "sanctions", **overrides: Any):
+        self.settings = settings.with_(**overrides) if settings else Settings.from_env(**overrides)
+        self.settings.check()
+        self.prompt = load_prompt(prompt)
+        self.response_model: type[BaseModel] = answer_model(**self.prompt.spec.limits.model_dump())
+
+    @cached_property
+    def backend(self) -> Backend:
+        """The model backend, created on first use (loading a local model takes a moment)."""
+        return get_backend(self.settings)
+
+    @cached_property
+    def cache(self) -> ResultCache | None:
+        """The on-disk result cache, or None when caching is off."""
+        return ResultCache(self.settings.cache_dir) if self.settings.cache else None
+
+    @cached_property
+    def _create(self) -> Any:
+        backend = self.backend
+
+        def observed(*args: Any, **kwargs: Any) -> Any:
+            completion = backend.create(*args, **kwargs)
+            stats = accounting.current()
+            if stats is not None:
+                stats.add_completion(completion)
+            return completion
+
+        return instructor.patch(create=observed, mode=backend.mode)
+
+    @cached_property
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON schema of the model-facing answer."""
+        return self.response_model.model_json_schema()
+
+    def params(self) -> dict[str, Any]:
+        """Generation parameters sent with every request."""
+        params: dict[str, Any] = {"temperature": self.settings.temperature, "max_tokens": self.settings.max_tokens}
+        if self.settings.seed is not None:
+            params["seed"] = self.settings.seed
+        return params
+
+    def messages(self, document: Document) -> list[dict[str, str]]:
+        """The messages this extractor sends for `document`."""
+        return self.prompt.messages(document)
+
+    def key_for(self, document: Document) -> str:
+        """The cache key of `document` under this configuration."""
+        return cache_key(
+            backend=self.backend.identity(),
+            messages=self.messages(document),
+            schema=self.json_schema,
+            params=self.params(),
+            prompt_hash=self.prompt.hash,
+        )
+
+    def extract(
+        self, text: str, *, article_id: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> ArticleExtraction:
+        """Extract sanctions actions from `text` (metadata: title, published, url, publisher)."""
+        return self.extract_document(make_document(text, article_id=article_id, metadata=metadata))
+
+    def extract_document(self, document: Document) -> ArticleExtraction:
+        """Extract one `Document`; raises `ExtractionFailed` or `BackendError` on failure."""
+        started = time.perf_counter()
+        key = self.key_for(document)
+        if self.cache is not None and not self.settings.refresh:
+            entry = self.cache.get(key)
+            if entry is not None:
+                answer = ExtractionAnswer.model_validate(entry["answer"])
+                return self._result(document, answer, key, started, accounting.CallStats(), cache_hit=True)
+        with accounting.tracking() as stats:
+            answer = self._ask(document, stats)
+        if self.cache is not None:
+            self.cache.set(key, {"answer": answer.model_dump(mode="json"), "usage": stats.usage()})
+        return self._result(document, answer, key, started, stats, cache_hit=False)
+
+    def _ask(self, document: Document, stats: accounting.CallStats) -> ExtractionAnswer:
+        # instructor re-asks on validation errors; each re-ask adds the bad answer and the
+        # error to the conversation, so validation_retries (and max_tokens) bound its growth.
+        try:
+            answer = self._create(
+                messages=self.messages(document),
+                response_model=self.response_model,
+                max_retries=self.settings.validation_retries,
+                **self.params(),
+                **self.backend.request_kwargs(),
+            )
+        except InstructorRetryException as exc:
+            transport = _backend_error(exc)
+            if transport is not None:
+                raise transport from None  # the endpoint failed: not a validation failure
+            raise self._failed(document, stats, _last_reason(exc)) from None
+        except IncompleteOutputException:
+            reason = f"output cut off at max_tokens={self.settings.max_tokens} before the JSON was complete"
+            raise self._failed(document, stats, reason) from None
+        return ExtractionAnswer.model_validate(answer.model_dump())
+
+    def _failed(self, document: Document, stats: accounting.CallStats, reason: str) -> ExtractionFailed:
+        return ExtractionFailed(
+            article_id=document.id,
+            prompt_id=self.prompt.id,
+            attempts=max(stats.attempts, 1),
+            reason=reason,
+            last_output=stats.last_output,
+            usage=stats.usage(),
+        )
+
+    def _result(
+        self,
+        document: Document,
+        answer: ExtractionAnswer,
+        key: str,
+        started: float,
+        stats: accounting.CallStats,
+        *,
+        cache_hit: bool,
+    ) -> ArticleExtraction:
+        result = to_article(answer, document.id)
+        result._meta = RunMeta(
+            prompt_id=self.prompt.id,
+            prompt_hash=self.prompt.hash,
+            schema_hash=schema_hash(),
+            backend=self.backend.name,
+            model=self.backend.model,
+            endpoint=self.backend.endpoint,
+            cache_hit=cache_hit,
+            cache_key=key,
+            attempts=stats.attempts,
+            transport_retries=stats.transport_retries,
+            usage=Usage(**stats.usage()),
+            cost=self.settings.cost(stats.prompt_tokens, stats.completion_tokens),
+            latency_s=round(time.perf_counter() - started, 4),
+            created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        )
+        return result
+
+
+def _backend_error(exc: InstructorRetryException) -> BackendError | None:
+    attempts = getattr(exc, "failed_attempts", None) or []
+    candidates = [a.exception for a in attempts] + [exc.__cause__, exc.__context__]
+    return next((c for c in candidates if isinstance(c, BackendError)), None)
+
+
+def _last_reason(exc: InstructorRetryException) -> str:
+    attempts = getattr(exc, "failed_attempts", None) or []
+    if attempts:
+        return str(attempts[-1].exception)
+    return str(exc)
+
+
+def extract(
+    text: str,
+    *,
+    article_id: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    model: str | None = None,
+    prompt: str = "sanctions",
+    **settings: Any,
+) -> ArticleExtraction:
+    """Extract the sanctions actions reported in `text`.
+
+    `metadata` (title, published, url, publisher) is shown to the model so that "today"
+    resolves. `model` is `embedded` (default without an endpoint) or a model name for the
+    OpenAI-compatible endpoint in OPENAI_BASE_URL / OPENAI_API_KEY. Other keyword arguments
+    are `Settings` fields (base_url, api_key, cache, refresh, cache_dir, ...). Run metadata
+    is on `result.meta`.
+    """
+    return Extractor(prompt=prompt, model=model, **settings).extract(text, article_id=article_id, metadata=metadata)

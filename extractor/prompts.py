@@ -1,0 +1,187 @@
+"""Versioned prompt templates: loading, addressing (`name@vN`), rendering and hashing.
+
+A prompt is a YAML file `prompts/<name>/v<N>.yaml` with a system text, a jinja2 user
+template in which the article is delimited as data, optional few-shot examples and a
+one-line description of what changed. The content hash goes into every result and cache
+key, so results of an edited prompt never mix with the old ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .documents import Document
+from .errors import PromptError
+from .schema import ExtractionAnswer
+
+PROMPTS_ENV = "EXTRACTOR_PROMPTS_DIR"
+_VERSION_FILE = re.compile(r"^v(\d+)\.ya?ml$")
+_jinja = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
+
+
+class Example(BaseModel):
+    """A few-shot example: a short document and the answer the model should give."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    metadata: dict[str, str] = Field(default_factory=dict)
+    answer: ExtractionAnswer
+
+
+class Limits(BaseModel):
+    """List-length bounds put into the model-facing JSON schema."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_actions: int = Field(default=8, ge=1)
+    max_targets: int = Field(default=25, ge=1)
+    max_items: int = Field(default=8, ge=1)
+
+
+class PromptSpec(BaseModel):
+    """The validated content of one prompt file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = Field(min_length=1, description="One line: what changed from the previous version")
+    system: str = Field(min_length=1)
+    user: str = Field(min_length=1, description="jinja2 template; gets `text` and `metadata`")
+    examples: list[Example] = Field(default_factory=list)
+    limits: Limits = Field(default_factory=Limits)
+
+
+class Prompt:
+    """One version of a named prompt, ready to render messages for a document."""
+
+    def __init__(self, name: str, version: int, path: Path, spec: PromptSpec) -> None:
+        self.name = name
+        self.version = version
+        self.path = path
+        self.spec = spec
+        try:
+            self._template = _jinja.from_string(spec.user)
+        except jinja2.TemplateSyntaxError as exc:
+            raise PromptError(f"{path}: user template does not parse: {exc.message} (line {exc.lineno})") from None
+
+    @property
+    def id(self) -> str:
+        """The address of this version, e.g. `sanctions@v2`."""
+        return f"{self.name}@v{self.version}"
+
+    @cached_property
+    def hash(self) -> str:
+        """Content hash of the parsed prompt (whitespace-stable, order-stable)."""
+        canonical = json.dumps(self.spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    @property
+    def description(self) -> str:
+        """What changed from the previous version."""
+        return self.spec.description
+
+    def render_user(self, text: str, metadata: dict[str, str]) -> str:
+        """The user message for one document."""
+        try:
+            return self._template.render(text=text, metadata=metadata).strip() + "\n"
+        except jinja2.UndefinedError as exc:
+            raise PromptError(f"{self.id}: user template uses an unknown variable: {exc.message}") from None
+
+    def messages(self, document: Document) -> list[dict[str, str]]:
+        """The full message list sent to the model for `document`."""
+        messages = [{"role": "system", "content": self.spec.system.strip()}]
+        for example in self.spec.examples:
+            messages.append({"role": "user", "content": self.render_user(example.text, example.metadata)})
+            answer = example.answer.model_dump_json(exclude_defaults=False)
+            messages.append({"role": "assistant", "content": answer})
+        messages.append({"role": "user", "content": self.render_user(document.text, document.metadata())})
+        return messages
+
+
+def prompt_dirs() -> list[Path]:
+    """Where prompts are looked up: $EXTRACTOR_PROMPTS_DIR, the source tree, the installed copy."""
+    package = Path(__file__).resolve().parent
+    dirs = []
+    if os.environ.get(PROMPTS_ENV):
+        dirs.append(Path(os.environ[PROMPTS_ENV]))
+    dirs += [package.parent / "prompts", package / "_prompts"]
+    return [d for d in dirs if d.is_dir()]
+
+
+def _versions(name: str) -> dict[int, Path]:
+    for base in prompt_dirs():
+        folder = base / name
+        if folder.is_dir():
+            found = {}
+            for file in folder.iterdir():
+                match = _VERSION_FILE.match(file.name)
+                if match:
+                    found[int(match.group(1))] = file
+            if found:
+                return found
+    return {}
+
+
+def available() -> dict[str, list[int]]:
+    """Every prompt name with its versions, oldest first."""
+    names: dict[str, list[int]] = {}
+    for base in prompt_dirs():
+        for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+            if folder.name not in names:
+                versions = sorted(_versions(folder.name))
+                if versions:
+                    names[folder.name] = versions
+    return names
+
+
+def parse_prompt_id(prompt_id: str) -> tuple[str, int | None]:
+    """Split `name@vN` (or `name@N`, or `name`) into name and version (None = latest)."""
+    name, _, version = prompt_id.strip().partition("@")
+    if not name:
+        raise PromptError(f"invalid prompt id {prompt_id!r}: expected NAME or NAME@vN")
+    if not version:
+        return name, None
+    digits = version[1:] if version.lower().startswith("v") else version
+    if not digits.isdigit():
+        raise PromptError(f"invalid prompt version in {prompt_id!r}: expected NAME@vN, e.g. sanctions@v1")
+    return name, int(digits)
+
+
+def load_prompt(prompt_id: str | Prompt = "sanctions") -> Prompt:
+    """Load a prompt by id: `sanctions@v1`, or `sanctions` for the latest version."""
+    if isinstance(prompt_id, Prompt):
+        return prompt_id
+    name, version = parse_prompt_id(prompt_id)
+    versions = _versions(name)
+    if not versions:
+        known = ", ".join(sorted(available())) or "none"
+        raise PromptError(f"unknown prompt {name!r} (known prompts: {known})")
+    if version is None:
+        version = max(versions)
+    if version not in versions:
+        listed = ", ".join(f"v{v}" for v in sorted(versions))
+        raise PromptError(f"unknown prompt version {name}@v{version} (available: {listed})")
+    path = versions[version]
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        spec = PromptSpec.model_validate(raw)
+    except yaml.YAMLError as exc:
+        raise PromptError(f"{path}: not valid YAML: {exc}") from None
+    except ValidationError as exc:
+        raise PromptError(f"{path}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+    return Prompt(name, version, path, spec)
+
+
+def render_preview(prompt: Prompt, document: Document, schema: dict[str, Any]) -> dict[str, Any]:
+    """What would be sent for `document`: the messages and the JSON schema."""
+    return {"prompt": prompt.id, "prompt_hash": prompt.hash, "messages": prompt.messages(document), "schema": schema}

@@ -1,0 +1,46 @@
+"""Shared fixtures: an isolated environment, a local fake OpenAI server, the embedded model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from extractor import Extractor, Settings
+from tests.fakeserver import FakeOpenAI
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No real endpoint or key leaks in; every test gets its own cache directory."""
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "EXTRACTOR_MODEL", "EXTRACTOR_MODE", "EXTRACTOR_PROMPTS_DIR",
+                 "EXTRACTOR_PRICE_IN", "EXTRACTOR_PRICE_OUT"):
+        monkeypatch.delenv(name, raising=False)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("EXTRACTOR_CACHE_DIR", str(cache))
+    return cache
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    """A running fake OpenAI-compatible server on 127.0.0.1."""
+    with FakeOpenAI() as server:
+        yield server
+
+
+@pytest.fixture
+def remote(fake: FakeOpenAI, tmp_path: Path) -> Extractor:
+    """An extractor pointed at the fake server, with fast transport retries."""
+    settings = Settings.from_env(model="fake-model", base_url=fake.base_url, api_key="test", cache_dir=tmp_path / "c",
+                                 transport_budget=20.0)
+    return Extractor(settings)
+
+
+@pytest.fixture(scope="session")
+def embedded_extractor(tmp_path_factory: pytest.TempPathFactory) -> Extractor:
+    """The real embedded model (loaded once per session)."""
+    settings = Settings(model="embedded", cache_dir=tmp_path_factory.mktemp("embedded-cache"))
+    return Extractor(settings)
