@@ -93,7 +93,7 @@ def extract_cmd(
     if out is not None:
         repair_tail(out)
         skip = done_ids(out)
-    documents = list(iter_documents(paths))
+    documents = list(iter_documents(paths, exclude=[out] if out else []))
     todo = [d for d in documents if getattr(d, "id", None) not in skip]
     skipped = len(documents) - len(todo)
     if skipped:

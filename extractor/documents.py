@@ -162,15 +162,23 @@ def read_stdin() -> Iterator[Document | DocumentError]:
     yield Document(id="stdin", text=text)
 
 
-def iter_documents(paths: Iterable[str | Path]) -> Iterator[Document | DocumentError]:
-    """Every document named by `paths`: files, directories (supported files inside), or `-`."""
+def iter_documents(paths: Iterable[str | Path], *, exclude: Iterable[Path] = ()) -> Iterator[Document | DocumentError]:
+    """Every document named by `paths`: files, directories (supported files inside), or `-`.
+
+    Files in `exclude` (such as the run's own output file) are passed over in directories.
+    """
+    skip = {p.resolve() for p in exclude}
     for raw in paths:
         if str(raw) == "-":
             yield from read_stdin()
             continue
         path = Path(raw)
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+            files = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and p.resolve() not in skip
+            )
             if not files:
                 yield DocumentError(f"{path}: no .txt, .md, .html or .jsonl files in this directory")
             for file in files:

@@ -66,6 +66,7 @@ class Settings:
             "api_key": os.environ.get("OPENAI_API_KEY") or None,
             "mode": os.environ.get("EXTRACTOR_MODE") or "json_schema",
             "timeout": _env_float("EXTRACTOR_TIMEOUT", 120.0),
+            "transport_budget": _env_float("EXTRACTOR_RETRY_BUDGET", 300.0),
             "max_tokens": int(_env_float("EXTRACTOR_MAX_TOKENS", 2048)),
             "price_in": _env_float("EXTRACTOR_PRICE_IN", -1.0),
             "price_out": _env_float("EXTRACTOR_PRICE_OUT", -1.0),

@@ -6,6 +6,7 @@ answer always parses; whether it is right is another matter: these models are ti
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib.util
 import inspect
@@ -64,6 +65,15 @@ DEFAULT_MODEL = "smollm2"
 
 _loaded: dict[tuple[str, int], Any] = {}
 _load_lock = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    # Free llama.cpp models before interpreter teardown; freeing them later fails noisily.
+    with _load_lock:
+        for llama in _loaded.values():
+            llama.close()
+        _loaded.clear()
 
 
 def _load(path: Path, n_ctx: int) -> Any:
