@@ -28,7 +28,9 @@ err = Console(stderr=True, highlight=False)
 
 ModelOpt = Annotated[
     str | None,
-    typer.Option("--model", "-m", help="Model name for the endpoint, or 'embedded[:smollm2|gemma3]'. Env: EXTRACTOR_MODEL."),
+    typer.Option(
+        "--model", "-m", help="Model name for the endpoint, or 'embedded[:smollm2|gemma3]'. Env: EXTRACTOR_MODEL."
+    ),
 ]
 BaseUrlOpt = Annotated[
     str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint URL. Env: OPENAI_BASE_URL.")
@@ -128,6 +130,91 @@ def extract_cmd(
         raise typer.Exit(1)
 
 
+@app.command("eval")
+def eval_cmd(
+    predictions: Annotated[
+        Path | None,
+        typer.Option("--predictions", help="Score this JSONL (from `extract --out`) or run directory; no model calls."),
+    ] = None,
+    prompt: PromptOpt = "sanctions",
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    gold: Annotated[Path | None, typer.Option("--gold", help="Gold directory (default evals/gold).")] = None,
+    docs: Annotated[Path | None, typer.Option("--docs", help="Documents directory (default evals/docs).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run/report directory (default runs/<...>).")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1)] = 1,
+    no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
+    cache_dir: CacheDirOpt = None,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Bootstrap resamples.")] = 2000,
+) -> None:
+    """Score extractions against the gold set and write report.json, report.md and report.html."""
+    from .evaluate import build_report, default_run_dir, run_eval, score_run, write_reports
+    from .goldset import load_gold_set
+    from .pipeline import Extractor
+    from .progress import BatchProgress
+    from .reports.text import print_eval
+    from .runs import load_run
+
+    try:
+        gold_set = load_gold_set(gold, docs)
+        if predictions is not None:
+            run = load_run(predictions)
+            out_dir = out or (predictions if predictions.is_dir() else predictions.parent / f"{predictions.stem}-eval")
+        else:
+            settings = settings_from(model=model, base_url=base_url, cache=not no_cache, cache_dir=cache_dir)
+            extractor = Extractor(settings, prompt=prompt)
+            out_dir = out or default_run_dir(extractor)
+            with BatchProgress(len(gold_set.ids)) as progress:
+                run = run_eval(gold_set, extractor, out_dir, concurrency=concurrency, on_outcome=progress.advance)
+        score = score_run(run, gold_set, n_boot=n_boot)
+        report = build_report(score, run, gold_set)
+        paths = write_reports(report, run, gold_set, out_dir)
+    except ExtractorError as exc:
+        fail(str(exc))
+    print_eval(Console(width=max(Console().width, 150)), report, run.info)
+    err.print("wrote " + ", ".join(str(p) for p in paths))
+
+
+@app.command("show")
+def show_cmd(
+    results: Annotated[Path, typer.Argument(help="A results JSONL file (from `extract --out`).")],
+    doc: Annotated[str, typer.Option("--doc", help="Article id to show.")],
+    text: Annotated[
+        Path | None, typer.Option("--text", help="The document's text file (default: looked up in --docs).")
+    ] = None,
+    docs: Annotated[Path | None, typer.Option("--docs", help="Directory of <id>.txt documents.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the HTML page here.")] = None,
+) -> None:
+    """Render one document with each evidence span and target name highlighted and linked to its action."""
+    from .reports.html import show_html
+    from .results import Failure, load_results
+
+    try:
+        found = load_results(results).get(doc)
+    except ExtractorError as exc:
+        fail(str(exc))
+    if found is None:
+        fail(f"{results}: no result for document {doc!r}")
+    if isinstance(found, Failure):
+        fail(f"{doc}: extraction failed: {found.error.get('message', '')}")
+    source = text or _find_text(doc, [docs] if docs else [results.parent, Path("evals/docs"), Path("seeds")])
+    if source is None:
+        fail(f"no text for {doc!r}: pass --text FILE or --docs DIR")
+    page = show_html(found, source.read_text(encoding="utf-8"))
+    target = out or Path(f"{doc}.html")
+    target.write_text(page, encoding="utf-8")
+    err.print(f"wrote {target}")
+
+
+def _find_text(doc_id: str, folders: list[Path]) -> Path | None:
+    for folder in folders:
+        for suffix in (".txt", ".md"):
+            candidate = folder / f"{doc_id}{suffix}"
+            if candidate.exists():
+                return candidate
+    return None
+
+
 @cache_app.command("stats")
 def cache_stats(cache_dir: CacheDirOpt = None) -> None:
     """Show the cache directory, its entries and size."""
@@ -190,7 +277,8 @@ def prompts_render(
     for item in iter_documents([path]):
         if isinstance(item, ExtractorError):
             fail(str(item))
-        typer.echo(json.dumps({"article_id": item.id, **render_preview(prompt, item, schema)}, indent=2, ensure_ascii=False))
+        preview = {"article_id": item.id, **render_preview(prompt, item, schema)}
+        typer.echo(json.dumps(preview, indent=2, ensure_ascii=False))
 
 
 @prompts_app.command("diff")

@@ -194,7 +194,7 @@ class Extractor:
             usage=Usage(**stats.usage()),
             cost=self.settings.cost(stats.prompt_tokens, stats.completion_tokens),
             latency_s=round(time.perf_counter() - started, 4),
-            created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
         return result
 

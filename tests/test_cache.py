@@ -6,7 +6,7 @@ import multiprocessing
 
 import pytest
 
-from extractor import Extractor, Settings
+from extractor import ExtractionFailed, Extractor, Settings
 from extractor.cache import ResultCache, cache_key
 from tests.fakeserver import VALID_ANSWER, completion
 
@@ -54,7 +54,7 @@ def test_repeat_hits_and_refresh_and_no_cache(fake, tmp_path):
 def test_errors_are_not_cached(fake, tmp_path):
     fake.default = completion('{"is_sanctions_news": 3}')
     settings = Settings.from_env(model="m", base_url=fake.base_url, cache_dir=tmp_path / "c", validation_retries=0)
-    with pytest.raises(Exception):
+    with pytest.raises(ExtractionFailed):
         Extractor(settings).extract("Some text.", article_id="e")
     assert ResultCache(tmp_path / "c").stats()["entries"] == 0
     fake.default = completion(VALID_ANSWER)

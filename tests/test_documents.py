@@ -35,7 +35,8 @@ def test_bad_files_yield_errors_and_good_ones_load(tmp_path):
 def test_jsonl_documents_with_metadata_and_bad_lines(tmp_path):
     path = tmp_path / "batch.jsonl"
     path.write_text("\n".join([
-        json.dumps({"id": "a", "text": "Text A", "title": "A", "published": "2021-12-10", "url": "u", "publisher": "p"}),
+        json.dumps({"id": "a", "text": "Text A", "title": "A", "published": "2021-12-10", "url": "u",
+                    "publisher": "p"}),
         "{not json",
         json.dumps({"id": "b", "text": ""}),
         json.dumps({"id": "c", "text": "Text C", "published": "yesterday"}),

@@ -60,7 +60,7 @@ def test_invalid_prompt_file_is_reported(tmp_path, monkeypatch):
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "v1.yaml").write_text("system: only a system text\n")
     monkeypatch.setenv("EXTRACTOR_PROMPTS_DIR", str(tmp_path))
-    with pytest.raises(PromptError, match="v1.yaml"):
+    with pytest.raises(PromptError, match=r"v1\.yaml"):
         load_prompt("broken")
 
 

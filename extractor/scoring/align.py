@@ -12,15 +12,16 @@ Actions (`align_actions`) are matched on `action_similarity`, a weighted mean of
 | component | weight | score |
 |---|---|---|
 | authority | 0.35 | 1 if the codes are equal else 0 |
-| targets | 0.30 | lenient name matches m: m / (|gold| + |pred| - m) |
+| targets | 0.30 | m / (n_gold + n_pred - m), m = lenient name matches |
 | action kind | 0.15 | 1 if equal else 0 |
 | measures | 0.15 | Jaccard of the measure sets |
 | is_countermeasure | 0.05 | 1 if equal else 0 |
 
 A component whose two sides are both empty (no targets, no measures) carries no evidence
 and is left out; the remaining weights are renormalised. Pairs below
-`MIN_ACTION_SIMILARITY` (0.5) stay unmatched: the gold action counts as one false negative
-and the predicted one as one false positive. Two actions of different authorities with no
+`MIN_ACTION_SIMILARITY` (0.5) stay unmatched: at the `actions` level the gold action counts
+as one false negative and the predicted one as one false positive (and each of their values
+as missing or hallucinated, see `tally`). Two actions of different authorities with no
 targets and no measures therefore never match (at most 0.20 / 0.55 = 0.36).
 
 Targets are matched within a matched action pair, by name, in two modes: strict (equal
@@ -80,7 +81,9 @@ def _assign(scores: np.ndarray, rows: Sequence[int], cols: Sequence[int], min_sc
     weights = np.where(sub >= min_score, sub, 0.0)
     row_ind, col_ind = linear_sum_assignment(weights, maximize=True)
     return sorted(
-        (rows[r], cols[c], float(sub[r, c])) for r, c in zip(row_ind, col_ind, strict=True) if sub[r, c] >= min_score
+        (rows[r], cols[c], float(sub[r, c]))
+        for r, c in zip(row_ind, col_ind, strict=True)
+        if sub[r, c] >= min_score
     )
 
 
@@ -167,4 +170,6 @@ def action_similarity(gold: SanctionAction, pred: SanctionAction) -> float:
 
 def align_actions(gold: Sequence[SanctionAction], pred: Sequence[SanctionAction]) -> ItemMatch:
     """Match predicted actions to gold actions; pairs below MIN_ACTION_SIMILARITY stay unmatched."""
-    return match_items(score_matrix(gold, pred, action_similarity), MIN_ACTION_SIMILARITY, pair_leftovers=False)
+    return match_items(
+        score_matrix(gold, pred, action_similarity), MIN_ACTION_SIMILARITY, pair_leftovers=False
+    )

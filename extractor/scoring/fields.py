@@ -48,12 +48,16 @@ def scalar(
         tally.wrong(path, gold, pred, where)
 
 
-def flag(tally: Tally, path: str, gold: bool | None, pred: bool | None, where: Where, *, paired: bool = True) -> None:
+def flag(
+    tally: Tally, path: str, gold: bool | None, pred: bool | None, where: Where, *, paired: bool = True
+) -> None:
     """Score a boolean whose False (the default) means "not stated": True is the value found."""
     scalar(tally, path, True if gold else None, True if pred else None, where, paired=paired)
 
 
-def free_text(tally: Tally, path: str, gold: str | None, pred: str | None, where: Where, *, paired: bool = True) -> None:
+def free_text(
+    tally: Tally, path: str, gold: str | None, pred: str | None, where: Where, *, paired: bool = True
+) -> None:
     """Score one free-text value with token-F1 credit when both are set."""
     if gold is not None and pred is not None:
         credit = token_f1(gold, pred)

@@ -19,8 +19,10 @@ hand-written rules:
 5. tokenisation (`tokenize_name`): punctuation separates or disappears ("O'Neil" →
    "oneil", "A.Ş." → "as").
 
-`name_key` joins the tokens in sorted order, so word order does not matter: "LAST, First"
-and "First Last" give the same key. The strict name match is equality of keys.
+A name with exactly one comma is read as "LAST, First" and turned to "First LAST" before
+the honorifics are dropped (again). `name_key` joins the tokens in sorted order, so word
+order never matters: "LAST, First", "First Last" and "Last First" give the same key. The
+strict name match is equality of keys.
 
 Free text (`text_tokens`) goes through the same steps 1, 4 and 5 and drops the articles
 "a", "an", "the" (the SQuAD convention for token F1).
@@ -49,10 +51,18 @@ def _fold(text: str) -> str:
     return normalize(text, _FOLD) or ""
 
 
+def _uninvert(name: str) -> str:
+    """'LAST, First' → 'First LAST'; names with no comma or several are returned unchanged."""
+    head, sep, tail = name.partition(",")
+    if sep and "," not in tail and head.strip() and tail.strip():
+        return f"{tail.strip()} {head.strip()}"
+    return name
+
+
 def name_tokens(name: str) -> list[str]:
-    """The normalised tokens of a name, in their original order."""
-    text = _fold(name)
-    text = remove_person_prefixes(text)
+    """The normalised tokens of a name, "LAST, First" read as "First LAST"."""
+    # Honorifics are removed before and after un-inverting: "Dr. Smith, John", "Smith, Dr. John".
+    text = remove_person_prefixes(_uninvert(remove_person_prefixes(_fold(name))))
     text = replace_org_types_compare(text)
     return tokenize_name(ascii_text(text).casefold())
 
@@ -63,14 +73,13 @@ def name_key(name: str) -> str:
 
 
 def name_surface_forms(name: str) -> list[str]:
-    """Normalised token strings in reading order, as the name may appear in running text.
+    """Forms of a name as it may appear in running text, reduced like `normalized_text`.
 
-    A name written "LAST, First" is also tried as "First LAST".
+    The name as given, and un-inverted ("LAST, First" → "First LAST") without honorifics.
+    Organisation types are not folded here, since the text keeps them as written.
     """
-    forms = [" ".join(name_tokens(name))]
-    head, sep, tail = name.partition(",")
-    if sep and "," not in tail and tail.strip():
-        forms.append(" ".join(name_tokens(f"{tail} {head}")))
+    variants = [name, remove_person_prefixes(_uninvert(remove_person_prefixes(_fold(name))))]
+    forms = (normalized_text(variant) for variant in variants)
     return [form for form in dict.fromkeys(forms) if form]
 
 

@@ -128,5 +128,7 @@ class Tally:
         note: str | None = None,
     ) -> None:
         self.errors.append(
-            ErrorItem(path, category, gold, pred, where.gold_action, where.pred_action, where.target, credit, note)
+            ErrorItem(
+                path, category, gold, pred, where.gold_action, where.pred_action, where.target, credit, note
+            )
         )

@@ -49,7 +49,7 @@ def _names(actions: Sequence[SanctionAction], *, with_aliases: bool) -> list[_Na
             key = name_key(target.name)
             if not key:
                 continue
-            display, forms = merged.setdefault(key, (target.name, [target.name]))
+            _, forms = merged.setdefault(key, (target.name, [target.name]))
             if with_aliases:
                 forms.extend(target.aliases)
     return [_Name(display, name_keys(forms)) for display, forms in merged.values()]
@@ -70,7 +70,8 @@ def _tuples(actions: Sequence[SanctionAction], *, with_aliases: bool) -> list[_T
     for action in actions:
         authority = code(action.authority)
         names: list[_Name | None] = [
-            _Name(t.name, name_keys([t.name, *t.aliases] if with_aliases else [t.name])) for t in action.targets
+            _Name(t.name, name_keys([t.name, *t.aliases] if with_aliases else [t.name]))
+            for t in action.targets
         ] or [None]
         measures: list[str | None] = [measure(m) for m in action.measures] or [None]
         for name in names:
@@ -100,11 +101,15 @@ def score_views(
     where = Where()
     gold_names = _names(gold.actions, with_aliases=True)
     pred_names = _names(pred.actions, with_aliases=False)
-    names = match_items(score_matrix(gold_names, pred_names, _name_score), NAME_THRESHOLD, pair_leftovers=False)
+    names = match_items(
+        score_matrix(gold_names, pred_names, _name_score), NAME_THRESHOLD, pair_leftovers=False
+    )
     notes: dict[int, str] = {}
     if normalized_text is not None:
         notes = {
-            j: NOT_IN_TEXT for j in names.pred_only if not name_in_text(pred_names[j].display, normalized_text)
+            j: NOT_IN_TEXT
+            for j in names.pred_only
+            if not name_in_text(pred_names[j].display, normalized_text)
         }
     record(
         tally,
@@ -125,7 +130,9 @@ def score_views(
 
     gold_tuples = _tuples(gold.actions, with_aliases=True)
     pred_tuples = _tuples(pred.actions, with_aliases=False)
-    tuples = match_items(score_matrix(gold_tuples, pred_tuples, _tuple_score), NAME_THRESHOLD, pair_leftovers=False)
+    tuples = match_items(
+        score_matrix(gold_tuples, pred_tuples, _tuple_score), NAME_THRESHOLD, pair_leftovers=False
+    )
     record(
         tally,
         VIEW_TUPLES,

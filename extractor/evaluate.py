@@ -1,0 +1,140 @@
+"""Evaluation runs: extract every gold document, store the run, score it, write the reports.
+
+`run_eval` resumes: predictions already in the run directory are kept and only the
+missing documents are extracted, so an interrupted eval loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .batch import Outcome, RunSummary, aextract_many
+from .goldset import GoldSet
+from .pipeline import Extractor
+from .results import done_ids, failure_line, repair_tail, result_line, write_line
+from .runs import PREDICTIONS, StoredRun, load_run, write_info
+from .schema import SCHEMA_VERSION, ArticleExtraction, schema_hash
+from .scoring import CorpusScore, score_corpus
+
+
+def default_run_dir(extractor: Extractor) -> Path:
+    """runs/<timestamp>_<prompt>_<model>, in the working directory."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    model = extractor.settings.model or "embedded"
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in f"{extractor.prompt.id}_{model}")
+    return Path("runs") / f"{stamp}_{safe}"
+
+
+def run_eval(
+    gold_set: GoldSet,
+    extractor: Extractor,
+    out_dir: Path,
+    *,
+    concurrency: int = 1,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> StoredRun:
+    """Extract every gold document into `out_dir/predictions.jsonl` (resuming) and write run.json."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    predictions_path = out_dir / PREDICTIONS
+    repair_tail(predictions_path)
+    done = done_ids(predictions_path)
+    todo = [gold_set.documents[i] for i in gold_set.ids if i not in done]
+    started = time.perf_counter()
+    with predictions_path.open("a", encoding="utf-8") as sink:
+
+        def record(outcome: Outcome) -> None:
+            if outcome.result is not None:
+                write_line(sink, result_line(outcome.result))
+            else:
+                assert outcome.error is not None
+                write_line(sink, failure_line(outcome.article_id, outcome.error))
+            if on_outcome is not None:
+                on_outcome(outcome)
+
+        summary = asyncio.run(aextract_many(extractor, todo, concurrency=concurrency, on_outcome=record))
+    summary.skipped = len(done)
+    info = run_info(gold_set, extractor, summary, time.perf_counter() - started)
+    write_info(out_dir, info)
+    return load_run(out_dir)
+
+
+def run_info(gold_set: GoldSet, extractor: Extractor, summary: RunSummary, seconds: float) -> dict[str, Any]:
+    """What run.json records: setup, gold-set identity and accounting."""
+    return {
+        "prompt_id": extractor.prompt.id,
+        "prompt_hash": extractor.prompt.hash,
+        "model": extractor.backend.model,
+        "backend": extractor.backend.name,
+        "endpoint": extractor.backend.endpoint,
+        "schema_version": SCHEMA_VERSION,
+        "schema_hash": schema_hash(),
+        "gold_hash": gold_set.hash(),
+        "gold_dir": str(gold_set.gold_dir),
+        "n_documents": len(gold_set.ids),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "duration_s": round(seconds, 2),
+        "accounting": summary.to_dict(),
+    }
+
+
+def score_run(run: StoredRun, gold_set: GoldSet, *, n_boot: int = 2000, seed: int = 0) -> CorpusScore:
+    """Score stored predictions against the gold set (no model calls)."""
+    return score_corpus(gold_set.gold, run.predictions, gold_set.texts, n_boot=n_boot, seed=seed)
+
+
+def grounding_summary(run: StoredRun, gold_set: GoldSet) -> dict[str, Any]:
+    """Share of predicted evidence quotes and target names found in their documents."""
+    from .grounding import ground
+
+    by_kind = {"evidence": {"exact": 0, "fuzzy": 0, "not_found": 0}, "names": {"exact": 0, "fuzzy": 0, "not_found": 0}}
+    for doc_id, pred in run.predictions.items():
+        if not isinstance(pred, ArticleExtraction) or doc_id not in gold_set.documents:
+            continue
+        grounding = ground(pred, gold_set.documents[doc_id].text)
+        for kind, counts in (("evidence", grounding.evidence), ("names", grounding.names)):
+            for status in by_kind[kind]:
+                by_kind[kind][status] += getattr(counts, status)
+    total = sum(sum(c.values()) for c in by_kind.values())
+    found = total - sum(c["not_found"] for c in by_kind.values())
+    return {"rate": found / total if total else None, "items": total, **by_kind}
+
+
+def build_report(score: CorpusScore, run: StoredRun, gold_set: GoldSet) -> dict[str, Any]:
+    """report.json: every number of the score, the run setup, gold identity and grounding."""
+    report = score.to_dict()
+    report["gold_hash"] = gold_set.hash()
+    report["grounding"] = grounding_summary(run, gold_set)
+    report["run"] = run.info
+    return report
+
+
+def write_reports(report: dict[str, Any], run: StoredRun, gold_set: GoldSet, out_dir: Path) -> list[Path]:
+    """Write report.json, report.md and report.html into `out_dir`."""
+    from .reports.html import document_section, report_html
+    from .reports.text import eval_markdown
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "report.json", out_dir / "report.md", out_dir / "report.html"]
+    paths[0].write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    paths[1].write_text(eval_markdown(report, run.info), encoding="utf-8")
+    sections = [
+        document_section(
+            doc_id,
+            gold_set.gold[doc_id],
+            run.predictions.get(doc_id),
+            gold_set.documents[doc_id].text,
+            report["documents"][doc_id],
+            title=gold_set.documents[doc_id].title,
+            notes=gold_set.gold[doc_id].notes,
+        )
+        for doc_id in gold_set.ids
+    ]
+    sections.sort(key=lambda d: (d["score"]["f1"] is not None, d["score"]["f1"] or 0.0))
+    paths[2].write_text(report_html(report, run.info, sections), encoding="utf-8")
+    return paths

@@ -1,0 +1,336 @@
+"""Grounding: align evidence quotes and target names of a result to character offsets in the source text.
+
+Each string is aligned in three stages, stopping at the first that succeeds:
+
+1. exact: `str.find` on the original text;
+2. exact after normalisation: curly quotes and dashes made straight, runs of whitespace (non-breaking
+   spaces included) collapsed, NFKD compatibility forms, and for names case-folded; offsets map back to
+   the original text;
+3. fuzzy: rapidfuzz's best-matching substring of the normalised text, its edges refined to the span
+   that scores best, accepted when the score reaches the threshold.
+
+Offsets are Python `str` indices into the original text (`text[span.start:span.end]`), so they hold
+for any script. `ground()` aligns a whole result; `require_grounding()` drops what could not be found.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_left
+from functools import cached_property
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+from rapidfuzz import fuzz
+
+from extractor.schema import ArticleExtraction, ExtractionAnswer
+
+# 90 tolerates about one changed word in ten (a dropped article, a respelt word, a re-cased first
+# letter) while rejecting paraphrase, which scores in the 60s-70s against the nearest real sentence.
+FUZZY_THRESHOLD = 90.0
+# Names shorter than this are matched exactly (case-insensitively) only: against a whole article a
+# short name ("ABC") almost always has some near neighbour, so a fuzzy hit would say nothing.
+NAME_MIN_FUZZY_CHARS = 6
+
+Status = Literal["exact", "fuzzy", "not_found"]
+Result = TypeVar("Result", bound=ExtractionAnswer)
+
+_CHAR_MAP = {
+    **dict.fromkeys("‘’‚‛′ʼ`", "'"),
+    **dict.fromkeys("“”„‟″«»", '"'),
+    **dict.fromkeys("‐‑‒–—―−", "-"),
+}
+# Everything that may change under normalisation; plain ASCII between matches is copied as is.
+_SPECIAL = re.compile(r"\s+|[^\x00-\x7f]+")
+
+
+class Span(BaseModel):
+    """Where a string was found: `text[start:end]`, or start/end None when not found."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: int | None = None
+    end: int | None = None
+    status: Status = "not_found"
+    score: float = 0.0
+
+    @property
+    def found(self) -> bool:
+        """True for an exact or fuzzy match."""
+        return self.status != "not_found"
+
+
+class _Normalised:
+    """A normalised form of a text and, for each of its characters, the original index it came from."""
+
+    def __init__(self, text: str, *, casefold: bool) -> None:
+        parts: list[str] = []
+        origin: list[int] = []
+        last_space = False
+        pos = 0
+        for match in _SPECIAL.finditer(text):
+            plain = text[pos : match.start()]
+            if plain:
+                parts.append(plain.lower() if casefold else plain)  # ASCII lower keeps the length
+                origin.extend(range(pos, match.start()))
+                last_space = False
+            for i in range(match.start(), match.end()):
+                char = text[i]
+                if char.isspace():
+                    if not last_space:  # a run of whitespace becomes one space
+                        parts.append(" ")
+                        origin.append(i)
+                    last_space = True
+                    continue
+                rep = unicodedata.normalize("NFKD", _CHAR_MAP.get(char, char))
+                if casefold:
+                    rep = rep.casefold()
+                parts.append(rep)
+                origin.extend([i] * len(rep))
+                last_space = False
+            pos = match.end()
+        parts.append(text[pos:].lower() if casefold else text[pos:])
+        origin.extend(range(pos, len(text)))
+        self.text = "".join(parts)
+        self.origin = origin
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a normalised span back to the original text (whole original characters)."""
+        return self.origin[start], self.origin[end - 1] + 1
+
+    def from_original(self, index: int) -> int:
+        """The normalised index of the first character at or after an original index."""
+        return bisect_left(self.origin, index)
+
+
+class _Source:
+    """A source text with its normalised forms computed once, on first need."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @cached_property
+    def plain(self) -> _Normalised:
+        return _Normalised(self.text, casefold=False)
+
+    @cached_property
+    def folded(self) -> _Normalised:
+        return _Normalised(self.text, casefold=True)
+
+    def normalised(self, casefold: bool) -> _Normalised:
+        return self.folded if casefold else self.plain
+
+
+def _normalise_needle(needle: str, casefold: bool) -> str:
+    return _Normalised(needle.strip(), casefold=casefold).text.strip()
+
+
+def _occurrences(needle: str, text: str) -> list[int]:
+    starts: list[int] = []
+    i = text.find(needle)
+    while i != -1:
+        starts.append(i)
+        i = text.find(needle, i + 1)
+    return starts
+
+
+def _exact_spans(needle: str, source: _Source, casefold: bool) -> list[Span]:
+    """Every exact occurrence, in the original text if any, else in the normalised text."""
+    if not casefold:
+        starts = _occurrences(needle, source.text)
+        if starts:
+            return [Span(start=s, end=s + len(needle), status="exact", score=100.0) for s in starts]
+    norm = source.normalised(casefold)
+    key = _normalise_needle(needle, casefold)
+    spans = []
+    for s in _occurrences(key, norm.text):
+        start, end = norm.to_original(s, s + len(key))
+        spans.append(Span(start=start, end=end, status="exact", score=100.0))
+    return spans
+
+
+def _refine(needle: str, text: str, start: int, end: int) -> tuple[int, int, float]:
+    """Move the edges of a fuzzy window a little to the span that scores best against the needle.
+
+    partial_ratio compares windows of the needle's length, so when a word changed length the
+    window is off by a few characters at one edge; fuzz.ratio over nearby edges puts it right.
+    At either end of the text the window comes back shorter than the needle: search wider by
+    the shortfall (up to a fifth of the needle, beyond which no span could reach the threshold).
+    """
+    radius = min(max(2, len(needle) // 8), 16)
+    shortfall = min(max(0, len(needle) - (end - start)), len(needle) // 5)
+    best = (fuzz.ratio(needle, text[start:end]), 0, start, end)
+    for s in range(max(0, start - radius - shortfall), min(end, start + radius + 1)):
+        for e in range(max(s + 1, end - radius), min(len(text), end + radius + shortfall) + 1):
+            score = fuzz.ratio(needle, text[s:e])
+            # Higher score wins; on a tie, the edges that moved least.
+            candidate = (score, -(abs(s - start) + abs(e - end)), s, e)
+            if candidate[:2] > best[:2]:
+                best = candidate
+    return best[2], best[3], best[0]
+
+
+def _align(
+    needle: str,
+    source: _Source,
+    *,
+    threshold: float,
+    start_hint: int | None,
+    casefold: bool,
+    min_fuzzy_chars: int,
+) -> Span:
+    if not needle.strip():
+        return Span()
+    spans = _exact_spans(needle, source, casefold)
+    if spans:
+        if start_hint is None:
+            return spans[0]
+        return min(spans, key=lambda span: (abs((span.start or 0) - start_hint), span.start or 0))
+    norm = source.normalised(casefold)
+    key = _normalise_needle(needle, casefold)
+    if len(key) < min_fuzzy_chars or not norm.text:
+        return Span()
+    hit = fuzz.partial_ratio_alignment(key, norm.text)
+    if hit is None or hit.dest_end <= hit.dest_start:
+        return Span()
+    s, e, score = _refine(key, norm.text, hit.dest_start, hit.dest_end)
+    if score < threshold:
+        return Span(score=round(score, 2))
+    start, end = norm.to_original(s, e)
+    return Span(start=start, end=end, status="fuzzy", score=round(score, 2))
+
+
+def align(
+    needle: str,
+    text: str,
+    *,
+    threshold: float = FUZZY_THRESHOLD,
+    start_hint: int | None = None,
+    ignore_case: bool = False,
+    min_fuzzy_chars: int = 0,
+) -> Span:
+    """Find `needle` in `text`: exact, then exact after normalisation, then fuzzy (score >= threshold).
+
+    Among several exact occurrences the first is returned, or the one starting nearest `start_hint`
+    when given (the fuzzy stage returns the single best match). `ignore_case` and `min_fuzzy_chars`
+    are for names: see `align_name`.
+    """
+    return _align(
+        needle,
+        _Source(text),
+        threshold=threshold,
+        start_hint=start_hint,
+        casefold=ignore_case,
+        min_fuzzy_chars=min_fuzzy_chars,
+    )
+
+
+def align_name(name: str, text: str, *, threshold: float = FUZZY_THRESHOLD, start_hint: int | None = None) -> Span:
+    """Align a target name: case-insensitive exact first; fuzzy only for names of NAME_MIN_FUZZY_CHARS or more."""
+    return align(
+        name, text, threshold=threshold, start_hint=start_hint, ignore_case=True, min_fuzzy_chars=NAME_MIN_FUZZY_CHARS
+    )
+
+
+def align_all(needle: str, text: str, *, ignore_case: bool = False) -> list[Span]:
+    """Every exact occurrence of `needle` (after normalisation if it has no verbatim one), in text order."""
+    if not needle.strip():
+        return []
+    return _exact_spans(needle, _Source(text), ignore_case)
+
+
+class ActionGrounding(BaseModel):
+    """The spans of one action: one per evidence string, one per target name, in the action's order."""
+
+    evidence: list[Span]
+    targets: list[Span]
+
+
+class StatusCounts(BaseModel):
+    """How many strings aligned with each status."""
+
+    exact: int = 0
+    fuzzy: int = 0
+    not_found: int = 0
+
+    @property
+    def total(self) -> int:
+        """All strings counted."""
+        return self.exact + self.fuzzy + self.not_found
+
+
+class Grounding(BaseModel):
+    """The alignment of a result against its source text, by action index."""
+
+    threshold: float
+    actions: list[ActionGrounding]
+    evidence: StatusCounts
+    names: StatusCounts
+    rate: float | None  # share of quotes and names found; None when there is nothing to ground
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (for the result's `meta["grounding"]`)."""
+        return self.model_dump(mode="json")
+
+
+def _count(spans: list[Span]) -> StatusCounts:
+    counts = {"exact": 0, "fuzzy": 0, "not_found": 0}
+    for span in spans:
+        counts[span.status] += 1
+    return StatusCounts(**counts)
+
+
+def ground(result: ExtractionAnswer | ArticleExtraction, text: str, *, threshold: float = FUZZY_THRESHOLD) -> Grounding:
+    """Align every evidence quote and every target name of `result` to offsets in `text`."""
+    source = _Source(text)  # normalised once for all strings
+    memo: dict[tuple[str, bool], Span] = {}
+
+    def find(needle: str, name: bool) -> Span:
+        if (needle, name) not in memo:
+            memo[(needle, name)] = _align(
+                needle,
+                source,
+                threshold=threshold,
+                start_hint=None,
+                casefold=name,
+                min_fuzzy_chars=NAME_MIN_FUZZY_CHARS if name else 0,
+            )
+        return memo[(needle, name)]
+
+    actions = [
+        ActionGrounding(
+            evidence=[find(quote, False) for quote in action.evidence],
+            targets=[find(target.name, True) for target in action.targets],
+        )
+        for action in result.actions
+    ]
+    evidence = _count([span for a in actions for span in a.evidence])
+    names = _count([span for a in actions for span in a.targets])
+    total = evidence.total + names.total
+    found = total - evidence.not_found - names.not_found
+    rate = round(found / total, 4) if total else None
+    return Grounding(threshold=threshold, actions=actions, evidence=evidence, names=names, rate=rate)
+
+
+def require_grounding(result: Result, grounding: Grounding) -> Result:
+    """A copy of `result` keeping only what is grounded.
+
+    Targets whose name was not found are dropped; an action none of whose evidence was found (or
+    with no evidence) is dropped; with no action left, `is_sanctions_news` becomes False.
+    """
+    if len(grounding.actions) != len(result.actions):
+        raise ValueError(f"grounding has {len(grounding.actions)} actions, the result {len(result.actions)}")
+    kept = []
+    for action, spans in zip(result.actions, grounding.actions, strict=True):
+        if not any(span.found for span in spans.evidence):
+            continue
+        targets = [t for t, span in zip(action.targets, spans.targets, strict=True) if span.found]
+        kept.append({**action.model_dump(), "targets": [t.model_dump() for t in targets]})
+    data = {**result.model_dump(), "actions": kept}
+    if not kept:
+        data["is_sanctions_news"] = False
+    new = type(result).model_validate(data)
+    if "_meta" in type(result).__private_attributes__:
+        new._meta = result._meta  # run metadata stays with the result
+    return new

@@ -1,0 +1,93 @@
+"""The document view: article text with evidence quotes and target names marked and linked.
+
+Used by `extractor show` and by each document section of the eval report. Spans come from
+`extractor.grounding` (exact, then fuzzy alignment), so a quote the model invented shows
+up as `not_found` instead of being silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..grounding import align, align_name
+from ..schema import ExtractionAnswer
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One marked span: which action (and target) it belongs to, and how it was found."""
+
+    start: int
+    end: int
+    kind: str  # "evidence" or "name"
+    action: int
+    target: int | None
+    status: str
+    label: str
+
+
+@dataclass
+class Segment:
+    """A run of text covered by the same set of marks."""
+
+    text: str
+    marks: list[Mark] = field(default_factory=list)
+
+    @property
+    def classes(self) -> str:
+        """CSS classes: the kinds of marks covering this run."""
+        return " ".join(sorted({m.kind for m in self.marks} | {m.status for m in self.marks}))
+
+    @property
+    def anchors(self) -> str:
+        """Space-separated ids of the action cards this run belongs to."""
+        return " ".join(sorted({f"a{m.action}" for m in self.marks}))
+
+    @property
+    def title(self) -> str:
+        """Hover text: what each covering mark is."""
+        return "; ".join(m.label for m in self.marks)
+
+
+def marks_for(answer: ExtractionAnswer, text: str, prefix: str = "") -> tuple[list[Mark], list[dict[str, Any]]]:
+    """Marks for every evidence quote and target name, and a status row per item."""
+    marks: list[Mark] = []
+    rows: list[dict[str, Any]] = []
+    for a, action in enumerate(answer.actions):
+        for quote in action.evidence:
+            span = align(quote, text)
+            rows.append({"action": a, "kind": "evidence", "value": quote, "status": span.status})
+            if span.start is not None and span.end is not None:
+                marks.append(Mark(span.start, span.end, "evidence", a, None, span.status,
+                                  f"{prefix}action {a + 1} evidence ({span.status})"))
+        for t, target in enumerate(action.targets):
+            span = align_name(target.name, text)
+            rows.append({"action": a, "kind": "name", "value": target.name, "status": span.status})
+            if span.start is not None and span.end is not None:
+                marks.append(Mark(span.start, span.end, "name", a, t, span.status,
+                                  f"{prefix}action {a + 1} target {target.name} ({span.status})"))
+    return marks, rows
+
+
+def segments(text: str, marks: list[Mark]) -> list[Segment]:
+    """Split `text` at every mark boundary; each piece knows the marks covering it."""
+    cuts = sorted({0, len(text)} | {m.start for m in marks} | {m.end for m in marks})
+    pieces = []
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        if start == end:
+            continue
+        covering = [m for m in marks if m.start <= start and m.end >= end]
+        pieces.append(Segment(text[start:end], covering))
+    return pieces
+
+
+def document_view(answer: ExtractionAnswer, text: str) -> dict[str, Any]:
+    """Everything a template needs to draw one document with its marks."""
+    marks, rows = marks_for(answer, text)
+    found = sum(1 for r in rows if r["status"] != "not_found")
+    return {
+        "segments": segments(text, marks),
+        "rows": rows,
+        "grounding_rate": found / len(rows) if rows else None,
+    }

@@ -1,0 +1,98 @@
+"""Self-contained HTML pages: the eval report and the single-document view (jinja2, autoescaped)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+
+from ..results import Failure
+from ..schema import ArticleExtraction, ExtractionAnswer
+from .docview import document_view, marks_for, segments
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("extractor.reports", "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _meta_dict(result: ArticleExtraction) -> dict[str, Any]:
+    meta = result.meta
+    if meta is None:
+        return {}
+    return meta if isinstance(meta, dict) else meta.model_dump()
+
+
+def show_html(result: ArticleExtraction, text: str) -> str:
+    """One document with its extraction: actions as cards, evidence and names marked in the text."""
+    view = document_view(result, text)
+    not_found = [row for row in view["rows"] if row["status"] == "not_found"]
+    template = _env.get_template("show.html.j2")
+    return template.render(article_id=result.article_id, answer=result, meta=_meta_dict(result), view=view,
+                           not_found=not_found)
+
+
+def _rows(gold: ExtractionAnswer, pred: ExtractionAnswer | None, alignment: dict[str, Any]) -> list[dict[str, Any]]:
+    """Gold and predicted actions side by side: matched pairs first, then unmatched ones."""
+    rows = []
+    pairs = alignment.get("actions", alignment.get("pairs", []))
+    matched_gold, matched_pred = set(), set()
+    for pair in pairs:
+        g, p = pair["gold"], pair["pred"]
+        matched_gold.add(g)
+        matched_pred.add(p)
+        rows.append({"gold": gold.actions[g], "gi": g, "pred": pred.actions[p] if pred else None, "pi": p})
+    for g, action in enumerate(gold.actions):
+        if g not in matched_gold:
+            rows.append({"gold": action, "gi": g, "pred": None, "pi": None})
+    if pred is not None:
+        for p, action in enumerate(pred.actions):
+            if p not in matched_pred:
+                rows.append({"gold": None, "gi": None, "pred": action, "pi": p})
+    return rows
+
+
+def document_section(
+    doc_id: str,
+    gold: ExtractionAnswer,
+    pred: ArticleExtraction | Failure | None,
+    text: str,
+    score: dict[str, Any],
+    title: str | None = None,
+    notes: str | None = None,
+) -> dict[str, Any]:
+    """Template data for one document of the eval report."""
+    answer = pred if isinstance(pred, ArticleExtraction) else None
+    pred_marks, rows = marks_for(answer, text, "predicted ") if answer else ([], [])
+    gold_marks, _ = marks_for(gold, text, "gold ")
+    pred_marks = [_tag(mark, "pred") for mark in pred_marks]
+    gold_marks = [_tag(mark, "gold") for mark in gold_marks if mark.kind == "evidence"]
+    found = sum(1 for r in rows if r["status"] != "not_found")
+    failure = None
+    if isinstance(pred, Failure):
+        failure = {"message": pred.error.get("message", ""), "last_output": pred.error.get("last_output")}
+    elif pred is None:
+        failure = {"message": "no prediction for this document", "last_output": None}
+    return {
+        "id": doc_id,
+        "title": title,
+        "gold_notes": notes,
+        "score": score,
+        "failure": failure,
+        "rows": _rows(gold, answer, score.get("alignment", {})),
+        "view": {"segments": segments(text, pred_marks + gold_marks),
+                 "grounding_rate": found / len(rows) if rows else None},
+    }
+
+
+def _tag(mark: Any, side: str) -> Any:
+    from dataclasses import replace
+
+    return replace(mark, kind=f"{side} {mark.kind}")
+
+
+def report_html(report: dict[str, Any], run: dict[str, Any], docs: list[dict[str, Any]]) -> str:
+    """The eval report page."""
+    return _env.get_template("report.html.j2").render(report=report, run=run, docs=docs)

@@ -1,0 +1,95 @@
+"""Eval reports as text: a rich terminal summary and a Markdown file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _f(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def _g(value: float) -> str:
+    return f"{value:g}"
+
+
+def headline_line(report: dict[str, Any]) -> str:
+    """One line: micro F1 with its interval, P, R, failures."""
+    micro = report["micro"]
+    return (
+        f"micro F1 {_f(micro['f1'])} [95% CI {_f(micro['ci_low'])}–{_f(micro['ci_high'])}] · "
+        f"P {_f(micro['precision'])} · R {_f(micro['recall'])} · macro F1 {_f(report['macro_f1'])} · "
+        f"failed {report['failures']['count']}/{report['n_documents']} · "
+        f"grounding {_f(report.get('grounding', {}).get('rate'))}"
+    )
+
+
+def print_eval(console: Console, report: dict[str, Any], run: dict[str, Any]) -> None:
+    """The terminal summary: headline, per-field table, worst documents."""
+    prompt, model = run.get("prompt_id") or "?", run.get("model") or "?"
+    console.print(f"[bold]{prompt}[/bold] on [bold]{model}[/bold] · gold {report['gold_hash']}")
+    console.print(headline_line(report))
+    table = Table(title="per field", title_justify="left")
+    for column in ("field", "TP", "FP", "FN", "P", "R", "F1", "miss", "halluc", "wrong", "abstain"):
+        if column == "field":
+            table.add_column(column, no_wrap=True)
+        else:
+            table.add_column(column, justify="right")
+    for path, f in report["fields"].items():
+        table.add_row(path, _g(f["tp"]), _g(f["fp"]), _g(f["fn"]), _f(f["precision"]), _f(f["recall"]),
+                      _f(f["f1"]), str(f["missing"]), str(f["hallucinated"]), str(f["wrong_value"]),
+                      str(f["correct_abstention"]))
+    console.print(table)
+    views = Table(title="document views", title_justify="left")
+    for column in ("view", "P", "R", "F1"):
+        views.add_column(column, justify="left" if column == "view" else "right")
+    for path, f in report["document_views"].items():
+        views.add_row(path, _f(f["precision"]), _f(f["recall"]), _f(f["f1"]))
+    console.print(views)
+
+
+def eval_markdown(report: dict[str, Any], run: dict[str, Any]) -> str:
+    """report.md: the same numbers as report.json, for reading in a repository."""
+    lines = [
+        f"# Evaluation: {run.get('prompt_id')} on {run.get('model')}",
+        "",
+        f"Prompt hash `{run.get('prompt_hash')}` · schema `{run.get('schema_hash')}` · gold set `{report['gold_hash']}`"
+        f" · {report['n_documents']} documents",
+        "",
+        f"**{headline_line(report)}**",
+        "",
+    ]
+    accounting = run.get("accounting")
+    if accounting:
+        lines += [
+            f"Tokens {accounting['total_tokens']} (in {accounting['prompt_tokens']}, out "
+            f"{accounting['completion_tokens']}) · cache hits {accounting['cache_hits']} · attempts "
+            f"{accounting['attempts']} · transport retries {accounting['transport_retries']}",
+            "",
+        ]
+    lines += [
+        "## Per field",
+        "",
+        "| field | TP | FP | FN | P | R | F1 | missing | hallucinated | wrong value | correct abstention |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for path, f in report["fields"].items():
+        mark = " (headline)" if path in report["headline_fields"] else ""
+        lines.append(
+            f"| `{path}`{mark} | {_g(f['tp'])} | {_g(f['fp'])} | {_g(f['fn'])} | {_f(f['precision'])} | "
+            f"{_f(f['recall'])} | {_f(f['f1'])} | {f['missing']} | {f['hallucinated']} | {f['wrong_value']} | "
+            f"{f['correct_abstention']} |"
+        )
+    lines += ["", "## Document views", "", "| view | P | R | F1 |", "|---|--:|--:|--:|"]
+    for path, f in report["document_views"].items():
+        lines.append(f"| `{path}` | {_f(f['precision'])} | {_f(f['recall'])} | {_f(f['f1'])} |")
+    lines += ["", "## Documents", "", "| document | F1 | P | R | errors | status |", "|---|--:|--:|--:|--:|---|"]
+    for doc_id, d in report["documents"].items():
+        status = "failed" if d["failed"] else "ok"
+        lines.append(
+            f"| {doc_id} | {_f(d['f1'])} | {_f(d['precision'])} | {_f(d['recall'])} | {len(d['errors'])} | {status} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,67 @@
+"""Stored runs: a directory with `predictions.jsonl` and `run.json` (how it was produced).
+
+A run directory is what `extractor eval` writes and what `extractor compare` reads; a bare
+predictions file from `extractor extract --out` is accepted too, its setup read from the
+`meta` of its lines.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import DocumentError
+from .results import Failure, load_results
+from .schema import ArticleExtraction
+
+PREDICTIONS = "predictions.jsonl"
+RUN_INFO = "run.json"
+
+
+@dataclass
+class StoredRun:
+    """Predictions by article id, plus the run's setup and accounting."""
+
+    path: Path
+    info: dict[str, Any]
+    predictions: dict[str, ArticleExtraction | Failure]
+
+    @property
+    def label(self) -> str:
+        """A short name for reports: prompt id and model."""
+        return f"{self.info.get('prompt_id', '?')} · {self.info.get('model', '?')}"
+
+
+def _info_from_lines(predictions: dict[str, ArticleExtraction | Failure]) -> dict[str, Any]:
+    metas = [p.meta if isinstance(p, Failure) else (p._meta or {}) for p in predictions.values()]
+    metas = [m if isinstance(m, dict) else m.model_dump() for m in metas]
+
+    def common(key: str) -> Any:
+        values = Counter(str(m.get(key)) for m in metas if m.get(key) is not None)
+        return values.most_common(1)[0][0] if values else None
+
+    return {key: common(key) for key in ("prompt_id", "prompt_hash", "model", "backend", "schema_hash", "schema_version")}
+
+
+def load_run(path: Path) -> StoredRun:
+    """A run directory (with run.json) or a predictions JSONL file."""
+    path = Path(path)
+    if path.is_dir():
+        predictions_path = path / PREDICTIONS
+        if not predictions_path.exists():
+            raise DocumentError(f"{path}: not a run directory (no {PREDICTIONS})")
+        info_path = path / RUN_INFO
+        info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.exists() else {}
+    else:
+        predictions_path, info = path, {}
+    predictions = load_results(predictions_path)
+    merged = {**_info_from_lines(predictions), **{k: v for k, v in info.items() if v is not None}}
+    return StoredRun(path=path, info=merged, predictions=predictions)
+
+
+def write_info(directory: Path, info: dict[str, Any]) -> None:
+    """Write run.json."""
+    (directory / RUN_INFO).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

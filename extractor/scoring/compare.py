@@ -1,0 +1,202 @@
+"""Comparison of two runs (A, B) on the same gold documents, and the regression gate.
+
+`compare_runs(golds, preds_a, preds_b)` scores both runs document by document and reports:
+
+- delta_f1 = headline micro-F1(B) - micro-F1(A) with a 95% paired bootstrap interval
+  (`stats.paired_bootstrap`: each resample draws the document indices once and scores both
+  runs on it), its bootstrap p-value and the minimum detectable difference (2.8 x the
+  bootstrap SE of delta: approximate 80% power at alpha 0.05);
+- per document: wins, ties and losses of B on the document's headline F1, with an exact
+  two-sided sign test (ties dropped). A document with nothing to find and nothing predicted
+  has no F1; for this comparison it counts as 1.0 (perfect), so a run that invents actions
+  on it loses the document;
+- per field path (all of `paths.FIELD_PATHS`): F1 of A and B, delta with its paired interval,
+  bootstrap p-value and Holm-adjusted p-value over the fields whose delta is defined;
+  `significant` when the Holm p is below 0.05;
+- documents sorted by delta (largest loss of B first).
+
+`is_regression(comparison, margin)` is the gate: True when the whole interval of delta_f1
+lies below -margin (B is worse than A by more than `margin` with 95% confidence).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .corpus import Golds, Predictions, Texts, score_documents
+from .document import DocScore
+from .metrics import Counts
+from .paths import FIELD_PATHS
+from .stats import (
+    DEFAULT_RESAMPLES,
+    PairedDelta,
+    Seed,
+    SignTest,
+    holm,
+    min_detectable_delta,
+    paired_bootstrap,
+    sign_test,
+)
+
+ALPHA = 0.05
+"""Family-wise error rate for the per-field Holm adjustment."""
+
+
+@dataclass(frozen=True)
+class FieldDelta:
+    """One field path compared between runs."""
+
+    path: str
+    stats: PairedDelta
+    p_holm: float | None
+
+    @property
+    def significant(self) -> bool:
+        return self.p_holm is not None and self.p_holm < ALPHA
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.stats
+        return {
+            "a_f1": _r(s.a),
+            "b_f1": _r(s.b),
+            "delta": _r(s.delta),
+            "ci_low": _r(s.low),
+            "ci_high": _r(s.high),
+            "p": _r(s.p),
+            "p_holm": _r(self.p_holm),
+            "significant": self.significant,
+        }
+
+
+@dataclass(frozen=True)
+class DocDelta:
+    """One document's headline F1 in both runs (None: nothing to find, nothing predicted)."""
+
+    article_id: str
+    a_f1: float | None
+    b_f1: float | None
+
+    @property
+    def delta(self) -> float:
+        """F1(B) - F1(A), an undefined F1 counting as 1.0."""
+        return _defined(self.b_f1) - _defined(self.a_f1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.article_id, "a_f1": _r(self.a_f1), "b_f1": _r(self.b_f1), "delta": _r(self.delta)}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Run B against run A on the same documents."""
+
+    micro: PairedDelta
+    sign: SignTest
+    fields: dict[str, FieldDelta]
+    documents: list[DocDelta]
+    failures_a: int
+    failures_b: int
+    n_boot: int
+
+    @property
+    def n_documents(self) -> int:
+        return len(self.documents)
+
+    @property
+    def delta_f1(self) -> float | None:
+        return self.micro.delta
+
+    @property
+    def ci_low(self) -> float | None:
+        return self.micro.low
+
+    @property
+    def ci_high(self) -> float | None:
+        return self.micro.high
+
+    @property
+    def min_detectable_delta(self) -> float | None:
+        return min_detectable_delta(self.micro.se)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready report of the comparison."""
+        return {
+            "n_documents": self.n_documents,
+            "a_f1": _r(self.micro.a),
+            "b_f1": _r(self.micro.b),
+            "delta_f1": _r(self.delta_f1),
+            "ci_low": _r(self.ci_low),
+            "ci_high": _r(self.ci_high),
+            "se": _r(self.micro.se),
+            "p": _r(self.micro.p),
+            "min_detectable_delta": _r(self.min_detectable_delta),
+            "wins": self.sign.wins,
+            "ties": self.sign.ties,
+            "losses": self.sign.losses,
+            "sign_test_p": _r(self.sign.p),
+            "failures": {"a": self.failures_a, "b": self.failures_b},
+            "n_boot": self.n_boot,
+            "fields": {path: fd.to_dict() for path, fd in self.fields.items()},
+            "documents": [d.to_dict() for d in self.documents],
+        }
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def _defined(f1: float | None) -> float:
+    return 1.0 if f1 is None else f1
+
+
+def _group_counts(documents: dict[str, DocScore]) -> np.ndarray:
+    """(n_docs, 1 + len(FIELD_PATHS), 3): the headline first, then every field path."""
+    rows = []
+    for doc in documents.values():
+        groups: list[Counts] = [doc.headline, *(doc.fields[path] for path in FIELD_PATHS)]
+        rows.append([(c.tp, c.fp, c.fn) for c in groups])
+    return np.array(rows, dtype=float).reshape(-1, 1 + len(FIELD_PATHS), 3)
+
+
+def compare_runs(
+    golds: Golds,
+    preds_a: Predictions,
+    preds_b: Predictions,
+    texts: Texts | None = None,
+    *,
+    n_boot: int = DEFAULT_RESAMPLES,
+    seed: Seed = 0,
+) -> Comparison:
+    """Compare run B against run A on the gold documents; see the module docstring."""
+    docs_a = score_documents(golds, preds_a, texts)
+    docs_b = score_documents(golds, preds_b, texts)
+    deltas = paired_bootstrap(_group_counts(docs_a), _group_counts(docs_b), n_boot=n_boot, seed=seed)
+    headline, per_field = deltas[0], deltas[1:]
+
+    testable = [i for i, d in enumerate(per_field) if d.p is not None]
+    adjusted = dict(zip(testable, holm([per_field[i].p or 0.0 for i in testable]), strict=True))
+    fields = {path: FieldDelta(path, per_field[i], adjusted.get(i)) for i, path in enumerate(FIELD_PATHS)}
+
+    documents = [DocDelta(doc_id, docs_a[doc_id].f1, docs_b[doc_id].f1) for doc_id in docs_a]
+    sign = sign_test([_defined(d.a_f1) for d in documents], [_defined(d.b_f1) for d in documents])
+    documents.sort(key=lambda d: (d.delta, d.article_id))
+    return Comparison(
+        micro=headline,
+        sign=sign,
+        fields=fields,
+        documents=documents,
+        failures_a=sum(d.failed for d in docs_a.values()),
+        failures_b=sum(d.failed for d in docs_b.values()),
+        n_boot=n_boot,
+    )
+
+
+def is_regression(comparison: Comparison, margin: float) -> bool:
+    """True when the whole 95% interval of delta micro-F1 lies below -margin."""
+    return comparison.ci_high is not None and comparison.ci_high < -margin
+
+
+regression = is_regression
+"""Alias of `is_regression` for gate code that reads `regression(result, margin)`."""

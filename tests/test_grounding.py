@@ -1,0 +1,161 @@
+"""Grounding aligns quotes and names to offsets in the source text, and drops what it cannot find."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from extractor.grounding import FUZZY_THRESHOLD, align, align_all, align_name, ground, require_grounding
+from extractor.schema import ArticleExtraction, ExtractionAnswer
+
+TEXT = (
+    "WASHINGTON — Today, the U.S. Department of the Treasury sanctioned Wang Junzheng and Chen Mingguo.\n\n"
+    "“These officials are responsible for serious human rights abuse,”\u00a0said  Secretary Yellen.\n\n"
+    "Their property and interests in property in the United States are blocked."
+)
+
+
+def test_exact_quote():
+    quote = "Their property and interests in property in the United States are blocked."
+    span = align(quote, TEXT)
+    assert (span.start, span.end, span.status, span.score) == (TEXT.index(quote), len(TEXT), "exact", 100.0)
+
+
+def test_curly_quotes_and_non_breaking_space_map_to_original_offsets():
+    quote = '"These officials are responsible for serious human rights abuse," said Secretary Yellen.'
+    original = "“These officials are responsible for serious human rights abuse,”\u00a0said  Secretary Yellen."
+    span = align(quote, TEXT)
+    assert span.status == "exact"
+    assert (span.start, span.end) == (TEXT.index(original), TEXT.index(original) + len(original))
+    assert TEXT[span.start : span.end] == original
+
+
+def test_fuzzy_quote_with_one_word_changed():
+    quote = "Their assets and interests in property in the United States are blocked."
+    original = "Their property and interests in property in the United States are blocked."
+    span = align(quote, TEXT)
+    assert span.status == "fuzzy"
+    assert FUZZY_THRESHOLD <= span.score < 100
+    assert (span.start, span.end) == (TEXT.index(original), len(TEXT))
+
+
+def test_absent_quote_is_not_found():
+    span = align("The European Union imposed an arms embargo on the region.", TEXT)
+    assert (span.start, span.end, span.status) == (None, None, "not_found")
+    assert span.score < FUZZY_THRESHOLD
+    assert not span.found
+
+
+def test_non_ascii_offsets_are_str_indices():
+    text = "Café « Müller » — 外務省は、ロシアの個人に対する資産凍結を発表した。José María González fue sancionado."
+    quote = "ロシアの個人に対する資産凍結を発表した。"
+    span = align(quote, text)
+    assert (span.start, span.end, span.status) == (text.index(quote), text.index(quote) + len(quote), "exact")
+    # Decomposed accents in the needle match the composed text, with offsets of the original.
+    span = align("Jose\u0301 Mari\u0301a", text)
+    assert (span.status, text[span.start : span.end]) == ("exact", "José María")
+    # Accents dropped by the model: fuzzy, still spanning the accented name exactly.
+    span = align_name("Jose Maria Gonzalez", text)
+    assert (span.status, span.start, span.end) == ("fuzzy", text.index("José"), text.index(" fue"))
+    assert text[span.start : span.end] == "José María González"
+
+
+def test_phrase_occurring_twice():
+    text = "OFAC designated Acme Ltd. Later that day the State Department said OFAC designated Acme Ltd again."
+    second = text.rindex("OFAC designated")
+    assert align("OFAC designated", text).start == 0
+    assert align("OFAC designated", text, start_hint=60).start == second
+    assert align("OFAC designated", text, start_hint=5).start == 0
+    assert [s.start for s in align_all("OFAC designated", text)] == [0, second]
+
+
+def test_names_are_case_insensitive_and_short_names_never_fuzzy():
+    span = align_name("WANG JUNZHENG", TEXT)
+    assert (span.status, TEXT[span.start : span.end]) == ("exact", "Wang Junzheng")
+    assert align_name("Chen", TEXT).status == "exact"
+    assert align_name("Chan", TEXT).status == "not_found"  # 4 letters: below the fuzzy length guard
+    assert align_name("Wang Junzhang", TEXT).status == "fuzzy"
+
+
+def _result() -> ArticleExtraction:
+    return ArticleExtraction.model_validate(
+        {
+            "article_id": "doc-1",
+            "is_sanctions_news": True,
+            "actions": [
+                {
+                    "authority": "us",
+                    "action": "impose",
+                    "measures": ["asset_freeze"],
+                    "evidence": [
+                        "the U.S. Department of the Treasury sanctioned Wang Junzheng and Chen Mingguo.",
+                        "Treasury also froze the assets of the Xinjiang Production Corps.",  # invented
+                    ],
+                    "targets": [
+                        {"name": "Wang Junzheng", "entity_type": "person"},
+                        {"name": "Zhu Hailun", "entity_type": "person"},  # invented
+                    ],
+                },
+                {
+                    "authority": "eu",
+                    "action": "impose",
+                    "evidence": ["The Council of the EU adopted restrictive measures against four officials."],
+                    "targets": [{"name": "Chen Mingguo", "entity_type": "person"}],
+                },
+            ],
+        }
+    )
+
+
+def test_ground_counts_and_rate():
+    grounding = ground(_result(), TEXT)
+    assert [[s.status for s in a.evidence] for a in grounding.actions] == [["exact", "not_found"], ["not_found"]]
+    assert [[s.status for s in a.targets] for a in grounding.actions] == [["exact", "not_found"], ["exact"]]
+    assert grounding.evidence.model_dump() == {"exact": 1, "fuzzy": 0, "not_found": 2}
+    assert grounding.names.model_dump() == {"exact": 2, "fuzzy": 0, "not_found": 1}
+    assert grounding.rate == 0.5
+    data = grounding.to_dict()
+    assert json.loads(json.dumps(data)) == data
+    assert data["actions"][0]["targets"][0] == {
+        "start": TEXT.index("Wang"),
+        "end": TEXT.index("Wang") + len("Wang Junzheng"),
+        "status": "exact",
+        "score": 100.0,
+    }
+
+
+def test_ground_nothing_to_ground():
+    grounding = ground(ExtractionAnswer(is_sanctions_news=False), TEXT)
+    assert (grounding.rate, grounding.actions) == (None, [])
+
+
+def test_require_grounding_drops_invented_names_and_actions():
+    result = _result()
+    result._meta = {"run": "r1"}
+    kept = require_grounding(result, ground(result, TEXT))
+    assert type(kept) is ArticleExtraction
+    assert (kept.article_id, kept.is_sanctions_news, kept.meta) == ("doc-1", True, {"run": "r1"})
+    assert [a.authority for a in kept.actions] == ["us"]
+    assert [t.name for t in kept.actions[0].targets] == ["Wang Junzheng"]
+    assert kept.actions[0].evidence == result.actions[0].evidence
+    assert len(result.actions) == 2 and len(result.actions[0].targets) == 2  # the input is untouched
+
+
+def test_require_grounding_with_nothing_found_is_not_sanctions_news():
+    answer = ExtractionAnswer.model_validate(
+        {
+            "is_sanctions_news": True,
+            "actions": [
+                {"authority": "us", "action": "impose", "evidence": ["Canada imposed a price cap on crude."]},
+                {"authority": "gb", "action": "impose", "evidence": []},
+            ],
+        }
+    )
+    kept = require_grounding(answer, ground(answer, TEXT))
+    assert kept == ExtractionAnswer(is_sanctions_news=False, actions=[])
+
+
+def test_require_grounding_rejects_a_mismatched_grounding():
+    with pytest.raises(ValueError, match="actions"):
+        require_grounding(_result(), ground(ExtractionAnswer(is_sanctions_news=False), TEXT))
