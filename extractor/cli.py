@@ -75,6 +75,9 @@ def extract_cmd(
         str | None, typer.Option("--mode", help="Structured-output mode: json_schema, tools, json, md_json.")
     ] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Output token limit per call.")] = None,
+    require_grounding: Annotated[
+        bool, typer.Option("--require-grounding", help="Drop targets and actions whose evidence is not in the text.")
+    ] = False,
 ) -> None:
     """Extract sanctions actions from documents; print one JSON line per document."""
     from .batch import aextract_many
@@ -85,7 +88,7 @@ def extract_cmd(
 
     settings = settings_from(
         model=model, base_url=base_url, cache=not no_cache, refresh=refresh, cache_dir=cache_dir, mode=mode,
-        max_tokens=max_tokens,
+        max_tokens=max_tokens, require_grounding=require_grounding or None,
     )
     try:
         extractor = Extractor(settings, prompt=prompt)
@@ -173,6 +176,65 @@ def eval_cmd(
         fail(str(exc))
     print_eval(Console(width=max(Console().width, 150)), report, run.info)
     err.print("wrote " + ", ".join(str(p) for p in paths))
+
+
+@app.command("compare")
+def compare_cmd(
+    a: Annotated[str, typer.Argument(help="Run A: a run directory, a predictions JSONL, or a prompt id.")],
+    b: Annotated[str, typer.Argument(help="Run B: a run directory, a predictions JSONL, or a prompt id.")],
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    gold: Annotated[Path | None, typer.Option("--gold", help="Gold directory (default evals/gold).")] = None,
+    docs: Annotated[Path | None, typer.Option("--docs", help="Documents directory (default evals/docs).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Report directory (default runs/compare-...).")] = None,
+    fail_on_regression: Annotated[
+        bool, typer.Option("--fail-on-regression", help="Exit 1 when B is significantly worse than A.")
+    ] = False,
+    margin: Annotated[float, typer.Option("--margin", min=0.0, help="Tolerated F1 drop for the gate.")] = 0.01,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Paired bootstrap resamples.")] = 2000,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1)] = 1,
+) -> None:
+    """Compare two runs or prompt versions on the same gold documents, with paired statistics."""
+    from .comparing import build_compare_report, compare, gate, write_compare_reports
+    from .goldset import load_gold_set
+    from .reports.compare import print_compare
+
+    try:
+        gold_set = load_gold_set(gold, docs)
+        run_a = _run_or_eval(a, gold_set, model, base_url, concurrency)
+        run_b = _run_or_eval(b, gold_set, model, base_url, concurrency)
+        comparison = compare(run_a, run_b, gold_set, n_boot=n_boot)
+        report = build_compare_report(comparison, run_a, run_b, gold_set)
+        out_dir = out or Path("runs") / f"compare_{_slug(a)}_vs_{_slug(b)}"
+        paths = write_compare_reports(report, gold_set, run_a, run_b, out_dir)
+    except ExtractorError as exc:
+        fail(str(exc))
+    print_compare(Console(width=max(Console().width, 150)), report)
+    err.print("wrote " + ", ".join(str(p) for p in paths))
+    reason = gate(comparison, margin)
+    if reason:
+        err.print(f"[red]{reason}[/red]" if fail_on_regression else reason)
+        if fail_on_regression:
+            raise typer.Exit(1)
+
+
+def _slug(value: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(value).name or value)
+
+
+def _run_or_eval(ref: str, gold_set: Any, model: str | None, base_url: str | None, concurrency: int) -> Any:
+    """A stored run when `ref` is a path; otherwise evaluate prompt `ref` now (cache on)."""
+    from .evaluate import default_run_dir, run_eval
+    from .pipeline import Extractor
+    from .progress import BatchProgress
+    from .runs import load_run
+
+    if Path(ref).exists():
+        return load_run(Path(ref))
+    extractor = Extractor(settings_from(model=model, base_url=base_url), prompt=ref)
+    with BatchProgress(len(gold_set.ids)) as progress:
+        return run_eval(gold_set, extractor, default_run_dir(extractor), concurrency=concurrency,
+                        on_outcome=progress.advance)
 
 
 @app.command("show")

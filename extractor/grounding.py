@@ -143,6 +143,8 @@ def _exact_spans(needle: str, source: _Source, casefold: bool) -> list[Span]:
             return [Span(start=s, end=s + len(needle), status="exact", score=100.0) for s in starts]
     norm = source.normalised(casefold)
     key = _normalise_needle(needle, casefold)
+    if not key:
+        return []
     spans = []
     for s in _occurrences(key, norm.text):
         start, end = norm.to_original(s, s + len(key))

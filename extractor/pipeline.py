@@ -8,6 +8,7 @@ property, outside the schema's fields.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from functools import cached_property
 from typing import Any
@@ -20,7 +21,9 @@ from . import accounting
 from .backends import Backend, get_backend
 from .cache import ResultCache, cache_key
 from .documents import Document, make_document
-from .errors import BackendError, ExtractionFailed
+from .chunking import merge_answers, split_text
+from .errors import BackendError, ConfigError, ExtractionFailed
+from .grounding import ground, require_grounding
 from .prompts import Prompt, load_prompt
 from .schema import SCHEMA_VERSION, ArticleExtraction, ExtractionAnswer, answer_model, schema_hash, to_article
 from .settings import Settings
@@ -52,6 +55,10 @@ class RunMeta(BaseModel):
     cost: float | None = None
     latency_s: float
     created_at: str
+    chunks: int = Field(default=1, description="Pieces the document was split into to fit the context")
+    grounding: dict[str, Any] | None = Field(
+        default=None, description="Evidence quotes and target names aligned to the text: rate and spans"
+    )
 
 
 class Extractor:
@@ -124,19 +131,68 @@ class Extractor:
         return self.extract_document(make_document(text, article_id=article_id, metadata=metadata))
 
     def extract_document(self, document: Document) -> ArticleExtraction:
-        """Extract one `Document`; raises `ExtractionFailed` or `BackendError` on failure."""
+        """Extract one `Document`; raises `ExtractionFailed` or `BackendError` on failure.
+
+        A document longer than the model's context is split into overlapping chunks, each
+        extracted (and cached) on its own, and the answers merged. Evidence and names are
+        then aligned to the whole text; with `require_grounding` unfound ones are dropped.
+        """
         started = time.perf_counter()
+        pieces = self.chunks(document)
+        total = accounting.CallStats()
+        hits, keys, answers = 0, [], []
+        for piece in pieces:
+            answer, stats, key, hit = self._extract_piece(piece)
+            answers.append(answer)
+            keys.append(key)
+            hits += hit
+            total.prompt_tokens += stats.prompt_tokens
+            total.completion_tokens += stats.completion_tokens
+            total.attempts += stats.attempts
+            total.transport_retries += stats.transport_retries
+        merged = answers[0] if len(answers) == 1 else merge_answers(answers)
+        result = to_article(merged, document.id)
+        grounding = ground(result, document.text)
+        if self.settings.require_grounding:
+            result = require_grounding(result, grounding)
+            grounding = ground(result, document.text)
+        key = keys[0] if len(keys) == 1 else hashlib.sha256("".join(keys).encode()).hexdigest()
+        result._meta = self._meta(key, started, total, cache_hit=hits == len(pieces), chunks=len(pieces),
+                                  grounding=grounding.to_dict())
+        return result
+
+    def chunks(self, document: Document) -> list[Document]:
+        """The document, or overlapping pieces of it when it would not fit the model's context."""
+        window = self.backend.context_window() or self.settings.context_tokens
+        overhead = sum(len(m["content"]) for m in self.messages(document.model_copy(update={"text": " "})))
+        # Characters per token of this text: counted when the backend can, else a safe 3.
+        count = getattr(self.backend, "count_tokens", None)
+        sample = document.text[:20000]
+        ratio = max(len(sample) / max(count(sample), 1), 1.0) if count else 3.0
+        budget_tokens = window - self.settings.max_tokens - overhead / ratio - 64
+        max_chars = int(budget_tokens * ratio * 0.9)
+        if len(document.text) <= max_chars:
+            return [document]
+        if max_chars < 500:
+            raise ConfigError(
+                f"{document.id}: the context ({window} tokens) leaves no room for the article after the prompt "
+                f"and max_tokens={self.settings.max_tokens}: lower --max-tokens or use a larger model"
+            )
+        pieces = split_text(document.text, max_chars=max_chars, overlap_chars=max(max_chars // 10, 200))
+        return [document.model_copy(update={"text": piece.text}) for piece in pieces]
+
+    def _extract_piece(self, document: Document) -> tuple[ExtractionAnswer, accounting.CallStats, str, bool]:
+        """One model-sized document: from the cache, or asked (with re-asks) and then cached."""
         key = self.key_for(document)
         if self.cache is not None and not self.settings.refresh:
             entry = self.cache.get(key)
             if entry is not None:
-                answer = ExtractionAnswer.model_validate(entry["answer"])
-                return self._result(document, answer, key, started, accounting.CallStats(), cache_hit=True)
+                return ExtractionAnswer.model_validate(entry["answer"]), accounting.CallStats(), key, True
         with accounting.tracking() as stats:
             answer = self._ask(document, stats)
         if self.cache is not None:
             self.cache.set(key, {"answer": answer.model_dump(mode="json"), "usage": stats.usage()})
-        return self._result(document, answer, key, started, stats, cache_hit=False)
+        return answer, stats, key, False
 
     def _ask(self, document: Document, stats: accounting.CallStats) -> ExtractionAnswer:
         # instructor re-asks on validation errors; each re-ask adds the bad answer and the
@@ -169,18 +225,11 @@ class Extractor:
             usage=stats.usage(),
         )
 
-    def _result(
-        self,
-        document: Document,
-        answer: ExtractionAnswer,
-        key: str,
-        started: float,
-        stats: accounting.CallStats,
-        *,
-        cache_hit: bool,
-    ) -> ArticleExtraction:
-        result = to_article(answer, document.id)
-        result._meta = RunMeta(
+    def _meta(
+        self, key: str, started: float, stats: accounting.CallStats, *, cache_hit: bool, chunks: int,
+        grounding: dict[str, Any],
+    ) -> RunMeta:
+        return RunMeta(
             prompt_id=self.prompt.id,
             prompt_hash=self.prompt.hash,
             schema_hash=schema_hash(),
@@ -195,8 +244,9 @@ class Extractor:
             cost=self.settings.cost(stats.prompt_tokens, stats.completion_tokens),
             latency_s=round(time.perf_counter() - started, 4),
             created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            chunks=chunks,
+            grounding=grounding,
         )
-        return result
 
 
 def _backend_error(exc: InstructorRetryException) -> BackendError | None:

@@ -15,7 +15,16 @@ import re
 from functools import cache
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+    create_model,
+)
 from rigour.territories import get_territory, lookup_territory
 
 SCHEMA_VERSION = "1"
@@ -77,8 +86,14 @@ def _none_if_blank(value: Any) -> Any:
     return value
 
 
-Jurisdiction = Annotated[str, BeforeValidator(_jurisdiction)]
-IsoDate = Annotated[str | None, AfterValidator(_iso_date)]
+# The JSON-schema patterns let constrained decoders (llama.cpp grammars, strict modes)
+# produce well-formed codes and dates; the validators still check the values themselves.
+Jurisdiction = Annotated[str, BeforeValidator(_jurisdiction), WithJsonSchema({"type": "string", "pattern": "^[a-z]{2}$"})]
+IsoDate = Annotated[
+    str | None,
+    AfterValidator(_iso_date),
+    WithJsonSchema({"anyOf": [{"type": "string", "pattern": "^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$"}, {"type": "null"}]}),
+]
 OptionalText = Annotated[str | None, BeforeValidator(_none_if_blank)]
 
 

@@ -54,6 +54,8 @@ class Settings:
     refresh: bool = False
     cache_dir: Path = field(default_factory=default_cache_dir)
     n_ctx: int = 8192
+    context_tokens: int = 32768
+    require_grounding: bool = False
     price_in: float | None = None
     price_out: float | None = None
 
@@ -68,6 +70,7 @@ class Settings:
             "timeout": _env_float("EXTRACTOR_TIMEOUT", 120.0),
             "transport_budget": _env_float("EXTRACTOR_RETRY_BUDGET", 300.0),
             "max_tokens": int(_env_float("EXTRACTOR_MAX_TOKENS", 2048)),
+            "context_tokens": int(_env_float("EXTRACTOR_CONTEXT_TOKENS", 32768)),
             "price_in": _env_float("EXTRACTOR_PRICE_IN", -1.0),
             "price_out": _env_float("EXTRACTOR_PRICE_OUT", -1.0),
         }

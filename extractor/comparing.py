@@ -1,0 +1,104 @@
+"""Comparing two runs on the same gold documents: setup checks, paired statistics, reports, gate.
+
+A and B are stored runs (directories from `extractor eval`, or predictions JSONL files) or
+prompt ids, which are then evaluated on the same gold set with the same model (cache on).
+Runs scored against different gold sets or schema versions are refused: their numbers do
+not measure the same thing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+from typing import Any
+
+from .errors import ExtractorError
+from .goldset import GoldSet
+from .prompts import load_prompt
+from .runs import StoredRun
+from .scoring import Comparison, compare_runs, is_regression
+
+
+class IncomparableRuns(ExtractorError):
+    """The two runs were not made on the same gold set or schema."""
+
+
+def check_comparable(a: StoredRun, b: StoredRun, gold_set: GoldSet) -> None:
+    """Refuse runs over different gold sets or schema versions, with the reason."""
+    current = gold_set.hash()
+    for name, run in (("A", a), ("B", b)):
+        recorded = run.info.get("gold_hash")
+        if recorded and recorded != current:
+            raise IncomparableRuns(
+                f"run {name} ({run.path}) was scored on gold set {recorded}, not on {current} ({gold_set.gold_dir}): "
+                "re-run it on this gold set"
+            )
+    for key in ("schema_version", "schema_hash"):
+        va, vb = a.info.get(key), b.info.get(key)
+        if va and vb and va != vb:
+            raise IncomparableRuns(f"runs use different schemas ({key} {va} vs {vb}): their scores do not compare")
+    if a.info.get("gold_hash") and b.info.get("gold_hash") and a.info["gold_hash"] != b.info["gold_hash"]:
+        raise IncomparableRuns(f"runs use different gold sets ({a.info['gold_hash']} vs {b.info['gold_hash']})")
+
+
+def prompt_diff(a: StoredRun, b: StoredRun) -> str:
+    """Unified diff of the two runs' prompt files, when both prompts are still available."""
+    ids = a.info.get("prompt_id"), b.info.get("prompt_id")
+    if not all(ids):
+        return ""
+    try:
+        pa, pb = load_prompt(str(ids[0])), load_prompt(str(ids[1]))
+    except ExtractorError:
+        return ""
+    if pa.hash != a.info.get("prompt_hash") or pb.hash != b.info.get("prompt_hash"):
+        note = "(a prompt file changed since the run: the diff shows the current files)\n"
+    else:
+        note = ""
+    lines = difflib.unified_diff(
+        pa.path.read_text(encoding="utf-8").splitlines(keepends=True),
+        pb.path.read_text(encoding="utf-8").splitlines(keepends=True),
+        fromfile=f"A {pa.id} ({pa.hash})",
+        tofile=f"B {pb.id} ({pb.hash})",
+    )
+    return note + "".join(lines)
+
+
+def compare(a: StoredRun, b: StoredRun, gold_set: GoldSet, *, n_boot: int = 2000, seed: int = 0) -> Comparison:
+    """Paired comparison of run B against run A on the gold set."""
+    check_comparable(a, b, gold_set)
+    return compare_runs(gold_set.gold, a.predictions, b.predictions, gold_set.texts, n_boot=n_boot, seed=seed)
+
+
+def build_compare_report(comparison: Comparison, a: StoredRun, b: StoredRun, gold_set: GoldSet) -> dict[str, Any]:
+    """compare.json: the statistics plus the setup of both runs."""
+    report = comparison.to_dict()
+    report["gold_hash"] = gold_set.hash()
+    report["setup"] = {
+        "a": {"path": str(a.path), **a.info},
+        "b": {"path": str(b.path), **b.info},
+        "prompt_diff": prompt_diff(a, b),
+    }
+    return report
+
+
+def gate(comparison: Comparison, margin: float) -> str | None:
+    """The one-line reason B fails the regression gate, or None when it passes."""
+    if not is_regression(comparison, margin):
+        return None
+    return (
+        f"regression: micro-F1 changed by {comparison.delta_f1:+.3f} (95% CI {comparison.ci_low:+.3f} to "
+        f"{comparison.ci_high:+.3f}), entirely below -{margin:g}"
+    )
+
+
+def write_compare_reports(report: dict[str, Any], gold_set: GoldSet, a: StoredRun, b: StoredRun, out: Path) -> list[Path]:
+    """Write compare.json, compare.md and compare.html into `out`."""
+    from .reports.compare import compare_html, compare_markdown
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "compare.json", out / "compare.md", out / "compare.html"]
+    paths[0].write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    paths[1].write_text(compare_markdown(report), encoding="utf-8")
+    paths[2].write_text(compare_html(report, gold_set, a, b), encoding="utf-8")
+    return paths
