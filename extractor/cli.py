@@ -186,7 +186,7 @@ def compare_cmd(
     base_url: BaseUrlOpt = None,
     gold: Annotated[Path | None, typer.Option("--gold", help="Gold directory (default evals/gold).")] = None,
     docs: Annotated[Path | None, typer.Option("--docs", help="Documents directory (default evals/docs).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Report directory (default runs/compare-...).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Report directory (default runs/compare_*).")] = None,
     fail_on_regression: Annotated[
         bool, typer.Option("--fail-on-regression", help="Exit 1 when B is significantly worse than A.")
     ] = False,

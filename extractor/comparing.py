@@ -92,7 +92,9 @@ def gate(comparison: Comparison, margin: float) -> str | None:
     )
 
 
-def write_compare_reports(report: dict[str, Any], gold_set: GoldSet, a: StoredRun, b: StoredRun, out: Path) -> list[Path]:
+def write_compare_reports(
+    report: dict[str, Any], gold_set: GoldSet, a: StoredRun, b: StoredRun, out: Path
+) -> list[Path]:
     """Write compare.json, compare.md and compare.html into `out`."""
     from .reports.compare import compare_html, compare_markdown
 

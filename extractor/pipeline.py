@@ -20,8 +20,8 @@ from pydantic import BaseModel, Field
 from . import accounting
 from .backends import Backend, get_backend
 from .cache import ResultCache, cache_key
-from .documents import Document, make_document
 from .chunking import merge_answers, split_text
+from .documents import Document, make_document
 from .errors import BackendError, ConfigError, ExtractionFailed
 from .grounding import ground, require_grounding
 from .prompts import Prompt, load_prompt

@@ -43,7 +43,8 @@ def _info_from_lines(predictions: dict[str, ArticleExtraction | Failure]) -> dic
         values = Counter(str(m.get(key)) for m in metas if m.get(key) is not None)
         return values.most_common(1)[0][0] if values else None
 
-    return {key: common(key) for key in ("prompt_id", "prompt_hash", "model", "backend", "schema_hash", "schema_version")}
+    keys = ("prompt_id", "prompt_hash", "model", "backend", "schema_hash", "schema_version")
+    return {key: common(key) for key in keys}
 
 
 def load_run(path: Path) -> StoredRun:

@@ -88,7 +88,9 @@ def _none_if_blank(value: Any) -> Any:
 
 # The JSON-schema patterns let constrained decoders (llama.cpp grammars, strict modes)
 # produce well-formed codes and dates; the validators still check the values themselves.
-Jurisdiction = Annotated[str, BeforeValidator(_jurisdiction), WithJsonSchema({"type": "string", "pattern": "^[a-z]{2}$"})]
+Jurisdiction = Annotated[
+    str, BeforeValidator(_jurisdiction), WithJsonSchema({"type": "string", "pattern": "^[a-z]{2}$"})
+]
 IsoDate = Annotated[
     str | None,
     AfterValidator(_iso_date),

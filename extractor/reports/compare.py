@@ -28,7 +28,8 @@ def headline(report: dict[str, Any]) -> str:
     return (
         f"ΔF1 (B − A) {_f(report['delta_f1'], True)} [95% CI {_f(report['ci_low'], True)} to "
         f"{_f(report['ci_high'], True)}] · A {_f(report['a_f1'])} → B {_f(report['b_f1'])} · "
-        f"B wins {report['wins']}, ties {report['ties']}, loses {report['losses']} (sign test p {_p(report['sign_test_p'])})"
+        f"B wins {report['wins']}, ties {report['ties']}, loses {report['losses']} "
+        f"(sign test p {_p(report['sign_test_p'])})"
     )
 
 
@@ -97,7 +98,7 @@ def compare_markdown(report: dict[str, Any]) -> str:
                      f"{'yes' if f['significant'] else ''} |")
     lines += ["", "## Documents by change (B − A)", "", "| document | A F1 | B F1 | Δ |", "|---|--:|--:|--:|"]
     for d in report["documents"]:
-        lines.append(f"| {d['article_id']} | {_f(d['a_f1'])} | {_f(d['b_f1'])} | {_f(d['delta'], True)} |")
+        lines.append(f"| {d['id']} | {_f(d['a_f1'])} | {_f(d['b_f1'])} | {_f(d['delta'], True)} |")
     if report["setup"]["prompt_diff"]:
         lines += ["", "## Prompt diff", "", "```diff", report["setup"]["prompt_diff"].rstrip(), "```"]
     return "\n".join(lines) + "\n"
@@ -107,7 +108,7 @@ def compare_html(report: dict[str, Any], gold_set: GoldSet, a: StoredRun, b: Sto
     """compare.html: setup with the prompt diff, headline, fields, documents with gold vs A vs B."""
     docs = []
     for d in report["documents"]:
-        doc_id = d["article_id"]
+        doc_id = d["id"]
         pa, pb = a.predictions.get(doc_id), b.predictions.get(doc_id)
         docs.append({
             **d,

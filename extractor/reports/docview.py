@@ -7,6 +7,7 @@ up as `not_found` instead of being silently dropped.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,7 +75,7 @@ def segments(text: str, marks: list[Mark]) -> list[Segment]:
     """Split `text` at every mark boundary; each piece knows the marks covering it."""
     cuts = sorted({0, len(text)} | {m.start for m in marks} | {m.end for m in marks})
     pieces = []
-    for start, end in zip(cuts, cuts[1:], strict=False):
+    for start, end in itertools.pairwise(cuts):
         if start == end:
             continue
         covering = [m for m in marks if m.start <= start and m.end >= end]
