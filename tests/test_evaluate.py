@@ -16,11 +16,13 @@ GOLD = {
     "d1": {"article_id": "d1", "is_sanctions_news": True, "actions": [{
         "authority": "us", "issuer": None, "action": "impose", "is_countermeasure": False,
         "measures": ["asset_freeze"],
-        "targets": [{"name": "Ivan Petrov", "entity_type": "person"}, {"name": "Acme Shipping", "entity_type": "company"}],
+        "targets": [{"name": "Ivan Petrov", "entity_type": "person"},
+                    {"name": "Acme Shipping", "entity_type": "company"}],
         "evidence": ["Treasury blocked Ivan Petrov and Acme Shipping."]}]},
     "d2": {"article_id": "d2", "is_sanctions_news": True, "actions": [{
         "authority": "gb", "action": "impose", "measures": ["travel_ban"],
-        "targets": [{"name": "Olga Smirnova", "entity_type": "person"}, {"name": "Beta Bank", "entity_type": "company"}],
+        "targets": [{"name": "Olga Smirnova", "entity_type": "person"},
+                    {"name": "Beta Bank", "entity_type": "company"}],
         "evidence": ["The UK banned Olga Smirnova and Beta Bank."]}]},
 }
 TEXTS = {"d1": "Treasury blocked Ivan Petrov and Acme Shipping.", "d2": "The UK banned Olga Smirnova and Beta Bank."}
