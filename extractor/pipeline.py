@@ -195,12 +195,24 @@ class Extractor:
         return answer, stats, key, False
 
     def _ask(self, document: Document, stats: accounting.CallStats) -> ExtractionAnswer:
-        # instructor re-asks on validation errors; each re-ask adds the bad answer and the
-        # error to the conversation, so validation_retries (and max_tokens) bound its growth.
+        if self.prompt.spec.strategy == "split":
+            from .strategies import ask_split
+
+            return ask_split(self, document, stats)
+        answer = self.call(document, self.messages(document), self.response_model, stats)
+        return ExtractionAnswer.model_validate(answer.model_dump())
+
+    def call(
+        self, document: Document, messages: list[dict[str, str]], response_model: type[BaseModel],
+        stats: accounting.CallStats, step: str | None = None,
+    ) -> Any:
+        """One structured call: instructor validates and re-asks; failures name the document and prompt."""
+        # Each re-ask adds the bad answer and the validation error to the conversation, so
+        # validation_retries and max_tokens bound how much it can grow.
         try:
-            answer = self._create(
-                messages=self.messages(document),
-                response_model=self.response_model,
+            return self._create(
+                messages=messages,
+                response_model=response_model,
                 max_retries=self.settings.validation_retries,
                 **self.params(),
                 **self.backend.request_kwargs(),
@@ -209,11 +221,11 @@ class Extractor:
             transport = _backend_error(exc)
             if transport is not None:
                 raise transport from None  # the endpoint failed: not a validation failure
-            raise self._failed(document, stats, _last_reason(exc)) from None
+            reason = _last_reason(exc)
+            raise self._failed(document, stats, f"step {step}: {reason}" if step else reason) from None
         except IncompleteOutputException:
             reason = f"output cut off at max_tokens={self.settings.max_tokens} before the JSON was complete"
-            raise self._failed(document, stats, reason) from None
-        return ExtractionAnswer.model_validate(answer.model_dump())
+            raise self._failed(document, stats, f"step {step}: {reason}" if step else reason) from None
 
     def _failed(self, document: Document, stats: accounting.CallStats, reason: str) -> ExtractionFailed:
         return ExtractionFailed(

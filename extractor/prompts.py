@@ -14,11 +14,11 @@ import os
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import jinja2
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .documents import Document
 from .errors import PromptError
@@ -49,6 +49,16 @@ class Limits(BaseModel):
     max_items: int = Field(default=8, ge=1)
 
 
+class SplitSteps(BaseModel):
+    """The focused questions of a split prompt, each a jinja2 template appended to the article."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    screen: str = Field(min_length=1, description="Is this sanctions news at all?")
+    actions: str = Field(min_length=1, description="The actions, without their targets")
+    targets: str = Field(min_length=1, description="The targets of one action; gets `action`")
+
+
 class PromptSpec(BaseModel):
     """The validated content of one prompt file."""
 
@@ -59,6 +69,16 @@ class PromptSpec(BaseModel):
     user: str = Field(min_length=1, description="jinja2 template; gets `text` and `metadata`")
     examples: list[Example] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
+    strategy: Literal["single", "split"] = Field(
+        default="single", description="single: one call for the whole schema; split: focused questions in steps"
+    )
+    steps: SplitSteps | None = None
+
+    @model_validator(mode="after")
+    def _steps_for_split(self) -> PromptSpec:
+        if self.strategy == "split" and self.steps is None:
+            raise ValueError("strategy 'split' needs steps: screen, actions, targets")
+        return self
 
 
 class Prompt:
@@ -82,7 +102,12 @@ class Prompt:
     @cached_property
     def hash(self) -> str:
         """Content hash of the parsed prompt (whitespace-stable, order-stable)."""
-        canonical = json.dumps(self.spec.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        content = self.spec.model_dump(mode="json")
+        # Keys added to the prompt format later are hashed only when used, so existing prompts keep their hash.
+        for key, default in (("strategy", "single"), ("steps", None)):
+            if content.get(key) == default:
+                content.pop(key)
+        canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
     @property
@@ -96,6 +121,20 @@ class Prompt:
             return self._template.render(text=text, metadata=metadata).strip() + "\n"
         except jinja2.UndefinedError as exc:
             raise PromptError(f"{self.id}: user template uses an unknown variable: {exc.message}") from None
+
+    def step_messages(self, document: Document, step: str, **context: Any) -> list[dict[str, str]]:
+        """Messages for one step of a split prompt: the article, then the step's question."""
+        if self.spec.steps is None:
+            raise PromptError(f"{self.id} is not a split prompt")
+        template = getattr(self.spec.steps, step)
+        try:
+            question = _jinja.from_string(template).render(**context).strip()
+        except jinja2.TemplateError as exc:
+            raise PromptError(f"{self.id}: step {step!r} does not render: {exc}") from None
+        messages = self.messages(document)
+        # The question follows the article so every step shares the same prefix (KV-cache reuse).
+        messages[-1] = {"role": "user", "content": messages[-1]["content"] + "\n" + question}
+        return messages
 
     def messages(self, document: Document) -> list[dict[str, str]]:
         """The full message list sent to the model for `document`."""
@@ -183,5 +222,20 @@ def load_prompt(prompt_id: str | Prompt = "sanctions") -> Prompt:
 
 
 def render_preview(prompt: Prompt, document: Document, schema: dict[str, Any]) -> dict[str, Any]:
-    """What would be sent for `document`: the messages and the JSON schema."""
-    return {"prompt": prompt.id, "prompt_hash": prompt.hash, "messages": prompt.messages(document), "schema": schema}
+    """What would be sent for `document`: the messages and the JSON schema.
+
+    For a split prompt, the first two steps are shown as sent; the targets step depends on
+    the actions found, so its template is shown instead.
+    """
+    preview: dict[str, Any] = {"prompt": prompt.id, "prompt_hash": prompt.hash}
+    if prompt.spec.steps is None:
+        return {**preview, "messages": prompt.messages(document), "schema": schema}
+    from .strategies import step_models
+
+    models = step_models(**prompt.spec.limits.model_dump())
+    preview["steps"] = {
+        step: {"messages": prompt.step_messages(document, step), "schema": models[step].model_json_schema()}
+        for step in ("screen", "actions")
+    }
+    preview["steps"]["targets"] = {"template": prompt.spec.steps.targets, "schema": models["targets"].model_json_schema()}
+    return preview
