@@ -183,20 +183,24 @@ class _BatchRun:
     def execute(self, documents: Iterable[Input]) -> dict[str, Any]:
         done = self.done = done_ids(self.out_path)
         docs: dict[str, Document] = {}
+        rejected: list[tuple[str, DocumentError]] = []
         for item in documents:
             self.summary["documents"] += 1
             if isinstance(item, DocumentError):
-                self._fail(str(item).split(":")[0], item)
+                rejected.append((str(item).split(":")[0], item))
             elif item.id in done:
                 self.summary["skipped"] += 1
             elif item.id in docs:
-                self._fail(item.id, DocumentError(f"{item.id}: duplicate document id: batch requests need unique ids"))
+                rejected.append((item.id, DocumentError(f"{item.id}: duplicate id: batch requests need unique ids")))
             else:
                 docs[item.id] = item
         state = self._load_state()
         if state is not None:
+            self._check_state(state, docs)  # before anything is written
+        for article_id, problem in rejected:
+            self._fail(article_id, problem)
+        if state is not None:
             self.summary["resumed"] = True
-            self._check_state(state, docs)
             if not self._wait_and_collect(state, docs):
                 return self._finish()
             for custom_id in state["keys"]:

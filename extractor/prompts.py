@@ -237,5 +237,6 @@ def render_preview(prompt: Prompt, document: Document, schema: dict[str, Any]) -
         step: {"messages": prompt.step_messages(document, step), "schema": models[step].model_json_schema()}
         for step in ("screen", "actions")
     }
-    preview["steps"]["targets"] = {"template": prompt.spec.steps.targets, "schema": models["targets"].model_json_schema()}
+    targets = {"template": prompt.spec.steps.targets, "schema": models["targets"].model_json_schema()}
+    preview["steps"]["targets"] = targets
     return preview

@@ -44,6 +44,8 @@ Measure = Literal[
 EntityType = Literal["person", "company", "government_body", "organization", "vessel", "aircraft", "other"]
 ActionKind = Literal["impose", "lift", "amend"]
 
+# rigour's pseudo-territories that are no jurisdiction: "zz" (global) and "ip" (cyberspace).
+_PSEUDO_TERRITORIES = {"zz", "ip"}
 _DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -55,10 +57,10 @@ def _jurisdiction(value: Any) -> Any:
     code = raw.lower()
     if code in ("eu", "un"):
         return code
-    if len(code) == 2 and code.isalpha() and get_territory(code) is not None:
+    if len(code) == 2 and code.isalpha() and code not in _PSEUDO_TERRITORIES and get_territory(code) is not None:
         return code
     territory = lookup_territory(raw) if raw else None
-    if territory is not None and (territory.code in ("eu", "un") or len(territory.code) == 2):
+    if territory is not None and len(territory.code) == 2 and territory.code not in _PSEUDO_TERRITORIES:
         return territory.code
     raise ValueError(
         f"{value!r} is not a jurisdiction code: use ISO 3166-1 alpha-2 in lower case "

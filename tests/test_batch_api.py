@@ -182,7 +182,7 @@ def test_batch_writes_results_and_a_failure_line(fake, api, ex, tmp_path):
 
     assert summary["submitted"] == 3 and summary["succeeded"] == 2 and summary["failed"] == 1
     assert summary["cached"] == 0 and summary["status"] == "completed" and summary["pending"] is False
-    assert summary["prompt_tokens"] == 270 and summary["total_tokens"] == 347
+    assert summary["prompt_tokens"] == 270 and summary["total_tokens"] == 317
     assert sorted(o.article_id for o in seen) == ["a", "b", "c"] and [o.ok for o in seen].count(False) == 1
     assert [s["status"] for s in statuses] == ["in_progress", "completed"]
     assert not state_path(out).exists()
@@ -274,7 +274,7 @@ def test_tools_mode_reads_tool_call_arguments(fake, api, tmp_path):
 
 def test_document_longer_than_the_context_is_a_failure_line(fake, api, tmp_path):
     probe = make_extractor(fake, tmp_path)
-    overhead = sum(len(m["content"]) for m in probe.messages(Document(id="x", text=" ")))
+    overhead = sum(len(m["content"]) for m in probe.messages(docs("x")[0].model_copy(update={"text": " "})))
     extractor = make_extractor(fake, tmp_path, max_tokens=256, context_tokens=256 + overhead // 3 + 64 + 400)
     long = Document(id="long", text=(TEXT + " ") * 60)
     out = tmp_path / "out.jsonl"

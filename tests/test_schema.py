@@ -49,7 +49,7 @@ def test_jurisdiction_codes_normalise(code, expected):
     assert action(authority=code).authority == expected
 
 
-@pytest.mark.parametrize("code", ["xx", "usa-ish", "", "Atlantis", "u"])
+@pytest.mark.parametrize("code", ["xx", "zz", "usa-ish", "", "Atlantis", "u"])
 def test_bad_jurisdiction_codes_are_rejected(code):
     with pytest.raises(ValidationError, match="jurisdiction code"):
         action(authority=code)
