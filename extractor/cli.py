@@ -78,6 +78,10 @@ def extract_cmd(
     require_grounding: Annotated[
         bool, typer.Option("--require-grounding", help="Drop targets and actions whose evidence is not in the text.")
     ] = False,
+    batch_api: Annotated[
+        bool, typer.Option("--batch-api", help="Submit through the OpenAI Batch API (needs --out); re-run to resume.")
+    ] = False,
+    poll: Annotated[float, typer.Option("--poll", help="Batch API polling interval, seconds.")] = 30.0,
 ) -> None:
     """Extract sanctions actions from documents; print one JSON line per document."""
     from .batch import aextract_many
@@ -94,6 +98,9 @@ def extract_cmd(
         extractor = Extractor(settings, prompt=prompt)
     except ExtractorError as exc:
         fail(str(exc))
+    if batch_api:
+        _extract_with_batch_api(extractor, paths, out, poll)
+        return
     skip: set[str] = set()
     if out is not None:
         repair_tail(out)
@@ -275,6 +282,28 @@ def _find_text(doc_id: str, folders: list[Path]) -> Path | None:
             if candidate.exists():
                 return candidate
     return None
+
+
+def _extract_with_batch_api(extractor: Any, paths: list[str], out: Path | None, poll: float) -> None:
+    """`extract --batch-api`: one batch for the documents not done yet; results into --out."""
+    from .batch_api import run_batch_api
+    from .documents import iter_documents
+
+    if out is None:
+        fail("--batch-api needs --out FILE.jsonl: results arrive later and are collected there")
+    assert out is not None
+    try:
+        summary = run_batch_api(
+            extractor, iter_documents(paths, exclude=[out]), out, poll_interval=poll,
+            on_status=lambda s: err.print(f"batch {s['batch_id']}: {s['status']} ({s['completed']}/{s['total']})"),
+        )
+    except ExtractorError as exc:
+        fail(str(exc))
+    err.print(json.dumps(summary, indent=2))
+    if summary.get("pending"):
+        err.print(f"the batch is still running: run the same command again to collect it into {out}")
+    elif summary.get("failed"):
+        raise typer.Exit(1)
 
 
 @cache_app.command("stats")

@@ -289,3 +289,22 @@ def test_embedded_backend_is_refused(tmp_path):
     extractor = Extractor(Settings(model="embedded", cache_dir=tmp_path), prompt=PROMPT)
     with pytest.raises(ConfigError, match="OpenAI-compatible endpoint"):
         run_batch_api(extractor, docs("a"), tmp_path / "out.jsonl")
+
+
+def test_cli_batch_api_collects_into_out(fake, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from extractor.cli import app
+
+    FakeBatchAPI(polls_before_done=1).install(fake)
+    monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+    monkeypatch.setenv("EXTRACTOR_MODEL", "m")
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.txt").write_text(TEXT, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    args = ["extract", str(tmp_path / "a.txt"), str(tmp_path / "b.txt"), "--batch-api", "--poll", "0.05",
+            "--prompt", PROMPT]
+    assert CliRunner().invoke(app, args).exit_code == 2  # --out is required
+    result = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sorted(load_results(out)) == ["a", "b"]
