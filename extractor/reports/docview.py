@@ -26,6 +26,7 @@ class Mark:
     target: int | None
     status: str
     label: str
+    side: str = ""  # "gold" or "pred" when one page shows both
 
 
 @dataclass
@@ -41,9 +42,10 @@ class Segment:
         return " ".join(sorted({m.kind for m in self.marks} | {m.status for m in self.marks}))
 
     @property
-    def anchors(self) -> str:
-        """Space-separated ids of the action cards this run belongs to."""
-        return " ".join(sorted({f"a{m.action}" for m in self.marks}))
+    def href(self) -> str:
+        """Link to the action card of the first mark covering this run."""
+        first = self.marks[0]
+        return f"#{first.side}-a{first.action}" if first.side else f"#a{first.action}"
 
     @property
     def title(self) -> str:

@@ -90,7 +90,7 @@ def document_section(
 def _tag(mark: Any, side: str) -> Any:
     from dataclasses import replace
 
-    return replace(mark, kind=f"{side} {mark.kind}")
+    return replace(mark, kind=f"{side} {mark.kind}", side=side)
 
 
 def report_html(report: dict[str, Any], run: dict[str, Any], docs: list[dict[str, Any]]) -> str:
