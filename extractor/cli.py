@@ -35,7 +35,10 @@ ModelOpt = Annotated[
 BaseUrlOpt = Annotated[
     str | None, typer.Option("--base-url", help="OpenAI-compatible endpoint URL. Env: OPENAI_BASE_URL.")
 ]
-PromptOpt = Annotated[str, typer.Option("--prompt", "-p", help="Prompt id: NAME or NAME@vN (default: latest).")]
+PromptOpt = Annotated[
+    str | None,
+    typer.Option("--prompt", "-p", help="NAME or NAME@vN (default: latest sanctions). Env: EXTRACTOR_PROMPT."),
+]
 CacheDirOpt = Annotated[
     Path | None, typer.Option("--cache-dir", help="Cache directory. Env: EXTRACTOR_CACHE_DIR.")
 ]
@@ -62,7 +65,7 @@ def extract_cmd(
     paths: Annotated[list[str], typer.Argument(help="Files (.txt .md .html .jsonl), directories, or - for stdin.")],
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
-    prompt: PromptOpt = "sanctions",
+    prompt: PromptOpt = None,
     out: Annotated[
         Path | None,
         typer.Option("--out", "-o", help="Append results to this JSONL file; documents already in it are skipped."),
@@ -146,7 +149,7 @@ def eval_cmd(
         Path | None,
         typer.Option("--predictions", help="Score this JSONL (from `extract --out`) or run directory; no model calls."),
     ] = None,
-    prompt: PromptOpt = "sanctions",
+    prompt: PromptOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     gold: Annotated[Path | None, typer.Option("--gold", help="Gold directory (default evals/gold).")] = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import time
 from functools import cached_property
 from typing import Any
@@ -69,10 +70,10 @@ class Extractor:
     >>> result.meta.usage.total_tokens             # doctest: +SKIP
     """
 
-    def __init__(self, settings: Settings | None = None, *, prompt: str | Prompt = "sanctions", **overrides: Any):
+    def __init__(self, settings: Settings | None = None, *, prompt: str | Prompt | None = None, **overrides: Any):
         self.settings = settings.with_(**overrides) if settings else Settings.from_env(**overrides)
         self.settings.check()
-        self.prompt = load_prompt(prompt)
+        self.prompt = load_prompt(prompt or os.environ.get("EXTRACTOR_PROMPT") or "sanctions")
         self.response_model: type[BaseModel] = answer_model(**self.prompt.spec.limits.model_dump())
 
     @cached_property
@@ -280,13 +281,14 @@ def extract(
     article_id: str | None = None,
     metadata: dict[str, Any] | None = None,
     model: str | None = None,
-    prompt: str = "sanctions",
+    prompt: str | None = None,
     **settings: Any,
 ) -> ArticleExtraction:
     """Extract the sanctions actions reported in `text`.
 
     `metadata` (title, published, url, publisher) is shown to the model so that "today"
-    resolves. `model` is `embedded` (default without an endpoint) or a model name for the
+    resolves. `prompt` is `NAME` or `NAME@vN` (default $EXTRACTOR_PROMPT, else the latest
+    `sanctions`). `model` is `embedded` (default without an endpoint) or a model name for the
     OpenAI-compatible endpoint in OPENAI_BASE_URL / OPENAI_API_KEY. Other keyword arguments
     are `Settings` fields (base_url, api_key, cache, refresh, cache_dir, ...). Run metadata
     is on `result.meta`.

@@ -19,6 +19,8 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "EXTRACTOR_MODEL", "EXTRACTOR_MODE", "EXTRACTOR_PROMPTS_DIR",
                  "EXTRACTOR_PRICE_IN", "EXTRACTOR_PRICE_OUT"):
         monkeypatch.delenv(name, raising=False)
+    # The fake server answers single-call prompts; split-prompt tests name their prompt.
+    monkeypatch.setenv("EXTRACTOR_PROMPT", "sanctions@v2")
     cache = tmp_path / "cache"
     monkeypatch.setenv("EXTRACTOR_CACHE_DIR", str(cache))
     return cache

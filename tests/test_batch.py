@@ -47,7 +47,8 @@ def test_resume_after_kill_writes_every_document_once(fake, tmp_path):
     for i in range(10):
         (folder / f"doc{i:02d}.txt").write_text(f"Treasury sanctioned firm {i}.", encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    env = {**os.environ, "OPENAI_BASE_URL": fake.base_url, "EXTRACTOR_MODEL": "m", "OPENAI_API_KEY": "k"}
+    env = {**os.environ, "OPENAI_BASE_URL": fake.base_url, "EXTRACTOR_MODEL": "m", "OPENAI_API_KEY": "k",
+           "EXTRACTOR_PROMPT": "sanctions@v2"}
     cmd = [sys.executable, "-m", "extractor", "extract", str(folder), "--out", str(out), "--concurrency", "2",
            "--no-cache"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
