@@ -101,8 +101,9 @@ class Prompt:
 
     @cached_property
     def hash(self) -> str:
-        """Content hash of the parsed prompt (whitespace-stable, order-stable)."""
-        content = self.spec.model_dump(mode="json")
+        """Content hash of what the model is sent: system, template, examples, limits, steps."""
+        # The description says what changed; it never reaches the model, so it is not hashed.
+        content = self.spec.model_dump(mode="json", exclude={"description"})
         # Keys added to the prompt format later are hashed only when used, so existing prompts keep their hash.
         for key, default in (("strategy", "single"), ("steps", None)):
             if content.get(key) == default:

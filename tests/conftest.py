@@ -20,7 +20,7 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
                  "EXTRACTOR_PRICE_IN", "EXTRACTOR_PRICE_OUT"):
         monkeypatch.delenv(name, raising=False)
     # The fake server answers single-call prompts; split-prompt tests name their prompt.
-    monkeypatch.setenv("EXTRACTOR_PROMPT", "sanctions@v2")
+    monkeypatch.setenv("EXTRACTOR_PROMPT", "sanctions@v3")
     cache = tmp_path / "cache"
     monkeypatch.setenv("EXTRACTOR_CACHE_DIR", str(cache))
     return cache

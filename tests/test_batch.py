@@ -48,7 +48,7 @@ def test_resume_after_kill_writes_every_document_once(fake, tmp_path):
         (folder / f"doc{i:02d}.txt").write_text(f"Treasury sanctioned firm {i}.", encoding="utf-8")
     out = tmp_path / "out.jsonl"
     env = {**os.environ, "OPENAI_BASE_URL": fake.base_url, "EXTRACTOR_MODEL": "m", "OPENAI_API_KEY": "k",
-           "EXTRACTOR_PROMPT": "sanctions@v2"}
+           "EXTRACTOR_PROMPT": "sanctions@v3"}
     cmd = [sys.executable, "-m", "extractor", "extract", str(folder), "--out", str(out), "--concurrency", "2",
            "--no-cache"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -109,10 +109,10 @@ def test_require_grounding_drops_invented_items(fake):
 def test_prompts_render_equals_what_the_backend_receives(fake, tmp_path, monkeypatch):
     doc = tmp_path / "a.txt"
     doc.write_text("Treasury sanctioned Acme Shipping on Monday.", encoding="utf-8")
-    rendered = json.loads(CliRunner().invoke(app, ["prompts", "render", "sanctions@v2", str(doc)]).stdout)
+    rendered = json.loads(CliRunner().invoke(app, ["prompts", "render", "sanctions@v3", str(doc)]).stdout)
     monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
     monkeypatch.setenv("EXTRACTOR_MODEL", "m")
-    assert CliRunner().invoke(app, ["extract", str(doc), "--prompt", "sanctions@v2"]).exit_code == 0
+    assert CliRunner().invoke(app, ["extract", str(doc), "--prompt", "sanctions@v3"]).exit_code == 0
     sent = fake.chat_requests()[0]
     assert sent["messages"] == rendered["messages"]
     assert sent["response_format"]["json_schema"]["schema"] == rendered["schema"]

@@ -16,7 +16,7 @@ from extractor.documents import Document
 from extractor.results import load_results
 from tests.fakeserver import VALID_ANSWER, FakeOpenAI, Reply, completion, error
 
-PROMPT = "sanctions@v2"  # a single-call prompt: one request per document
+PROMPT = "sanctions@v3"  # a single-call prompt: one request per document
 TEXT = "Treasury sanctioned Acme Shipping. The company moved oil for a blocked buyer."
 INVALID = '{"is_sanctions_news": "perhaps", "actions": []}'
 
@@ -308,3 +308,9 @@ def test_cli_batch_api_collects_into_out(fake, tmp_path, monkeypatch):
     result = CliRunner().invoke(app, [*args, "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert sorted(load_results(out)) == ["a", "b"]
+
+
+def test_split_prompts_are_refused(fake, tmp_path):
+    settings = Settings.from_env(model="m", base_url=fake.base_url, cache=False)
+    with pytest.raises(ConfigError, match="split"):
+        run_batch_api(Extractor(settings, prompt="sanctions@v2"), [Document(id="a", text=TEXT)], tmp_path / "o.jsonl")

@@ -33,7 +33,7 @@ def test_steps_are_asked_and_assembled(fake):
                                       "target_countries": [], "target_count": None}))
 
     fake.default = answer
-    extractor = Extractor(Settings.from_env(model="m", base_url=fake.base_url, cache=False), prompt="sanctions@v3")
+    extractor = Extractor(Settings.from_env(model="m", base_url=fake.base_url, cache=False), prompt="sanctions@v2")
     result = extractor.extract("Treasury sanctioned Acme Shipping. The EU acted too.", article_id="s")
     assert [step_of(b) for b in fake.chat_requests()] == ["screen", "actions", "targets", "targets"]
     assert [(a.authority, [t.name for t in a.targets]) for a in result.actions] == [
@@ -46,7 +46,7 @@ def test_steps_are_asked_and_assembled(fake):
 
 def test_not_sanctions_news_stops_after_screening(fake):
     fake.default = completion('{"is_sanctions_news": false}')
-    extractor = Extractor(Settings.from_env(model="m", base_url=fake.base_url, cache=False), prompt="sanctions@v3")
+    extractor = Extractor(Settings.from_env(model="m", base_url=fake.base_url, cache=False), prompt="sanctions@v2")
     result = extractor.extract("The council sanctioned a new marathon route.", article_id="n")
     assert result.is_sanctions_news is False and result.actions == []
     assert len(fake.chat_requests()) == 1
@@ -57,4 +57,4 @@ def test_step_failure_names_the_step(fake):
     fake.default = completion('{"actions": [{"authority": "zz", "action": "impose"}]}')
     settings = Settings.from_env(model="m", base_url=fake.base_url, cache=False, validation_retries=0)
     with pytest.raises(ExtractionFailed, match="step actions"):
-        Extractor(settings, prompt="sanctions@v3").extract("text", article_id="f")
+        Extractor(settings, prompt="sanctions@v2").extract("text", article_id="f")
