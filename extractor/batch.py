@@ -12,11 +12,13 @@ import asyncio
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from .documents import Document
 from .errors import DocumentError, ExtractorError
 from .pipeline import Extractor
+from .results import done_ids, failure_line, repair_tail, result_line, write_line
 from .schema import ArticleExtraction
 
 
@@ -163,3 +165,39 @@ def extract_many(
 
     asyncio.run(aextract_many(extractor, documents, concurrency=concurrency, on_outcome=collect))
     return outcomes
+
+
+def pending(documents: Iterable[Input], out: Path | None) -> tuple[list[Input], int]:
+    """The inputs not yet done in the result file `out`, and how many were skipped.
+
+    A last line cut short by a crash is removed first, so its document runs again.
+    """
+    items = list(documents)
+    if out is None:
+        return items, 0
+    repair_tail(out)
+    done = done_ids(out)
+    todo = [item for item in items if getattr(item, "id", None) not in done]
+    return todo, len(items) - len(todo)
+
+
+def extract_into(
+    sink: IO[str],
+    extractor: Extractor,
+    documents: Iterable[Input],
+    *,
+    concurrency: int = 1,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> RunSummary:
+    """Extract `documents`, appending a result or failure line to `sink` as each one finishes."""
+
+    def record(outcome: Outcome) -> None:
+        if outcome.result is not None:
+            write_line(sink, result_line(outcome.result))
+        else:
+            assert outcome.error is not None
+            write_line(sink, failure_line(outcome.article_id, outcome.error))
+        if on_outcome is not None:
+            on_outcome(outcome)
+
+    return asyncio.run(aextract_many(extractor, documents, concurrency=concurrency, on_outcome=record))

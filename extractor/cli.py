@@ -87,11 +87,10 @@ def extract_cmd(
     poll: Annotated[float, typer.Option("--poll", help="Batch API polling interval, seconds.")] = 30.0,
 ) -> None:
     """Extract sanctions actions from documents; print one JSON line per document."""
-    from .batch import aextract_many
+    from .batch import extract_into, pending
     from .documents import iter_documents
     from .pipeline import Extractor
     from .progress import BatchProgress, print_summary
-    from .results import done_ids, failure_line, repair_tail, result_line, write_line
 
     settings = settings_from(
         model=model, base_url=base_url, cache=not no_cache, refresh=refresh, cache_dir=cache_dir, mode=mode,
@@ -104,42 +103,27 @@ def extract_cmd(
     if batch_api:
         _extract_with_batch_api(extractor, paths, out, poll)
         return
-    skip: set[str] = set()
-    if out is not None:
-        repair_tail(out)
-        skip = done_ids(out)
-    documents = list(iter_documents(paths, exclude=[out] if out else []))
-    todo = [d for d in documents if getattr(d, "id", None) not in skip]
-    skipped = len(documents) - len(todo)
+    todo, skipped = pending(iter_documents(paths, exclude=[out] if out else []), out)
     if skipped:
         err.print(f"{skipped} document(s) already in {out}: skipped")
-    failed = 0
     with ExitStack() as stack:
         sink = stack.enter_context(out.open("a", encoding="utf-8")) if out else sys.stdout
         progress = stack.enter_context(BatchProgress(len(todo), enabled=len(todo) > 1))
 
-        def on_outcome(outcome: Any) -> None:
-            nonlocal failed
-            if outcome.result is not None:
-                write_line(sink, result_line(outcome.result))
-            else:
-                failed += 1
+        def report(outcome: Any) -> None:
+            if outcome.error is not None:
                 progress.console.print(f"[red]error:[/red] {outcome.error}", soft_wrap=True, highlight=False)
-                if not isinstance(outcome.error, ExtractorError) or outcome.article_id:
-                    write_line(sink, failure_line(outcome.article_id, outcome.error))
             progress.advance(outcome)
 
-        import asyncio
-
         try:
-            summary = asyncio.run(aextract_many(extractor, todo, concurrency=concurrency, on_outcome=on_outcome))
+            summary = extract_into(sink, extractor, todo, concurrency=concurrency, on_outcome=report)
         except KeyboardInterrupt:
             err.print("interrupted: finished documents are saved; run again with the same --out to resume")
             raise typer.Exit(130) from None
     summary.skipped = skipped
     if len(todo) > 1 or out is not None:
         print_summary(err, summary)
-    if failed:
+    if summary.failed:
         raise typer.Exit(1)
 
 

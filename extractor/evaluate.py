@@ -6,7 +6,6 @@ missing documents are extracted, so an interrupted eval loses nothing.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import time
@@ -14,10 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .batch import Outcome, RunSummary, aextract_many
+from .batch import Outcome, RunSummary, extract_into, pending
 from .goldset import GoldSet
 from .pipeline import Extractor
-from .results import done_ids, failure_line, repair_tail, result_line, write_line
 from .runs import PREDICTIONS, StoredRun, load_run, write_info
 from .schema import SCHEMA_VERSION, ArticleExtraction, schema_hash
 from .scoring import CorpusScore, score_corpus
@@ -42,23 +40,11 @@ def run_eval(
     """Extract every gold document into `out_dir/predictions.jsonl` (resuming) and write run.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
     predictions_path = out_dir / PREDICTIONS
-    repair_tail(predictions_path)
-    done = done_ids(predictions_path)
-    todo = [gold_set.documents[i] for i in gold_set.ids if i not in done]
+    todo, skipped = pending((gold_set.documents[i] for i in gold_set.ids), predictions_path)
     started = time.perf_counter()
     with predictions_path.open("a", encoding="utf-8") as sink:
-
-        def record(outcome: Outcome) -> None:
-            if outcome.result is not None:
-                write_line(sink, result_line(outcome.result))
-            else:
-                assert outcome.error is not None
-                write_line(sink, failure_line(outcome.article_id, outcome.error))
-            if on_outcome is not None:
-                on_outcome(outcome)
-
-        summary = asyncio.run(aextract_many(extractor, todo, concurrency=concurrency, on_outcome=record))
-    summary.skipped = len(done)
+        summary = extract_into(sink, extractor, todo, concurrency=concurrency, on_outcome=on_outcome)
+    summary.skipped = skipped
     info = run_info(gold_set, extractor, summary, time.perf_counter() - started)
     write_info(out_dir, info)
     return load_run(out_dir)
