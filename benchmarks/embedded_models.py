@@ -22,9 +22,9 @@ SEEDS = ["000_80d2deb23aa53b94", "003_fa7d954e684493c1"]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--prompt", action="append", help="prompt id(s); default sanctions@v1 and sanctions@v2")
+    parser.add_argument("--prompt", action="append", help="prompt id(s); default sanctions@v1 and sanctions@v3")
     args = parser.parse_args()
-    prompts = args.prompt or ["sanctions@v1", "sanctions@v2"]
+    prompts = args.prompt or ["sanctions@v1", "sanctions@v3"]
     gold_set = load_gold_set(ROOT / "evals" / "gold", ROOT / "evals" / "docs")
     golds = {i: gold_set.gold[i] for i in SEEDS}
     # out tok/s divides output tokens by the whole call time, prompt processing included.

@@ -15,6 +15,11 @@ from .errors import ExtractorError
 
 app = typer.Typer(
     help="Extract structured sanctions data from news articles and press releases, and evaluate it.",
+    epilog=(
+        "Examples: extractor extract seeds/*.txt · extractor extract docs/ --model gpt-4o-mini -j 8 --out out.jsonl · "
+        "extractor eval --prompt sanctions@v3 · extractor compare runs/a runs/b --fail-on-regression. "
+        "Without --model or OPENAI_BASE_URL the embedded offline model answers (tiny: expect poor answers)."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
