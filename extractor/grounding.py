@@ -334,5 +334,5 @@ def require_grounding(result: Result, grounding: Grounding) -> Result:
         data["is_sanctions_news"] = False
     new = type(result).model_validate(data)
     if "_meta" in type(result).__private_attributes__:
-        new._meta = result._meta  # run metadata stays with the result
+        new._meta = getattr(result, "_meta", None)  # type: ignore[attr-defined]  # run metadata stays
     return new

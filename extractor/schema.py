@@ -242,8 +242,7 @@ def _bounded(model: type[BaseModel], name: str, limit: int, item: Any = None) ->
     """A (type, Field) pair for a list field of `model` with a maximum length added."""
     info = model.model_fields[name]
     annotation = list[item] if item is not None else info.annotation
-    field = Field(default_factory=list, max_length=limit, description=info.description)
-    return (annotation, field)
+    return (annotation, Field(default_factory=list, max_length=limit, description=info.description))
 
 
 @cache

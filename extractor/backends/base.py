@@ -32,6 +32,10 @@ class Backend(Protocol):
         """The model's context length in tokens, when known."""
         ...
 
+    def request_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments every request carries (the model name, for endpoints)."""
+        ...
+
 
 MODE_BY_NAME: dict[str, Mode] = {
     "json_schema": Mode.JSON_SCHEMA,

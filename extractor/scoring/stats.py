@@ -119,7 +119,7 @@ def bootstrap_f1(doc_counts: np.ndarray, *, n_boot: int = DEFAULT_RESAMPLES, see
     `doc_counts` is (n_docs, 3): TP, FP, FN of each document.
     """
     doc_counts = np.asarray(doc_counts, dtype=float).reshape(-1, 3)
-    estimate = _scalar(f1_of(doc_counts.sum(axis=0)))
+    estimate = _scalar(float(f1_of(doc_counts.sum(axis=0))))
     if len(doc_counts) == 0 or estimate is None:
         return Interval(estimate, None, None, None)
     samples = _resampled_f1(doc_counts, resample_weights(len(doc_counts), n_boot, seed))
@@ -132,7 +132,8 @@ def bootstrap_p(deltas: np.ndarray) -> float | None:
     deltas = deltas[~np.isnan(deltas)]
     if deltas.size == 0:
         return None
-    return float(min(1.0, 2 * min(np.mean(deltas <= 0), np.mean(deltas >= 0))))
+    below, above = float(np.mean(deltas <= 0)), float(np.mean(deltas >= 0))
+    return min(1.0, 2 * min(below, above))
 
 
 def paired_bootstrap(
