@@ -20,7 +20,9 @@ def _f(value: float | None, signed: bool = False) -> str:
 
 
 def _p(value: float | None) -> str:
-    return "–" if value is None else (f"{value:.2g}" if value < 0.001 else f"{value:.3f}")
+    if value is None:
+        return "–"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def headline(report: dict[str, Any]) -> str:
@@ -117,6 +119,17 @@ def compare_html(report: dict[str, Any], gold_set: GoldSet, a: StoredRun, b: Sto
             "a": pa if isinstance(pa, ArticleExtraction) else None,
             "b": pb if isinstance(pb, ArticleExtraction) else None,
         })
+    groups = [
+        ("Regressions (B worse), largest loss first", sorted((d for d in docs if d["delta"] < 0), key=_delta), True),
+        ("Improvements (B better), largest gain first", sorted((d for d in docs if d["delta"] > 0), key=_delta,
+                                                               reverse=True), True),
+        ("Unchanged", [d for d in docs if d["delta"] == 0], False),
+    ]
     return _env.get_template("compare.html.j2").render(
-        report=report, setup_rows=_setup_rows(report), headline=headline(report), power=power_line(report), docs=docs
+        report=report, setup_rows=_setup_rows(report), headline=headline(report), power=power_line(report),
+        groups=groups,
     )
+
+
+def _delta(doc: dict[str, Any]) -> float:
+    return float(doc["delta"])
