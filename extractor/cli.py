@@ -197,6 +197,7 @@ def compare_cmd(
     from .comparing import build_compare_report, compare, gate, write_compare_reports
     from .goldset import load_gold_set
     from .reports.compare import print_compare
+    from .runs import slug
 
     try:
         gold_set = load_gold_set(gold, docs)
@@ -204,7 +205,7 @@ def compare_cmd(
         run_b = _run_or_eval(b, gold_set, model, base_url, concurrency)
         comparison = compare(run_a, run_b, gold_set, n_boot=n_boot)
         report = build_compare_report(comparison, run_a, run_b, gold_set)
-        out_dir = out or Path("runs") / f"compare_{_slug(a)}_vs_{_slug(b)}"
+        out_dir = out or Path("runs") / f"compare_{slug(Path(a).name or a)}_vs_{slug(Path(b).name or b)}"
         paths = write_compare_reports(report, gold_set, run_a, run_b, out_dir)
     except ExtractorError as exc:
         fail(str(exc))
@@ -215,10 +216,6 @@ def compare_cmd(
         err.print(f"[red]{reason}[/red]" if fail_on_regression else reason)
         if fail_on_regression:
             raise typer.Exit(1)
-
-
-def _slug(value: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(value).name or value)
 
 
 def _run_or_eval(ref: str, gold_set: Any, model: str | None, base_url: str | None, concurrency: int) -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 from .batch import Outcome, RunSummary, extract_into, pending
 from .goldset import GoldSet
 from .pipeline import Extractor
-from .runs import PREDICTIONS, StoredRun, load_run, write_info
+from .runs import PREDICTIONS, StoredRun, load_run, slug, write_info
 from .schema import SCHEMA_VERSION, ArticleExtraction, schema_hash
 from .scoring import CorpusScore, score_corpus
 
@@ -25,8 +25,7 @@ def default_run_dir(extractor: Extractor) -> Path:
     """runs/<timestamp>_<prompt>_<model>, in the working directory."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     model = extractor.settings.model or "embedded"
-    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in f"{extractor.prompt.id}_{model}")
-    return Path("runs") / f"{stamp}_{safe}"
+    return Path("runs") / f"{stamp}_{slug(f'{extractor.prompt.id}_{model}')}"
 
 
 def run_eval(

@@ -71,7 +71,8 @@ class Extractor:
     """
 
     def __init__(self, settings: Settings | None = None, *, prompt: str | Prompt | None = None, **overrides: Any):
-        self.settings = settings.with_(**overrides) if settings else Settings.from_env(**overrides)
+        changes = {key: value for key, value in overrides.items() if value is not None}
+        self.settings = settings.with_(**changes) if settings else Settings.from_env(**changes)
         self.settings.check()
         self.prompt = load_prompt(prompt or os.environ.get("EXTRACTOR_PROMPT") or "sanctions")
         self.response_model: type[BaseModel] = answer_model(**self.prompt.spec.limits.model_dump())

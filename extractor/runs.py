@@ -63,6 +63,11 @@ def load_run(path: Path) -> StoredRun:
     return StoredRun(path=path, info=merged, predictions=predictions)
 
 
+def slug(value: str) -> str:
+    """A file-name-safe form of a prompt id, model name or path."""
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in value)
+
+
 def write_info(directory: Path, info: dict[str, Any]) -> None:
     """Write run.json."""
     (directory / RUN_INFO).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
