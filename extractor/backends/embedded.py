@@ -10,7 +10,11 @@ import atexit
 import hashlib
 import importlib.util
 import inspect
+import os
+import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,8 +86,23 @@ def _load(path: Path, n_ctx: int) -> Any:
     key = (str(path), n_ctx)
     with _load_lock:
         if key not in _loaded:
-            _loaded[key] = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=None, verbose=False)
+            # llama.cpp writes load notices straight to file descriptor 2, past verbose=False.
+            with _quiet_stderr():
+                _loaded[key] = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=None, verbose=False)
         return _loaded[key]
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _file_digest(path: Path) -> str:
