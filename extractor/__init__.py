@@ -1,5 +1,6 @@
 """Structured extraction of sanctions news: schema, prompts, model backends, evaluation."""
 
+from .batch import Outcome, extract_many
 from .documents import Document
 from .errors import BackendError, ConfigError, DocumentError, ExtractionFailed, ExtractorError, PromptError
 from .pipeline import Extractor, RunMeta, extract
@@ -15,10 +16,12 @@ __all__ = [
     "ExtractionFailed",
     "Extractor",
     "ExtractorError",
+    "Outcome",
     "PromptError",
     "RunMeta",
     "SanctionAction",
     "Settings",
     "Target",
     "extract",
+    "extract_many",
 ]
