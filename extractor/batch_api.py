@@ -28,10 +28,9 @@ from . import accounting
 from .batch import Input, Outcome
 from .documents import Document
 from .errors import ConfigError, DocumentError, ExtractionFailed, ExtractorError
-from .grounding import ground, require_grounding
 from .pipeline import Extractor
 from .results import done_ids, failure_line, repair_tail, result_line, write_line
-from .schema import ExtractionAnswer, to_article
+from .schema import ExtractionAnswer
 from .transport import with_transport_retries
 
 ENDPOINT = "/v1/chat/completions"
@@ -231,12 +230,10 @@ class _BatchRun:
                                                 reason=reason, last_output=None))
             return None
         key = ex.key_for(doc)
-        if ex.cache is not None and not ex.settings.refresh:
-            entry = ex.cache.get(key)
-            if entry is not None:
-                answer = ExtractionAnswer.model_validate(entry["answer"])
-                self._succeed(doc, answer, key, accounting.CallStats(), cache_hit=True)
-                return None
+        cached = ex.cached_answer(key)
+        if cached is not None:
+            self._succeed(doc, cached, key, accounting.CallStats(), cache_hit=True)
+            return None
         return key, request_body(ex, doc)
 
     def _submit(self, requests: list[dict[str, Any]], keys: dict[str, str]) -> dict[str, Any]:
@@ -329,8 +326,7 @@ class _BatchRun:
         except _Invalid as exc:
             self._fail(custom_id, self._failed(custom_id, stats, exc.reason))
             return
-        if ex.cache is not None:
-            ex.cache.set(key, {"answer": answer.model_dump(mode="json"), "usage": stats.usage()})
+        ex.store(key, answer, stats)
         if doc is None:
             self._fail(custom_id, DocumentError(f"{custom_id}: answered by batch {self.summary['batch_id']} but not "
                                                 "among the documents given; its answer is cached for the next run"))
@@ -364,15 +360,8 @@ class _BatchRun:
     def _succeed(
         self, doc: Document, answer: ExtractionAnswer, key: str, stats: accounting.CallStats, *, cache_hit: bool
     ) -> None:
-        """Build the result like `Extractor.extract_document` does, write it, count it."""
-        ex = self.extractor
-        result = to_article(answer, doc.id)
-        grounding = ground(result, doc.text)
-        if ex.settings.require_grounding:
-            result = require_grounding(result, grounding)
-            grounding = ground(result, doc.text)
-        result._meta = ex._meta(key, self.started, stats, cache_hit=cache_hit, chunks=1,
-                                grounding=grounding.to_dict())
+        """Build the result as `Extractor.extract_document` does, write it, count it."""
+        result = self.extractor.finish(doc, answer, key, self.started, stats, cache_hit=cache_hit)
         write_line(self.sink, result_line(result))
         self.summary["cached" if cache_hit else "succeeded"] += 1
         self._count(stats)

@@ -367,21 +367,13 @@ def prompts_diff(
     b: Annotated[str, typer.Argument(help="Second prompt id")],
 ) -> None:
     """Unified diff of two prompt versions."""
-    import difflib
-
-    from .prompts import load_prompt
+    from .prompts import diff_prompts, load_prompt
 
     try:
         pa, pb = load_prompt(a), load_prompt(b)
     except ExtractorError as exc:
         fail(str(exc))
-    lines = difflib.unified_diff(
-        pa.path.read_text(encoding="utf-8").splitlines(keepends=True),
-        pb.path.read_text(encoding="utf-8").splitlines(keepends=True),
-        fromfile=f"{pa.id} ({pa.hash})",
-        tofile=f"{pb.id} ({pb.hash})",
-    )
-    typer.echo("".join(lines) or f"{pa.id} and {pb.id} are identical")
+    typer.echo(diff_prompts(pa, pb) or f"{pa.id} and {pb.id} are identical")
 
 
 def main() -> None:

@@ -8,14 +8,13 @@ not measure the same thing.
 
 from __future__ import annotations
 
-import difflib
 import json
 from pathlib import Path
 from typing import Any
 
 from .errors import ExtractorError
 from .goldset import GoldSet
-from .prompts import load_prompt
+from .prompts import diff_prompts, load_prompt
 from .runs import StoredRun
 from .scoring import Comparison, compare_runs, is_regression
 
@@ -55,13 +54,7 @@ def prompt_diff(a: StoredRun, b: StoredRun) -> str:
         note = "(a prompt file changed since the run: the diff shows the current files)\n"
     else:
         note = ""
-    lines = difflib.unified_diff(
-        pa.path.read_text(encoding="utf-8").splitlines(keepends=True),
-        pb.path.read_text(encoding="utf-8").splitlines(keepends=True),
-        fromfile=f"A {pa.id} ({pa.hash})",
-        tofile=f"B {pb.id} ({pb.hash})",
-    )
-    return note + "".join(lines)
+    return note + diff_prompts(pa, pb, ("A ", "B "))
 
 
 def compare(a: StoredRun, b: StoredRun, gold_set: GoldSet, *, n_boot: int = 2000, seed: int = 0) -> Comparison:

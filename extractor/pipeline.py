@@ -153,15 +153,34 @@ class Extractor:
             total.attempts += stats.attempts
             total.transport_retries += stats.transport_retries
         merged = answers[0] if len(answers) == 1 else merge_answers(answers)
-        result = to_article(merged, document.id)
+        key = keys[0] if len(keys) == 1 else hashlib.sha256("".join(keys).encode()).hexdigest()
+        return self.finish(document, merged, key, started, total, cache_hit=hits == len(pieces), chunks=len(pieces))
+
+    def finish(
+        self, document: Document, answer: ExtractionAnswer, key: str, started: float, stats: accounting.CallStats,
+        *, cache_hit: bool, chunks: int = 1,
+    ) -> ArticleExtraction:
+        """The public result of an answer: grounded in the text (filtered if required), with run metadata."""
+        result = to_article(answer, document.id)
         grounding = ground(result, document.text)
         if self.settings.require_grounding:
             result = require_grounding(result, grounding)
             grounding = ground(result, document.text)
-        key = keys[0] if len(keys) == 1 else hashlib.sha256("".join(keys).encode()).hexdigest()
-        result._meta = self._meta(key, started, total, cache_hit=hits == len(pieces), chunks=len(pieces),
+        result._meta = self._meta(key, started, stats, cache_hit=cache_hit, chunks=chunks,
                                   grounding=grounding.to_dict())
         return result
+
+    def cached_answer(self, key: str) -> ExtractionAnswer | None:
+        """The cached answer for `key`, unless caching is off or `refresh` is set."""
+        if self.cache is None or self.settings.refresh:
+            return None
+        entry = self.cache.get(key)
+        return ExtractionAnswer.model_validate(entry["answer"]) if entry is not None else None
+
+    def store(self, key: str, answer: ExtractionAnswer, stats: accounting.CallStats) -> None:
+        """Cache a validated answer (errors never reach here)."""
+        if self.cache is not None:
+            self.cache.set(key, {"answer": answer.model_dump(mode="json"), "usage": stats.usage()})
 
     def chunks(self, document: Document) -> list[Document]:
         """The document, or overlapping pieces of it when it would not fit the model's context."""
@@ -186,14 +205,12 @@ class Extractor:
     def _extract_piece(self, document: Document) -> tuple[ExtractionAnswer, accounting.CallStats, str, bool]:
         """One model-sized document: from the cache, or asked (with re-asks) and then cached."""
         key = self.key_for(document)
-        if self.cache is not None and not self.settings.refresh:
-            entry = self.cache.get(key)
-            if entry is not None:
-                return ExtractionAnswer.model_validate(entry["answer"]), accounting.CallStats(), key, True
+        cached = self.cached_answer(key)
+        if cached is not None:
+            return cached, accounting.CallStats(), key, True
         with accounting.tracking() as stats:
             answer = self._ask(document, stats)
-        if self.cache is not None:
-            self.cache.set(key, {"answer": answer.model_dump(mode="json"), "usage": stats.usage()})
+        self.store(key, answer, stats)
         return answer, stats, key, False
 
     def _ask(self, document: Document, stats: accounting.CallStats) -> ExtractionAnswer:

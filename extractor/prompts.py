@@ -8,6 +8,7 @@ key, so results of an edited prompt never mix with the old ones.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -220,6 +221,17 @@ def load_prompt(prompt_id: str | Prompt = "sanctions") -> Prompt:
     except ValidationError as exc:
         raise PromptError(f"{path}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
     return Prompt(name, version, path, spec)
+
+
+def diff_prompts(a: Prompt, b: Prompt, labels: tuple[str, str] = ("", "")) -> str:
+    """Unified diff of two prompt files, headed by their ids and hashes ("" when identical)."""
+    lines = difflib.unified_diff(
+        a.path.read_text(encoding="utf-8").splitlines(keepends=True),
+        b.path.read_text(encoding="utf-8").splitlines(keepends=True),
+        fromfile=f"{labels[0]}{a.id} ({a.hash})",
+        tofile=f"{labels[1]}{b.id} ({b.hash})",
+    )
+    return "".join(lines)
 
 
 def render_preview(prompt: Prompt, document: Document, schema: dict[str, Any]) -> dict[str, Any]:

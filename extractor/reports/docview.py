@@ -11,7 +11,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..grounding import align, align_name
+from ..grounding import ground
 from ..schema import ExtractionAnswer
 
 
@@ -57,19 +57,18 @@ def marks_for(answer: ExtractionAnswer, text: str, prefix: str = "") -> tuple[li
     """Marks for every evidence quote and target name, and a status row per item."""
     marks: list[Mark] = []
     rows: list[dict[str, Any]] = []
-    for a, action in enumerate(answer.actions):
-        for quote in action.evidence:
-            span = align(quote, text)
-            rows.append({"action": a, "kind": "evidence", "value": quote, "status": span.status})
+    for a, (action, spans) in enumerate(zip(answer.actions, ground(answer, text).actions, strict=True)):
+        items: list[tuple[str, int | None, str, Any]] = [
+            ("evidence", None, quote, span) for quote, span in zip(action.evidence, spans.evidence, strict=True)
+        ]
+        items += [("name", t, target.name, span) for t, (target, span) in enumerate(
+            zip(action.targets, spans.targets, strict=True))]
+        for kind, t, value, span in items:
+            rows.append({"action": a, "kind": kind, "value": value, "status": span.status})
             if span.start is not None and span.end is not None:
-                marks.append(Mark(span.start, span.end, "evidence", a, None, span.status,
-                                  f"{prefix}action {a + 1} evidence ({span.status})"))
-        for t, target in enumerate(action.targets):
-            span = align_name(target.name, text)
-            rows.append({"action": a, "kind": "name", "value": target.name, "status": span.status})
-            if span.start is not None and span.end is not None:
-                marks.append(Mark(span.start, span.end, "name", a, t, span.status,
-                                  f"{prefix}action {a + 1} target {target.name} ({span.status})"))
+                what = "evidence" if kind == "evidence" else f"target {value}"
+                marks.append(Mark(span.start, span.end, kind, a, t, span.status,
+                                  f"{prefix}action {a + 1} {what} ({span.status})"))
     return marks, rows
 
 
