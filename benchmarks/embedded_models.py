@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 from extractor import ExtractionFailed, Extractor, Settings
-from extractor.backends.embedded import MODELS
-from extractor.goldset import load_gold_set
-from extractor.scoring import score_corpus
+from extractor.core.backends.embedded import MODELS
+from extractor.eval.goldset import load_gold_set
+from extractor.eval.scoring import score_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ["000_80d2deb23aa53b94", "003_fa7d954e684493c1"]

@@ -1,11 +1,11 @@
 """Structured extraction of sanctions news: schema, prompts, model backends, evaluation."""
 
-from .batch import Outcome, extract_many
-from .documents import Document
-from .errors import BackendError, ConfigError, DocumentError, ExtractionFailed, ExtractorError, PromptError
-from .pipeline import Extractor, RunMeta, extract
-from .schema import ArticleExtraction, SanctionAction, Target
-from .settings import Settings
+from .batch.run import Outcome, extract_many
+from .core.documents import Document
+from .core.errors import BackendError, ConfigError, DocumentError, ExtractionFailed, ExtractorError, PromptError
+from .core.pipeline import Extractor, RunMeta, extract
+from .core.schema import ArticleExtraction, SanctionAction, Target
+from .core.settings import Settings
 
 __all__ = [
     "ArticleExtraction",

@@ -1,5 +1,5 @@
 """`python -m extractor` runs the command line."""
 
-from .cli import main
+from extractor.cli import main
 
 main()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from extractor import Document, Extractor, Settings
-from extractor.batch import extract_many
+from extractor.batch.run import extract_many
 from extractor.cli import app
 from tests.fakeserver import completion
 

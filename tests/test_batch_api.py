@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from extractor import ConfigError, Extractor, Settings
-from extractor.batch_api import request_body, run_batch_api, state_path
-from extractor.documents import Document
-from extractor.results import load_results
+from extractor.batch.openai_batch import request_body, run_batch_api, state_path
+from extractor.batch.results import load_results
+from extractor.core.documents import Document
 from tests.fakeserver import VALID_ANSWER, FakeOpenAI, Reply, completion, error
 
 PROMPT = "sanctions@v3"  # a single-call prompt: one request per document

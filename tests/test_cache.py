@@ -7,7 +7,7 @@ import multiprocessing
 import pytest
 
 from extractor import ExtractionFailed, Extractor, Settings
-from extractor.cache import ResultCache, cache_key
+from extractor.core.cache import ResultCache, cache_key
 from tests.fakeserver import VALID_ANSWER, completion
 
 BASE = {

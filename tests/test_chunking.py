@@ -6,8 +6,8 @@ from itertools import pairwise
 
 import pytest
 
-from extractor.chunking import Chunk, merge_answers, name_key, split_text
-from extractor.schema import ArticleExtraction, ExtractionAnswer
+from extractor.core.chunking import Chunk, merge_answers, name_key, split_text
+from extractor.core.schema import ArticleExtraction, ExtractionAnswer
 
 
 def _check_cover(text: str, chunks: list[Chunk], max_chars: int) -> list[int]:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from extractor import DocumentError
-from extractor.documents import iter_documents, make_document
+from extractor.core.documents import iter_documents, make_document
 
 
 def split(items):

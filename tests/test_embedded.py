@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from extractor import ArticleExtraction
-from extractor.backends.embedded import MODELS
+from extractor.core.backends.embedded import MODELS
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.embedded

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from extractor.grounding import FUZZY_THRESHOLD, align, align_all, align_name, ground, require_grounding
-from extractor.schema import ArticleExtraction, ExtractionAnswer
+from extractor.core.grounding import FUZZY_THRESHOLD, align, align_all, align_name, ground, require_grounding
+from extractor.core.schema import ArticleExtraction, ExtractionAnswer
 
 TEXT = (
     "WASHINGTON — Today, the U.S. Department of the Treasury sanctioned Wang Junzheng and Chen Mingguo.\n\n"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from extractor import PromptError
-from extractor.documents import make_document
-from extractor.prompts import available, load_prompt, parse_prompt_id
+from extractor.core.documents import make_document
+from extractor.core.prompts import available, load_prompt, parse_prompt_id
 
 ROOT = Path(__file__).resolve().parent.parent
 

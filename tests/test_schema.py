@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from extractor import ArticleExtraction, SanctionAction, Target
-from extractor.schema import GoldFile, answer_model
+from extractor.core.schema import GoldFile, answer_model
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = sorted((ROOT / "evals" / "gold").glob("*.json"))

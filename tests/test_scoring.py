@@ -1,4 +1,4 @@
-"""Per-item scoring and aggregation (extractor.scoring): exact counts on small constructed documents.
+"""Per-item scoring and aggregation (extractor.eval.scoring): exact counts on small constructed documents.
 
 The base gold document has two actions; counted by hand, gold against itself gives 28 headline
 true positives:
@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from extractor.errors import ExtractionFailed
-from extractor.schema import ArticleExtraction, SanctionAction, Target
-from extractor.scoring import HEADLINE_FIELDS, score_corpus, score_document
-from extractor.scoring.align import action_similarity
-from extractor.scoring.match import lenient_name_score, name_keys, strict_name_score, token_f1
-from extractor.scoring.normalize import date_matches, name_key
-from extractor.scoring.paths import (
+from extractor.core.errors import ExtractionFailed
+from extractor.core.schema import ArticleExtraction, SanctionAction, Target
+from extractor.eval.scoring import HEADLINE_FIELDS, score_corpus, score_document
+from extractor.eval.scoring.align import action_similarity
+from extractor.eval.scoring.match import lenient_name_score, name_keys, strict_name_score, token_f1
+from extractor.eval.scoring.normalize import date_matches, name_key
+from extractor.eval.scoring.paths import (
     ACTIONS,
     COUNTERMEASURE,
     DATE,

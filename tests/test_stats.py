@@ -1,13 +1,13 @@
-"""Statistics (extractor.scoring.stats, extractor.scoring.compare): bootstrap, paired comparison, gate."""
+"""Statistics (extractor.eval.scoring.stats, extractor.eval.scoring.compare): bootstrap, paired comparison, gate."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from extractor.scoring import compare_runs, is_regression, regression, score_corpus
-from extractor.scoring.paths import ACTIONS, FIELD_PATHS, TARGET_NAME
-from extractor.scoring.stats import (
+from extractor.eval.scoring import compare_runs, is_regression, regression, score_corpus
+from extractor.eval.scoring.paths import ACTIONS, FIELD_PATHS, TARGET_NAME
+from extractor.eval.scoring.stats import (
     bootstrap_f1,
     bootstrap_p,
     f1_of,

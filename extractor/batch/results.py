@@ -14,8 +14,8 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from .errors import DocumentError, ExtractionFailed, ExtractorError
-from .schema import ArticleExtraction
+from extractor.core.errors import DocumentError, ExtractionFailed, ExtractorError
+from extractor.core.schema import ArticleExtraction
 
 
 @dataclass(frozen=True)

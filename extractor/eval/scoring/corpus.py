@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from ..schema import ArticleExtraction
+from extractor.core.schema import ArticleExtraction
+
 from .document import DocScore, Prediction, score_document
 from .metrics import Counts, macro_f1, micro
 from .paths import FIELD_PATHS, HEADLINE_FIELDS, VIEW_PATHS

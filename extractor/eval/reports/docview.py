@@ -1,7 +1,7 @@
 """The document view: article text with evidence quotes and target names marked and linked.
 
 Used by `extractor show` and by each document section of the eval report. Spans come from
-`extractor.grounding` (exact, then fuzzy alignment), so a quote the model invented shows
+`extractor.core.grounding` (exact, then fuzzy alignment), so a quote the model invented shows
 up as `not_found` instead of being silently dropped.
 """
 
@@ -11,8 +11,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..grounding import ground
-from ..schema import ExtractionAnswer
+from extractor.core.grounding import ground
+from extractor.core.schema import ExtractionAnswer
 
 
 @dataclass(frozen=True)

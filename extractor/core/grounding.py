@@ -24,7 +24,7 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz
 
-from extractor.schema import ArticleExtraction, ExtractionAnswer
+from .schema import ArticleExtraction, ExtractionAnswer
 
 # 90 tolerates about one changed word in ten (a dropped article, a respelt word, a re-cased first
 # letter) while rejecting paraphrase, which scores in the 60s-70s against the nearest real sentence.

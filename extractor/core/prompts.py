@@ -151,7 +151,7 @@ class Prompt:
 
 def prompt_dirs() -> list[Path]:
     """Where prompts are looked up: $EXTRACTOR_PROMPTS_DIR, the source tree, the installed copy."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     dirs = []
     if os.environ.get(PROMPTS_ENV):
         dirs.append(Path(os.environ[PROMPTS_ENV]))
@@ -232,24 +232,3 @@ def diff_prompts(a: Prompt, b: Prompt, labels: tuple[str, str] = ("", "")) -> st
         tofile=f"{labels[1]}{b.id} ({b.hash})",
     )
     return "".join(lines)
-
-
-def render_preview(prompt: Prompt, document: Document, schema: dict[str, Any]) -> dict[str, Any]:
-    """What would be sent for `document`: the messages and the JSON schema.
-
-    For a split prompt, the first two steps are shown as sent; the targets step depends on
-    the actions found, so its template is shown instead.
-    """
-    preview: dict[str, Any] = {"prompt": prompt.id, "prompt_hash": prompt.hash}
-    if prompt.spec.steps is None:
-        return {**preview, "messages": prompt.messages(document), "schema": schema}
-    from .strategies import step_models
-
-    models = step_models(**prompt.spec.limits.model_dump())
-    preview["steps"] = {
-        step: {"messages": prompt.step_messages(document, step), "schema": models[step].model_json_schema()}
-        for step in ("screen", "actions")
-    }
-    targets = {"template": prompt.spec.steps.targets, "schema": models["targets"].model_json_schema()}
-    preview["steps"]["targets"] = targets
-    return preview

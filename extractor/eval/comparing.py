@@ -12,9 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .errors import ExtractorError
+from extractor.core.errors import ExtractorError
+from extractor.core.prompts import diff_prompts, load_prompt
+
 from .goldset import GoldSet
-from .prompts import diff_prompts, load_prompt
 from .runs import StoredRun
 from .scoring import Comparison, compare_runs, is_regression
 

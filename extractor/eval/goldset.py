@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .documents import Document
-from .errors import DocumentError
-from .schema import GoldFile
+from extractor.core.documents import Document
+from extractor.core.errors import DocumentError
+from extractor.core.schema import GoldFile
 
 DEFAULT_GOLD = Path("evals/gold")
 DEFAULT_DOCS = Path("evals/docs")
@@ -59,7 +59,7 @@ def _resolve(path: Path | None, default: Path) -> Path:
         return path
     if default.is_dir():
         return default
-    return Path(__file__).resolve().parent.parent / default
+    return Path(__file__).resolve().parents[2] / default
 
 
 def _manifest(docs_dir: Path) -> dict[str, dict[str, Any]]:

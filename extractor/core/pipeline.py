@@ -7,6 +7,7 @@ property, outside the schema's fields.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import os
@@ -18,7 +19,7 @@ import instructor
 from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 from pydantic import BaseModel, Field
 
-from . import accounting
+from . import accounting, strategies
 from .backends import Backend, get_backend
 from .cache import ResultCache, cache_key
 from .chunking import merge_answers, split_text
@@ -156,6 +157,10 @@ class Extractor:
         key = keys[0] if len(keys) == 1 else hashlib.sha256("".join(keys).encode()).hexdigest()
         return self.finish(document, merged, key, started, total, cache_hit=hits == len(pieces), chunks=len(pieces))
 
+    async def aextract_document(self, document: Document) -> ArticleExtraction:
+        """`extract_document` for asyncio callers (batches, the service's workers)."""
+        return await asyncio.to_thread(self.extract_document, document)
+
     def finish(
         self, document: Document, answer: ExtractionAnswer, key: str, started: float, stats: accounting.CallStats,
         *, cache_hit: bool, chunks: int = 1,
@@ -214,12 +219,14 @@ class Extractor:
         return answer, stats, key, False
 
     def _ask(self, document: Document, stats: accounting.CallStats) -> ExtractionAnswer:
-        if self.prompt.spec.strategy == "split":
-            from .strategies import ask_split
+        def call(messages: list[dict[str, str]], response_model: type[BaseModel], step: str | None) -> Any:
+            return self.call(document, messages, response_model, stats, step)
 
-            return ask_split(self, document, stats)
-        answer = self.call(document, self.messages(document), self.response_model, stats)
-        return ExtractionAnswer.model_validate(answer.model_dump())
+        return strategies.ask(self.prompt, document, self.answer_model_for(document), call)
+
+    def answer_model_for(self, document: Document) -> type[BaseModel]:
+        """The model-facing response model used for `document`."""
+        return self.response_model
 
     def call(
         self, document: Document, messages: list[dict[str, str]], response_model: type[BaseModel],

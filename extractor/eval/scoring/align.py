@@ -38,7 +38,8 @@ from typing import TypeVar
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..schema import SanctionAction, Target
+from extractor.core.schema import SanctionAction, Target
+
 from .match import NAME_THRESHOLD, jaccard, lenient_name_score, name_keys, strict_name_score
 from .normalize import code, measure
 

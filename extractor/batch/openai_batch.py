@@ -24,14 +24,15 @@ from instructor.core.exceptions import IncompleteOutputException, InstructorRetr
 from instructor.utils import extract_json_from_codeblock
 from pydantic import BaseModel, ValidationError
 
-from . import accounting
-from .batch import Input, Outcome
-from .documents import Document
-from .errors import ConfigError, DocumentError, ExtractionFailed, ExtractorError
-from .pipeline import Extractor
+from extractor.core import accounting
+from extractor.core.documents import Document
+from extractor.core.errors import ConfigError, DocumentError, ExtractionFailed, ExtractorError
+from extractor.core.pipeline import Extractor
+from extractor.core.schema import ExtractionAnswer
+from extractor.core.transport import with_transport_retries
+
 from .results import done_ids, failure_line, repair_tail, result_line, write_line
-from .schema import ExtractionAnswer
-from .transport import with_transport_retries
+from .run import Input, Outcome
 
 ENDPOINT = "/v1/chat/completions"
 MAX_REQUESTS = 50_000  # OpenAI's limit on requests in one batch

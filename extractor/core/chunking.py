@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from rapidfuzz.utils import default_process
 
-from extractor.schema import ExtractionAnswer
+from .schema import ExtractionAnswer
 
 Answer = TypeVar("Answer", bound=ExtractionAnswer)
 

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .documents import Document
-from .errors import DocumentError, ExtractorError
-from .pipeline import Extractor
+from extractor.core.documents import Document
+from extractor.core.errors import DocumentError, ExtractorError
+from extractor.core.pipeline import Extractor
+from extractor.core.schema import ArticleExtraction
+
 from .results import done_ids, failure_line, repair_tail, result_line, write_line
-from .schema import ArticleExtraction
 
 
 @dataclass(frozen=True)

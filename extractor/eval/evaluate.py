@@ -13,11 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .batch import Outcome, RunSummary, extract_into, pending
+from extractor.batch.run import Outcome, RunSummary, extract_into, pending
+from extractor.core.pipeline import Extractor
+from extractor.core.schema import SCHEMA_VERSION, ArticleExtraction, schema_hash
+
 from .goldset import GoldSet
-from .pipeline import Extractor
 from .runs import PREDICTIONS, StoredRun, load_run, slug, write_info
-from .schema import SCHEMA_VERSION, ArticleExtraction, schema_hash
 from .scoring import CorpusScore, score_corpus
 
 
@@ -75,7 +76,7 @@ def score_run(run: StoredRun, gold_set: GoldSet, *, n_boot: int = 2000, seed: in
 
 def grounding_summary(run: StoredRun, gold_set: GoldSet) -> dict[str, Any]:
     """Share of predicted evidence quotes and target names found in their documents."""
-    from .grounding import ground
+    from extractor.core.grounding import ground
 
     by_kind = {"evidence": {"exact": 0, "fuzzy": 0, "not_found": 0}, "names": {"exact": 0, "fuzzy": 0, "not_found": 0}}
     for doc_id, pred in run.predictions.items():

@@ -7,9 +7,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from ..goldset import GoldSet
-from ..runs import StoredRun
-from ..schema import ArticleExtraction
+from extractor.core.schema import ArticleExtraction
+from extractor.eval.goldset import GoldSet
+from extractor.eval.runs import StoredRun
+
 from .html import _env
 
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import DocumentError
-from .results import Failure, load_results
-from .schema import ArticleExtraction
+from extractor.batch.results import Failure, load_results
+from extractor.core.errors import DocumentError
+from extractor.core.schema import ArticleExtraction
 
 PREDICTIONS = "predictions.jsonl"
 RUN_INFO = "run.json"

@@ -24,7 +24,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..schema import ArticleExtraction, SanctionAction
+from extractor.core.schema import ArticleExtraction, SanctionAction
+
 from .align import match_items, score_matrix
 from .fields import record
 from .match import NAME_THRESHOLD, lenient_name_score, name_in_text, name_keys

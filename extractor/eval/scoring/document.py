@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..schema import ArticleExtraction, SanctionAction, Target
+from extractor.core.schema import ArticleExtraction, SanctionAction, Target
+
 from .align import ItemMatch, align_actions, align_targets
 from .fields import code_set, flag, free_text, record, scalar, text_list
 from .match import name_in_text

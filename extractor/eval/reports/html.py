@@ -6,12 +6,13 @@ from typing import Any
 
 import jinja2
 
-from ..results import Failure
-from ..schema import ArticleExtraction, ExtractionAnswer
+from extractor.batch.results import Failure
+from extractor.core.schema import ArticleExtraction, ExtractionAnswer
+
 from .docview import document_view, marks_for, segments
 
 _env = jinja2.Environment(
-    loader=jinja2.PackageLoader("extractor.reports", "templates"),
+    loader=jinja2.PackageLoader("extractor.eval.reports", "templates"),
     autoescape=True,
     trim_blocks=True,
     lstrip_blocks=True,

@@ -1,0 +1,156 @@
+"""`extractor eval`, `compare` and `show`: scores, paired comparisons and the document view."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from extractor.core.errors import ExtractorError
+
+from .common import BaseUrlOpt, CacheDirOpt, ModelOpt, PromptOpt, app, err, fail, settings_from
+
+
+@app.command("eval")
+def eval_cmd(
+    predictions: Annotated[
+        Path | None,
+        typer.Option("--predictions", help="Score this JSONL (from `extract --out`) or run directory; no model calls."),
+    ] = None,
+    prompt: PromptOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    gold: Annotated[Path | None, typer.Option("--gold", help="Gold directory (default evals/gold).")] = None,
+    docs: Annotated[Path | None, typer.Option("--docs", help="Documents directory (default evals/docs).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run/report directory (default runs/<...>).")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1)] = 1,
+    no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
+    cache_dir: CacheDirOpt = None,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Bootstrap resamples.")] = 2000,
+) -> None:
+    """Score extractions against the gold set and write report.json, report.md and report.html."""
+    from extractor.core.pipeline import Extractor
+    from extractor.eval.evaluate import build_report, default_run_dir, run_eval, score_run, write_reports
+    from extractor.eval.goldset import load_gold_set
+    from extractor.eval.reports.text import print_eval
+    from extractor.eval.runs import load_run
+
+    from .progress import BatchProgress
+
+    try:
+        gold_set = load_gold_set(gold, docs)
+        if predictions is not None:
+            run = load_run(predictions)
+            out_dir = out or (predictions if predictions.is_dir() else predictions.parent / f"{predictions.stem}-eval")
+        else:
+            settings = settings_from(model=model, base_url=base_url, cache=not no_cache, cache_dir=cache_dir)
+            extractor = Extractor(settings, prompt=prompt)
+            out_dir = out or default_run_dir(extractor)
+            with BatchProgress(len(gold_set.ids)) as progress:
+                run = run_eval(gold_set, extractor, out_dir, concurrency=concurrency, on_outcome=progress.advance)
+        score = score_run(run, gold_set, n_boot=n_boot)
+        report = build_report(score, run, gold_set)
+        paths = write_reports(report, run, gold_set, out_dir)
+    except ExtractorError as exc:
+        fail(str(exc))
+    print_eval(Console(width=max(Console().width, 150)), report, run.info)
+    err.print("wrote " + ", ".join(str(p) for p in paths))
+
+
+@app.command("compare")
+def compare_cmd(
+    a: Annotated[str, typer.Argument(help="Run A: a run directory, a predictions JSONL, or a prompt id.")],
+    b: Annotated[str, typer.Argument(help="Run B: a run directory, a predictions JSONL, or a prompt id.")],
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    gold: Annotated[Path | None, typer.Option("--gold", help="Gold directory (default evals/gold).")] = None,
+    docs: Annotated[Path | None, typer.Option("--docs", help="Documents directory (default evals/docs).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Report directory (default runs/compare_*).")] = None,
+    fail_on_regression: Annotated[
+        bool, typer.Option("--fail-on-regression", help="Exit 1 when B is significantly worse than A.")
+    ] = False,
+    margin: Annotated[float, typer.Option("--margin", min=0.0, help="Tolerated F1 drop for the gate.")] = 0.01,
+    n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Paired bootstrap resamples.")] = 2000,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1)] = 1,
+) -> None:
+    """Compare two runs or prompt versions on the same gold documents, with paired statistics."""
+    from extractor.eval.comparing import build_compare_report, compare, gate, write_compare_reports
+    from extractor.eval.goldset import load_gold_set
+    from extractor.eval.reports.compare import print_compare
+    from extractor.eval.runs import slug
+
+    try:
+        gold_set = load_gold_set(gold, docs)
+        run_a = _run_or_eval(a, gold_set, model, base_url, concurrency)
+        run_b = _run_or_eval(b, gold_set, model, base_url, concurrency)
+        comparison = compare(run_a, run_b, gold_set, n_boot=n_boot)
+        report = build_compare_report(comparison, run_a, run_b, gold_set)
+        out_dir = out or Path("runs") / f"compare_{slug(Path(a).name or a)}_vs_{slug(Path(b).name or b)}"
+        paths = write_compare_reports(report, gold_set, run_a, run_b, out_dir)
+    except ExtractorError as exc:
+        fail(str(exc))
+    print_compare(Console(width=max(Console().width, 150)), report)
+    err.print("wrote " + ", ".join(str(p) for p in paths))
+    reason = gate(comparison, margin)
+    if reason:
+        err.print(f"[red]{reason}[/red]" if fail_on_regression else reason)
+        if fail_on_regression:
+            raise typer.Exit(1)
+
+
+def _run_or_eval(ref: str, gold_set: Any, model: str | None, base_url: str | None, concurrency: int) -> Any:
+    """A stored run when `ref` is a path; otherwise evaluate prompt `ref` now (cache on)."""
+    from extractor.core.pipeline import Extractor
+    from extractor.eval.evaluate import default_run_dir, run_eval
+    from extractor.eval.runs import load_run
+
+    from .progress import BatchProgress
+
+    if Path(ref).exists():
+        return load_run(Path(ref))
+    extractor = Extractor(settings_from(model=model, base_url=base_url), prompt=ref)
+    with BatchProgress(len(gold_set.ids)) as progress:
+        return run_eval(gold_set, extractor, default_run_dir(extractor), concurrency=concurrency,
+                        on_outcome=progress.advance)
+
+
+@app.command("show")
+def show_cmd(
+    results: Annotated[Path, typer.Argument(help="A results JSONL file (from `extract --out`).")],
+    doc: Annotated[str, typer.Option("--doc", help="Article id to show.")],
+    text: Annotated[
+        Path | None, typer.Option("--text", help="The document's text file (default: looked up in --docs).")
+    ] = None,
+    docs: Annotated[Path | None, typer.Option("--docs", help="Directory of <id>.txt documents.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the HTML page here.")] = None,
+) -> None:
+    """Render one document with each evidence span and target name highlighted and linked to its action."""
+    from extractor.batch.results import Failure, load_results
+    from extractor.eval.reports.html import show_html
+
+    try:
+        found = load_results(results).get(doc)
+    except ExtractorError as exc:
+        fail(str(exc))
+    if found is None:
+        fail(f"{results}: no result for document {doc!r}")
+    if isinstance(found, Failure):
+        fail(f"{doc}: extraction failed: {found.error.get('message', '')}")
+    source = text or _find_text(doc, [docs] if docs else [results.parent, Path("evals/docs"), Path("seeds")])
+    if source is None:
+        fail(f"no text for {doc!r}: pass --text FILE or --docs DIR")
+    page = show_html(found, source.read_text(encoding="utf-8"))
+    target = out or Path(f"{doc}.html")
+    target.write_text(page, encoding="utf-8")
+    err.print(f"wrote {target}")
+
+
+def _find_text(doc_id: str, folders: list[Path]) -> Path | None:
+    for folder in folders:
+        for suffix in (".txt", ".md"):
+            candidate = folder / f"{doc_id}{suffix}"
+            if candidate.exists():
+                return candidate
+    return None

@@ -1,0 +1,106 @@
+"""`extractor extract`: documents in, one JSON line per document out."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from extractor.core.errors import ExtractorError
+
+from .common import BaseUrlOpt, CacheDirOpt, ModelOpt, PromptOpt, app, err, fail, settings_from
+
+
+@app.command("extract")
+def extract_cmd(
+    paths: Annotated[list[str], typer.Argument(help="Files (.txt .md .html .jsonl), directories, or - for stdin.")],
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    prompt: PromptOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Append results to this JSONL file; documents already in it are skipped."),
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1, help="Documents in flight at once.")] = 1,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the cache.")] = False,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Ignore cached answers, store fresh ones.")] = False,
+    cache_dir: CacheDirOpt = None,
+    mode: Annotated[
+        str | None, typer.Option("--mode", help="Structured-output mode: json_schema, tools, json, md_json.")
+    ] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Output token limit per call.")] = None,
+    require_grounding: Annotated[
+        bool, typer.Option("--require-grounding", help="Drop targets and actions whose evidence is not in the text.")
+    ] = False,
+    batch_api: Annotated[
+        bool, typer.Option("--batch-api", help="Submit through the OpenAI Batch API (needs --out); re-run to resume.")
+    ] = False,
+    poll: Annotated[float, typer.Option("--poll", help="Batch API polling interval, seconds.")] = 30.0,
+) -> None:
+    """Extract sanctions actions from documents; print one JSON line per document."""
+    from extractor.batch.run import extract_into, pending
+    from extractor.core.documents import iter_documents
+    from extractor.core.pipeline import Extractor
+
+    from .progress import BatchProgress, print_summary
+
+    settings = settings_from(
+        model=model, base_url=base_url, cache=not no_cache, refresh=refresh, cache_dir=cache_dir, mode=mode,
+        max_tokens=max_tokens, require_grounding=require_grounding or None,
+    )
+    try:
+        extractor = Extractor(settings, prompt=prompt)
+    except ExtractorError as exc:
+        fail(str(exc))
+    if batch_api:
+        _extract_with_batch_api(extractor, paths, out, poll)
+        return
+    todo, skipped = pending(iter_documents(paths, exclude=[out] if out else []), out)
+    if skipped:
+        err.print(f"{skipped} document(s) already in {out}: skipped")
+    with ExitStack() as stack:
+        sink = stack.enter_context(out.open("a", encoding="utf-8")) if out else sys.stdout
+        progress = stack.enter_context(BatchProgress(len(todo), enabled=len(todo) > 1))
+
+        def report(outcome: Any) -> None:
+            if outcome.error is not None:
+                progress.console.print(f"[red]error:[/red] {outcome.error}", soft_wrap=True, highlight=False)
+            progress.advance(outcome)
+
+        try:
+            summary = extract_into(sink, extractor, todo, concurrency=concurrency, on_outcome=report)
+        except KeyboardInterrupt:
+            err.print("interrupted: finished documents are saved; run again with the same --out to resume")
+            raise typer.Exit(130) from None
+    summary.skipped = skipped
+    if len(todo) > 1 or out is not None:
+        print_summary(err, summary)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+
+def _extract_with_batch_api(extractor: Any, paths: list[str], out: Path | None, poll: float) -> None:
+    """`extract --batch-api`: one batch for the documents not done yet; results into --out."""
+    from extractor.batch.openai_batch import run_batch_api
+    from extractor.core.documents import iter_documents
+
+    if out is None:
+        fail("--batch-api needs --out FILE.jsonl: results arrive later and are collected there")
+    assert out is not None
+    try:
+        summary = run_batch_api(
+            extractor, iter_documents(paths, exclude=[out]), out, poll_interval=poll,
+            on_status=lambda s: err.print(f"batch {s['batch_id']}: {s['status']} ({s['completed']}/{s['total']})"),
+        )
+    except ExtractorError as exc:
+        fail(str(exc))
+    err.print(json.dumps(summary, indent=2))
+    if summary.get("pending"):
+        err.print(f"the batch is still running: run the same command again to collect it into {out}")
+    elif summary.get("failed"):
+        raise typer.Exit(1)

@@ -1,0 +1,77 @@
+"""`extractor prompts`: list, show, render and diff versioned prompts."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from extractor.core.errors import ExtractorError
+
+from .common import app, fail
+
+prompts_app = typer.Typer(help="List, show, render and diff versioned prompts.", no_args_is_help=True)
+app.add_typer(prompts_app, name="prompts")
+
+
+@prompts_app.command("list")
+def prompts_list() -> None:
+    """Every prompt version with its hash and what changed."""
+    from extractor.core.prompts import available, load_prompt
+
+    for name, versions in available().items():
+        for version in versions:
+            prompt = load_prompt(f"{name}@v{version}")
+            typer.echo(f"{prompt.id:<16} {prompt.hash}  {prompt.description}")
+
+
+@prompts_app.command("show")
+def prompts_show(prompt_id: Annotated[str, typer.Argument(help="NAME or NAME@vN")]) -> None:
+    """Print a prompt file as stored."""
+    from extractor.core.prompts import load_prompt
+
+    try:
+        prompt = load_prompt(prompt_id)
+    except ExtractorError as exc:
+        fail(str(exc))
+    typer.echo(f"# {prompt.id}  hash {prompt.hash}  ({prompt.path})")
+    typer.echo(prompt.path.read_text(encoding="utf-8"))
+
+
+@prompts_app.command("render")
+def prompts_render(
+    prompt_id: Annotated[str, typer.Argument(help="NAME or NAME@vN")],
+    path: Annotated[str, typer.Argument(help="A document (.txt .md .html .jsonl) or - for stdin.")],
+) -> None:
+    """Print the exact messages and JSON schema that would be sent for a document."""
+    from extractor.core.documents import iter_documents
+    from extractor.core.prompts import load_prompt
+    from extractor.core.schema import answer_model
+    from extractor.core.strategies import render_preview
+
+    try:
+        prompt = load_prompt(prompt_id)
+    except ExtractorError as exc:
+        fail(str(exc))
+    answer = answer_model(**prompt.spec.limits.model_dump())
+    for item in iter_documents([path]):
+        if isinstance(item, ExtractorError):
+            fail(str(item))
+        preview = {"article_id": item.id, **render_preview(prompt, item, answer)}
+        typer.echo(json.dumps(preview, indent=2, ensure_ascii=False))
+
+
+@prompts_app.command("diff")
+def prompts_diff(
+    a: Annotated[str, typer.Argument(help="First prompt id")],
+    b: Annotated[str, typer.Argument(help="Second prompt id")],
+) -> None:
+    """Unified diff of two prompt versions."""
+    from extractor.core.prompts import diff_prompts, load_prompt
+
+    try:
+        pa, pb = load_prompt(a), load_prompt(b)
+    except ExtractorError as exc:
+        fail(str(exc))
+    typer.echo(diff_prompts(pa, pb) or f"{pa.id} and {pb.id} are identical")
