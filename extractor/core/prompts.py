@@ -41,7 +41,11 @@ class Example(BaseModel):
 
 
 class Limits(BaseModel):
-    """List-length bounds put into the model-facing JSON schema."""
+    """List-length bounds put into the model-facing JSON schema of backends that need them.
+
+    Only small models get them (they otherwise repeat one item until the token limit); a
+    capable model's answer is never cut by them: see `Backend.bounded_lists`.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -70,6 +74,9 @@ class PromptSpec(BaseModel):
     user: str = Field(min_length=1, description="jinja2 template; gets `text` and `metadata`")
     examples: list[Example] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
+    max_tokens: int | None = Field(
+        default=None, ge=16, description="Output token budget per call for this prompt (over the backend's default)"
+    )
     strategy: Literal["single", "split"] = Field(
         default="single", description="single: one call for the whole schema; split: focused questions in steps"
     )
@@ -106,7 +113,7 @@ class Prompt:
         # The description says what changed; it never reaches the model, so it is not hashed.
         content = self.spec.model_dump(mode="json", exclude={"description"})
         # Keys added to the prompt format later are hashed only when used, so existing prompts keep their hash.
-        for key, default in (("strategy", "single"), ("steps", None)):
+        for key, default in (("strategy", "single"), ("steps", None), ("max_tokens", None)):
             if content.get(key) == default:
                 content.pop(key)
         canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)
