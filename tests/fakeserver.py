@@ -17,6 +17,12 @@ from typing import Any
 Reply = dict[str, Any]
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog of 5 drops connections when many clients open at once.
+    request_queue_size = 256
+    daemon_threads = True
+
+
 def completion(content: str | None = None, *, prompt_tokens: int = 100, completion_tokens: int = 20,
                finish_reason: str = "stop", tool_args: str | None = None) -> Reply:
     """A chat-completion reply body."""
@@ -94,7 +100,7 @@ class FakeOpenAI:
             def do_GET(self) -> None:
                 self._serve("GET")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from extractor.core.errors import DocumentError, ExtractionFailed, ExtractorError
+from extractor.core.errors import BackendError, DocumentError, ExtractionFailed, ExtractorError
 from extractor.core.schema import ArticleExtraction
 
 
@@ -39,9 +39,12 @@ def failure_line(article_id: str, error: BaseException, meta: dict[str, Any] | N
     """The JSON-ready line for a document that failed."""
     if isinstance(error, ExtractionFailed):
         record = error.to_dict()
-        meta = {**(meta or {}), "usage": error.usage, "attempts": error.attempts}
+        meta = {**(meta or {}), "usage": error.usage, "attempts": error.attempts,
+                "transport_retries": error.transport_retries}
     else:
         record = {"type": type(error).__name__, "message": str(error)}
+        if isinstance(error, BackendError):  # the requests made before giving up
+            meta = {**(meta or {}), "attempts": error.attempts, "transport_retries": error.transport_retries}
     return {"article_id": article_id, "error": record, "meta": meta or {}}
 
 

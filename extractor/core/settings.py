@@ -94,7 +94,7 @@ class Settings:
             "timeout": _env_float("EXTRACTOR_TIMEOUT", 120.0),
             "transport_budget": _env_float("EXTRACTOR_RETRY_BUDGET", 300.0),
             "max_tokens": _env_int("EXTRACTOR_MAX_TOKENS"),
-            "max_calls": _env_int("EXTRACTOR_MAX_CALLS") or 10,
+            "max_calls": _env_int("EXTRACTOR_MAX_CALLS"),
             "list_bounds": _env_bool("EXTRACTOR_LIST_BOUNDS"),
             "context_tokens": int(_env_float("EXTRACTOR_CONTEXT_TOKENS", 32768)),
             "price_in": _env_float("EXTRACTOR_PRICE_IN", -1.0),
@@ -103,6 +103,8 @@ class Settings:
         for key in ("price_in", "price_out"):
             if env[key] < 0:
                 env[key] = None
+        if env["max_calls"] is None:
+            del env["max_calls"]
         names = {f.name for f in fields(cls)}
         unknown = set(overrides) - names
         if unknown:

@@ -186,7 +186,12 @@ class RetryPolicy:
         import openai
 
         if isinstance(exc, openai.OpenAIError):
-            suffix = f" (after {tried} attempts within EXTRACTOR_RETRY_BUDGET={self.budget:g}s)" if tried > 1 else ""
+            suffix = ""
+            if is_transient(exc):
+                asked = retry_after(exc)
+                wanted = f"; the server asked to wait {asked:g}s" if asked is not None else ""
+                suffix = (f" (gave up after {tried} attempt(s) within EXTRACTOR_RETRY_BUDGET={self.budget:g}s"
+                          f"{wanted})")
             return BackendError(describe(exc, self.endpoint) + suffix, attempts=tried,
                                 transport_retries=max(tried - 1, 0))
         return exc
