@@ -14,6 +14,7 @@ a cache hit costs one key, one read and one validation, and never builds a model
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import hashlib
 import logging
@@ -21,7 +22,7 @@ import os
 import time
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -337,8 +338,8 @@ class Extractor:
         for number in range(1, self.settings.max_calls + 1):
             try:
                 part = await self._acreate(
-                    messages=request, response_model=response_model, max_retries=self.settings.validation_retries,
-                    **self._params, **self.backend.request_kwargs(),
+                    messages=request, response_model=prepared(response_model),
+                    max_retries=self.settings.validation_retries, **self._params, **self.backend.request_kwargs(),
                 )
             except InstructorRetryException as exc:
                 transport = _backend_error(exc)
@@ -404,6 +405,30 @@ class Extractor:
             chunks=chunks,
             grounding=grounding,
         )
+
+
+@cache
+def prepared(model: type[BaseModel]) -> type[BaseModel]:
+    """`model` as instructor's response class, built once, with its JSON schema generated once.
+
+    instructor wraps a plain model (a new class) and regenerates its schema on every call;
+    both are the same for every document, so they are made here once per model.
+    """
+    from instructor.v2.core.function_calls import response_schema
+
+    wrapped = response_schema(model)
+    schema = wrapped.model_json_schema()
+
+    class Prepared(wrapped):  # type: ignore[valid-type, misc]
+        @classmethod
+        def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            if args or kwargs:
+                return super().model_json_schema(*args, **kwargs)
+            return copy.deepcopy(schema)  # callers may edit the schema they get
+
+    Prepared.__name__ = Prepared.__qualname__ = model.__name__
+    Prepared.__doc__ = wrapped.__doc__
+    return Prepared
 
 
 def _where(step: str | None, reason: str) -> str:
