@@ -24,6 +24,7 @@ class CallStats:
     attempts: int = 0
     transport_retries: int = 0
     continuations: int = 0
+    setup_s: float = 0.0
     last_output: str | None = None
     errors: list[str] = field(default_factory=list)
     incomplete: list[str] = field(default_factory=list)
@@ -48,6 +49,7 @@ class CallStats:
         self.attempts += other.attempts
         self.transport_retries += other.transport_retries
         self.continuations += other.continuations
+        self.setup_s += other.setup_s
         self.incomplete += other.incomplete
         self.last_output = other.last_output or self.last_output
 
@@ -70,6 +72,13 @@ def completion_text(completion: Any) -> str | None:
     if getattr(message, "tool_calls", None):
         return message.tool_calls[0].function.arguments
     return getattr(message, "content", None)
+
+
+def add_setup(seconds: float) -> None:
+    """Count time spent starting a client or loading a model, kept out of per-document latency."""
+    stats = _current.get()
+    if stats is not None:
+        stats.setup_s += seconds
 
 
 def current() -> CallStats | None:

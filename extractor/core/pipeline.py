@@ -400,7 +400,8 @@ class Extractor:
             incomplete_reason="; ".join(stats.incomplete) or None,
             usage=Usage(**stats.usage()),
             cost=self.settings.cost(stats.prompt_tokens, stats.completion_tokens),
-            latency_s=round(time.perf_counter() - started, 4),
+            # Client start-up and model loading are the process's cost, not this document's.
+            latency_s=round(max(time.perf_counter() - started - stats.setup_s, 0.0), 4),
             created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             chunks=chunks,
             grounding=grounding,

@@ -12,6 +12,7 @@ The same policy wraps the synchronous client (the Batch API's file calls) and th
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email.utils
 import time
@@ -29,10 +30,22 @@ MAX_RETRY_AFTER = 60.0
 MIN_ATTEMPT_SECONDS = 0.05
 
 
+class MalformedResponse(Exception):
+    """The endpoint answered 200 with something that is not a chat completion (a proxy page, `choices: []`)."""
+
+
+class AttemptTimedOut(Exception):
+    """One request ran past its time limit (a hung server, a body trickling in byte by byte)."""
+
+
 def is_transient(exc: BaseException) -> bool:
-    """True for faults worth retrying: rate limits, server errors, timeouts, lost connections."""
+    """True for faults worth retrying: rate limits, server errors, timeouts, lost connections, garbled bodies."""
+    import json
+
     import openai
 
+    if isinstance(exc, MalformedResponse | AttemptTimedOut | json.JSONDecodeError):
+        return True
     if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
         return True
     if isinstance(exc, openai.APIStatusError):
@@ -65,10 +78,15 @@ def retry_after(exc: BaseException | None, *, now: float | None = None) -> float
 
 def describe(exc: BaseException, endpoint: str) -> str:
     """One line saying what went wrong with the endpoint and which setting to check."""
+    import json
+
     import openai
 
-    if isinstance(exc, openai.APITimeoutError):
-        return f"timed out talking to {endpoint}: no answer within the request timeout (EXTRACTOR_TIMEOUT)"
+    if isinstance(exc, openai.APITimeoutError | AttemptTimedOut):
+        return f"timed out talking to {endpoint}: no complete answer within the request timeout (EXTRACTOR_TIMEOUT)"
+    if isinstance(exc, MalformedResponse | json.JSONDecodeError):
+        return (f"{endpoint} answered something that is not a chat completion ({exc}): check that OPENAI_BASE_URL "
+                "is an OpenAI-compatible /v1 endpoint")
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc
         text = f"{type(cause).__name__}: {cause}"
@@ -108,6 +126,11 @@ class _Budget(stop_base):
 class RetryPolicy:
     """How one call is retried: attempts, total budget, backoff; shared by sync and async calls."""
 
+    # Exponential backoff: BACKOFF_BASE · 2^n seconds plus up to BACKOFF_JITTER, at most BACKOFF_MAX.
+    BACKOFF_BASE = 0.5
+    BACKOFF_JITTER = 0.5
+    BACKOFF_MAX = 20.0
+
     def __init__(self, *, endpoint: str, attempts: int, budget: float, timeout: float) -> None:
         self.endpoint = endpoint
         self.attempts = attempts
@@ -117,7 +140,8 @@ class RetryPolicy:
     def _options(self, deadline: float) -> dict[str, Any]:
         from tenacity import wait_exponential_jitter
 
-        backoff = wait_exponential_jitter(multiplier=0.5, max=20.0, jitter=0.5)
+        backoff = wait_exponential_jitter(multiplier=self.BACKOFF_BASE, max=self.BACKOFF_MAX,
+                                          jitter=self.BACKOFF_JITTER)
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
@@ -162,8 +186,14 @@ class RetryPolicy:
 
         return call
 
-    def awrap(self, create: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        """The async twin of `wrap`, for `AsyncOpenAI` calls."""
+    def awrap(
+        self, create: Callable[..., Awaitable[Any]], *, check: Callable[[Any], None] | None = None
+    ) -> Callable[..., Awaitable[Any]]:
+        """The async twin of `wrap`, for `AsyncOpenAI` calls; `check` rejects a malformed result (retried).
+
+        Each attempt also has a hard wall-clock limit: httpx's timeouts apply per read, so a
+        body trickling in byte by byte would otherwise outlast any budget.
+        """
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             deadline = time.monotonic() + self.budget
@@ -172,7 +202,15 @@ class RetryPolicy:
                 async for attempt in AsyncRetrying(**self._options(deadline)):
                     with attempt:
                         tried += 1
-                        return await create(*args, **kwargs, timeout=self._timeout(deadline))
+                        limit = self._timeout(deadline)
+                        try:
+                            async with asyncio.timeout(limit):
+                                result = await create(*args, **kwargs, timeout=limit)
+                        except TimeoutError:
+                            raise AttemptTimedOut(f"no complete answer within {limit:.1f}s") from None
+                        if check is not None:
+                            check(result)
+                        return result
             except Exception as exc:
                 error = self._error(exc, tried)
                 if error is exc:
@@ -183,9 +221,11 @@ class RetryPolicy:
         return call
 
     def _error(self, exc: Exception, tried: int) -> Exception:
+        import json
+
         import openai
 
-        if isinstance(exc, openai.OpenAIError):
+        if isinstance(exc, openai.OpenAIError | MalformedResponse | AttemptTimedOut | json.JSONDecodeError):
             suffix = ""
             if is_transient(exc):
                 asked = retry_after(exc)
@@ -195,6 +235,15 @@ class RetryPolicy:
             return BackendError(describe(exc, self.endpoint) + suffix, attempts=tried,
                                 transport_retries=max(tried - 1, 0))
         return exc
+
+
+def chat_completion(result: Any) -> None:
+    """Raise `MalformedResponse` unless `result` is a chat completion with at least one choice."""
+    choices = getattr(result, "choices", None)
+    if choices is None:
+        raise MalformedResponse(f"a body of type {type(result).__name__}: {str(result)[:60]!r}")
+    if not choices:
+        raise MalformedResponse("choices: [] (no answer)")
 
 
 def with_transport_retries(

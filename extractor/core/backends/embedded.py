@@ -16,6 +16,7 @@ import inspect
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from .. import accounting
 from ..errors import BackendError, ConfigError
 from ..settings import Settings
 
@@ -157,6 +159,10 @@ class EmbeddedBackend:
             # llama-cpp-python builds its grammar from {"type": "json_object", "schema": ...}.
             schema = response_format["json_schema"]["schema"]
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        if "_llama" not in self.__dict__:
+            started = time.perf_counter()
+            self._llama  # noqa: B018  (loads the model: counted as set-up, not as this call's latency)
+            accounting.add_setup(time.perf_counter() - started)
         kwargs = {k: v for k, v in kwargs.items() if k in self._accepted}
         with self._lock:
             try:

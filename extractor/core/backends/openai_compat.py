@@ -9,13 +9,15 @@ client serves synchronous callers.
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from functools import cached_property
 from typing import Any
 
+from .. import accounting
 from ..errors import ConfigError
 from ..settings import Settings
-from ..transport import RetryPolicy
+from ..transport import RetryPolicy, chat_completion
 from .base import mode_for
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -77,10 +79,12 @@ class OpenAICompatBackend:
         loop = asyncio.get_running_loop()
         create = self._async.get(loop)
         if create is None:
+            started = time.perf_counter()
             import openai
 
             client = openai.AsyncOpenAI(**self._client_options())
-            create = self._async[loop] = self.policy.awrap(client.chat.completions.create)
+            create = self._async[loop] = self.policy.awrap(client.chat.completions.create, check=chat_completion)
+            accounting.add_setup(time.perf_counter() - started)
         return await create(**kwargs)
 
     def identity(self) -> dict[str, Any]:
