@@ -76,29 +76,35 @@ class ResultCache:
         if self.directory.exists() and not self.directory.is_dir():
             reason = "it is a file, not a directory"
         self.error = f"cache directory {self.directory} is not usable ({reason})"
+
+    def _skipped(self) -> None:
+        """Warn, once per directory and process, that extraction goes on uncached."""
         if str(self.directory) not in _warned:
             _warned.add(str(self.directory))
             log.warning("%s: going on without the cache (set EXTRACTOR_CACHE_DIR or --cache-dir)", self.error)
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The stored entry for `key`, or None (also when the cache is unusable)."""
-        if self._cache is None or self.error is not None:
-            return None
-        try:
-            value = self._cache.get(key, default=None, retry=True)
-        except _CACHE_FAULTS as exc:
-            self._disable(exc)
-            return None
-        return value if isinstance(value, dict) else None
+        if self._cache is not None and self.error is None:
+            try:
+                value = self._cache.get(key, default=None, retry=True)
+            except _CACHE_FAULTS as exc:
+                self._disable(exc)
+            else:
+                return value if isinstance(value, dict) else None
+        self._skipped()
+        return None
 
     def set(self, key: str, entry: dict[str, Any]) -> None:
         """Store a validated answer entry (nothing happens when the cache is unusable)."""
-        if self._cache is None or self.error is not None:
-            return
-        try:
-            self._cache.set(key, entry, retry=True)
-        except _CACHE_FAULTS as exc:
-            self._disable(exc)
+        if self._cache is not None and self.error is None:
+            try:
+                self._cache.set(key, entry, retry=True)
+            except _CACHE_FAULTS as exc:
+                self._disable(exc)
+            else:
+                return
+        self._skipped()
 
     def _usable_cache(self) -> diskcache.Cache:
         if self._cache is None or self.error is not None:
