@@ -187,7 +187,7 @@ class _BatchRun:
         for item in documents:
             self.summary["documents"] += 1
             if isinstance(item, DocumentError):
-                rejected.append((str(item).split(":")[0], item))
+                rejected.append((item.article_id or str(item).split(":")[0], item))
             elif item.id in done:
                 self.summary["skipped"] += 1
             elif item.id in docs:

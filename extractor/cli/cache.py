@@ -6,7 +6,9 @@ import json
 
 import typer
 
-from .common import CacheDirOpt, app, settings_from
+from extractor.core.errors import ExtractorError
+
+from .common import CacheDirOpt, app, fail, settings_from
 
 cache_app = typer.Typer(help="Inspect or clear the result cache.", no_args_is_help=True)
 app.add_typer(cache_app, name="cache")
@@ -18,7 +20,10 @@ def cache_stats(cache_dir: CacheDirOpt = None) -> None:
     from extractor.core.cache import ResultCache
 
     settings = settings_from(cache_dir=cache_dir)
-    stats = ResultCache(settings.cache_dir).stats()
+    try:
+        stats = ResultCache(settings.cache_dir).stats()
+    except ExtractorError as exc:
+        fail(str(exc), 1)
     typer.echo(json.dumps(stats, indent=2))
 
 
@@ -28,5 +33,8 @@ def cache_clear(cache_dir: CacheDirOpt = None) -> None:
     from extractor.core.cache import ResultCache
 
     settings = settings_from(cache_dir=cache_dir)
-    removed = ResultCache(settings.cache_dir).clear()
+    try:
+        removed = ResultCache(settings.cache_dir).clear()
+    except ExtractorError as exc:
+        fail(str(exc), 1)
     typer.echo(f"removed {removed} cached answer(s) from {settings.cache_dir}")

@@ -56,6 +56,8 @@ def extract_cmd(
         extractor = Extractor(settings, prompt=prompt)
     except ExtractorError as exc:
         fail(str(exc))
+    if out is not None:
+        _check_out(out, paths, extractor)
     if batch_api:
         _extract_with_batch_api(extractor, paths, out, poll)
         return
@@ -82,6 +84,31 @@ def extract_cmd(
     if summary.failed:
         raise typer.Exit(1)
 
+
+def _check_out(out: Path, paths: list[str], extractor: Any) -> None:
+    """Refuse an --out that is a directory, an input, or holds another setup's results; create its folder."""
+    from extractor.batch.results import check_resumable, read_results
+
+    if out.is_dir():
+        fail(f"--out {out} is a directory: name a file, e.g. {out / 'results.jsonl'}")
+    target = out.resolve()
+    if any(p != "-" and Path(p).resolve() == target for p in paths):
+        fail(f"--out {out} is also an input: results would be appended to the documents; choose another --out")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"--out {out}: cannot create its folder ({exc.strerror or exc})")
+    if not out.exists():
+        return
+    try:
+        check_resumable(out, prompt_id=extractor.prompt.id, prompt_hash=extractor.prompt.hash,
+                        model=extractor.backend.model)
+        torn = read_results(out).torn
+    except ExtractorError as exc:
+        fail(str(exc))
+    if torn:
+        lines = ", ".join(map(str, torn[:5])) + (" ..." if len(torn) > 5 else "")
+        err.print(f"warning: {out}: {len(torn)} torn line(s) ignored (line {lines}): their documents are done again")
 
 
 def _extract_with_batch_api(extractor: Any, paths: list[str], out: Path | None, poll: float) -> None:

@@ -10,7 +10,16 @@ class ExtractorError(Exception):
 
 
 class DocumentError(ExtractorError):
-    """A document could not be read: missing, empty, binary, not UTF-8, bad JSONL line."""
+    """A document could not be read: missing, empty, binary, not UTF-8, bad JSONL line.
+
+    `article_id` is the id the document has (or would have had), so a failure line names the
+    document rather than a fragment of the message; `path` is the file it came from.
+    """
+
+    def __init__(self, message: str, *, article_id: str | None = None, path: str | None = None) -> None:
+        super().__init__(message)
+        self.article_id = article_id
+        self.path = path
 
 
 class PromptError(ExtractorError):

@@ -27,6 +27,9 @@ from .schema import ExtractionAnswer
 
 PROMPTS_ENV = "EXTRACTOR_PROMPTS_DIR"
 _VERSION_FILE = re.compile(r"^v(\d+)\.ya?ml$")
+# Characters that end a line: a metadata value is shown on one line, so none may survive in it.
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+_TEMPLATE_TAG = re.compile(r"<(\w+)>")
 _jinja = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
 
 
@@ -124,8 +127,28 @@ class Prompt:
         """What changed from the previous version."""
         return self.spec.description
 
+    @cached_property
+    def _delimiters(self) -> re.Pattern[str] | None:
+        """Look-alikes of the template's data delimiters: `<article>`, `</ Article >`, `<article id=x>`."""
+        names = sorted({n for n in _TEMPLATE_TAG.findall(self.spec.user) if f"</{n}>" in self.spec.user})
+        if not names:
+            return None
+        return re.compile(r"<\s*(/?)\s*(" + "|".join(map(re.escape, names)) + r")\b[^<>]*>", re.IGNORECASE)
+
+    def _neutralise(self, value: str) -> str:
+        """`value` with delimiter look-alikes turned into `[article]`/`[/article]`, so data cannot close its block."""
+        pattern = self._delimiters
+        return pattern.sub(lambda m: f"[{m.group(1)}{m.group(2)}]", value) if pattern else value
+
     def render_user(self, text: str, metadata: dict[str, str]) -> str:
-        """The user message for one document."""
+        """The user message for one document.
+
+        The article and its metadata are data: delimiter look-alikes in them are neutralised
+        and metadata values flattened to one line, so neither can end the data block early
+        or start a line of its own. Text without such look-alikes renders unchanged.
+        """
+        text = self._neutralise(text)
+        metadata = {key: self._neutralise(_LINE_BREAKS.sub(" ", str(value))) for key, value in metadata.items()}
         try:
             return self._template.render(text=text, metadata=metadata).strip() + "\n"
         except jinja2.UndefinedError as exc:
