@@ -6,8 +6,10 @@ property of the prefix, not of each route.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -37,6 +39,12 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Extraction and database calls run on the loop's default thread pool, which is only
+        # cpu_count + 4 threads: size it so that `workers` extractions really run at once,
+        # with room left for requests.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=config.workers * 2 + 16, thread_name_prefix="extractor")
+        )
         db = store or Store(config.db_url)
         settings = config.settings or Settings.from_env()
         registry = Registry(settings, prompt=config.prompt, models=config.models)
