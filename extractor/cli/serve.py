@@ -71,4 +71,5 @@ def serve_cmd(
     if not _loopback(host):
         err.print(f"[yellow]warning:[/yellow] listening on {host}, not loopback: put a TLS reverse proxy in front")
     err.print(f"database: {store.display_url}")
-    uvicorn.run(create_app(config, store=store), host=host, port=port, log_level=log_level, proxy_headers=True)
+    uvicorn.run(create_app(config, store=store), host=host, port=port, log_level=log_level, proxy_headers=True,
+                timeout_keep_alive=30)

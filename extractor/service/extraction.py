@@ -6,8 +6,11 @@ Shared by `POST /v1/extract` and the job workers, so both dedupe and store the s
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from extractor.batch.results import result_line
 from extractor.core.documents import Document
@@ -39,19 +42,19 @@ class Extracted:
         return {**self.line, "meta": meta}
 
 
-def _stored(store: Store, document: Document, entry: Entry) -> tuple[int, dict[str, Any]] | None:
-    """A read-only look-up, so requests served from the store never take the write lock."""
+def _lookup(store: Store, document: Document, entry: Entry) -> tuple[bool, tuple[int, dict[str, Any]] | None]:
+    """(document stored?, stored extraction): read-only, so store hits never take the write lock."""
     with store.read() as session:
         row = session.get(DocumentRow, document.id)
         if row is None:
-            return None
+            return False, None
         if row.sha256 != text_sha256(document.text):
             raise DocumentConflict(
                 f"document {document.id!r} is stored with a different text: delete it first or post it under "
                 "another id"
             )
         found = find_extraction(session, document.id, entry.key)
-        return (found.id, extraction_line(found)) if found is not None else None
+        return True, ((found.id, extraction_line(found)) if found is not None else None)
 
 
 def _remember(store: Store, document: Document, entry: Entry) -> tuple[int, dict[str, Any]] | None:
@@ -61,22 +64,34 @@ def _remember(store: Store, document: Document, entry: Entry) -> tuple[int, dict
         return (found.id, extraction_line(found)) if found is not None else None
 
 
-def _save(store: Store, document: Document, entry: Entry, line: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+AfterSave = Callable[[Session, int], Any]
+
+
+def _save(
+    store: Store, document: Document, entry: Entry, line: dict[str, Any], then: AfterSave | None
+) -> tuple[int, dict[str, Any]]:
     with store.write() as session:
         ensure_document(session, document)
         row = save_extraction(session, document.id, entry.key, line)
         session.flush()
+        if then is not None:
+            then(session, row.id)
         return row.id, extraction_line(row)
 
 
-async def extract_stored(store: Store, entry: Entry, document: Document) -> Extracted:
-    """The extraction of `document` under `entry`: from the store, or extracted now and stored."""
-    hit = await asyncio.to_thread(_stored, store, document, entry)
-    if hit is None:
+async def extract_stored(store: Store, entry: Entry, document: Document, *, then: AfterSave | None = None) -> Extracted:
+    """The extraction of `document` under `entry`: from the store, or extracted now and stored.
+
+    `then(session, extraction_id)` runs in the transaction that stores a new extraction (a
+    job worker records its item there, so result and item state commit together); it is
+    not called for a stored hit.
+    """
+    known, hit = await asyncio.to_thread(_lookup, store, document, entry)
+    if hit is None and not known:
         hit = await asyncio.to_thread(_remember, store, document, entry)
     if hit is not None:
         return Extracted(hit[1], hit[0], stored=True)
     extractor = await entry.ready()
     result = await extractor.aextract_document(document)
-    extraction_id, line = await asyncio.to_thread(_save, store, document, entry, result_line(result))
+    extraction_id, line = await asyncio.to_thread(_save, store, document, entry, result_line(result), then)
     return Extracted(line, extraction_id, stored=False)

@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 from extractor.batch.results import failure_line
+from extractor.core.documents import Document
 from extractor.core.errors import DocumentError, ExtractorError
 from extractor.store import Store
 from extractor.store import jobs as queue
@@ -82,7 +83,7 @@ class JobWorkers:
     async def _work(self) -> None:
         while True:
             try:
-                claim = await asyncio.to_thread(self._in_session, queue.claim, self.instance)
+                claim = await asyncio.to_thread(self._in_session, _claim_with_document, self.instance)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -92,11 +93,11 @@ class JobWorkers:
             if claim is None:
                 await self._idle()
                 continue
-            await self._process(claim)
+            await self._process(*claim)
 
-    async def _process(self, claim: queue.Claim) -> None:
+    async def _process(self, claim: queue.Claim, document: Document | None) -> None:
         try:
-            line = await self._extract(claim)
+            extraction_id = await self._extract(claim, document)
         except asyncio.CancelledError:
             raise
         except ApiError as exc:  # e.g. the job's prompt file was removed since it was submitted
@@ -108,23 +109,27 @@ class JobWorkers:
             message = f"{claim.article_id}: internal error while extracting; the server log has the details"
             done = await self._finish(queue.finish_failed, claim, _failure(claim.article_id, "InternalError", message))
         else:
-            done = await self._finish(queue.finish_done, claim, line)
+            done = extraction_id is None or await self._finish(queue.finish_done, claim, extraction_id)
         if not done:
             log.warning("job %s item %s: lease lost before it finished; its new holder records it",
                         claim.job_id, claim.item_id)
 
-    async def _extract(self, claim: queue.Claim) -> int:
-        row = await asyncio.to_thread(self._read_document, claim)
-        if row is None:
+    async def _extract(self, claim: queue.Claim, document: Document | None) -> int | None:
+        """Extract a claimed item; the extraction id if the item is still to be marked done, else None."""
+        if document is None:
             raise DocumentError(f"{claim.article_id}: the document was deleted before it was extracted")
         entry = self.registry.resolve(claim.prompt, claim.model)
-        extracted = await extract_stored(self.store, entry, row)
-        return extracted.extraction_id
+        recorded: list[bool] = []
 
-    def _read_document(self, claim: queue.Claim) -> Any:
-        with self.store.read() as session:
-            row = queue.claim_document(session, claim)
-            return as_document(row) if row is not None else None
+        def record(session: Any, extraction_id: int) -> None:
+            # Stored and marked done in one transaction: no window where one is kept without the other.
+            recorded.append(queue.finish_done(session, claim.item_id, self.instance, extraction_id))
+            if not recorded[-1]:
+                log.warning("job %s item %s: lease lost before it finished; its new holder records it",
+                            claim.job_id, claim.item_id)
+
+        extracted = await extract_stored(self.store, entry, document, then=record)
+        return None if recorded else extracted.extraction_id
 
     async def _finish(self, fn: Any, claim: queue.Claim, value: Any) -> bool:
         try:
@@ -150,6 +155,14 @@ class JobWorkers:
             except Exception:
                 log.exception("lease keeper: database error; retrying")
             await asyncio.sleep(interval)
+
+
+def _claim_with_document(session: Any, worker: str) -> tuple[queue.Claim, Document | None] | None:
+    claim = queue.claim(session, worker)
+    if claim is None:
+        return None
+    row = queue.claim_document(session, claim)
+    return claim, (as_document(row) if row is not None else None)
 
 
 def _failure(article_id: str, kind: str, message: str) -> dict[str, Any]:

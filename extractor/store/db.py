@@ -43,12 +43,16 @@ def make_engine(url: str) -> Engine:
         raise ConfigError(f"--db / {DB_ENV}: {url!r} is not a database URL (e.g. sqlite:///path.db)") from None
     if parsed.get_backend_name() != "sqlite":
         try:
-            return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=40)
+            return create_engine(parsed, pool_pre_ping=True, pool_size=16, max_overflow=48)
         except (ArgumentError, ImportError) as exc:
             raise ConfigError(f"--db {parsed.render_as_string(hide_password=True)}: {exc}") from None
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False})
+    # SQLite connections are cheap: enough for every worker and request thread without waiting.
+    engine = create_engine(
+        parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+        pool_size=32, max_overflow=64,
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
