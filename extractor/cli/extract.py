@@ -40,6 +40,12 @@ def extract_cmd(
         bool, typer.Option("--batch-api", help="Submit through the OpenAI Batch API (needs --out); re-run to resume.")
     ] = False,
     poll: Annotated[float, typer.Option("--poll", help="Batch API polling interval, seconds.")] = 30.0,
+    server: Annotated[
+        str | None, typer.Option("--server", help="Send the documents to this `extractor serve` URL instead.")
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", help="API key for --server. Env: EXTRACTOR_API_KEY.")
+    ] = None,
 ) -> None:
     """Extract sanctions actions from documents; print one JSON line per document."""
     from extractor.batch.run import extract_into, pending
@@ -52,10 +58,14 @@ def extract_cmd(
         model=model, base_url=base_url, cache=not no_cache, refresh=refresh, cache_dir=cache_dir, mode=mode,
         max_tokens=max_tokens, require_grounding=require_grounding or None,
     )
-    try:
-        extractor = Extractor(settings, prompt=prompt)
-    except ExtractorError as exc:
-        fail(str(exc))
+    extractor: Any = None
+    if server is None:
+        try:
+            extractor = Extractor(settings, prompt=prompt)
+        except ExtractorError as exc:
+            fail(str(exc))
+    elif batch_api:
+        fail("--server and --batch-api do not go together")
     if out is not None:
         _check_out(out, paths, extractor)
     if batch_api:
@@ -74,7 +84,13 @@ def extract_cmd(
             progress.advance(outcome)
 
         try:
-            summary = extract_into(sink, extractor, todo, concurrency=concurrency, on_outcome=report)
+            if server is not None:
+                from .remote import extract_via_server
+
+                summary = extract_via_server(sink, server, api_key, todo, prompt=prompt, model=model,
+                                             concurrency=concurrency, on_outcome=report)
+            else:
+                summary = extract_into(sink, extractor, todo, concurrency=concurrency, on_outcome=report)
         except KeyboardInterrupt:
             err.print("interrupted: finished documents are saved; run again with the same --out to resume")
             raise typer.Exit(130) from None
@@ -98,7 +114,7 @@ def _check_out(out: Path, paths: list[str], extractor: Any) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         fail(f"--out {out}: cannot create its folder ({exc.strerror or exc})")
-    if not out.exists():
+    if not out.exists() or extractor is None:
         return
     try:
         check_resumable(out, prompt_id=extractor.prompt.id, prompt_hash=extractor.prompt.hash,
