@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -172,6 +172,30 @@ def extract_many(
 
     asyncio.run(aextract_many(extractor, documents, concurrency=concurrency, on_outcome=collect))
     return outcomes
+
+
+class Pending:
+    """The inputs not yet done in the result file `out`, streamed one at a time.
+
+    Nothing is held but the ids already done, so an input of millions of documents runs in
+    constant memory; `skipped` counts the documents passed over so far. A last line cut
+    short by a crash is removed first, so its document runs again.
+    """
+
+    def __init__(self, documents: Iterable[Input], out: Path | None) -> None:
+        self._documents = documents
+        self.skipped = 0
+        self.done: set[str] = set()
+        if out is not None:
+            repair_tail(out)
+            self.done = done_ids(out)
+
+    def __iter__(self) -> Iterator[Input]:
+        for item in self._documents:
+            if getattr(item, "id", None) in self.done:
+                self.skipped += 1
+                continue
+            yield item
 
 
 def pending(documents: Iterable[Input], out: Path | None) -> tuple[list[Input], int]:

@@ -48,8 +48,8 @@ def extract_cmd(
     ] = None,
 ) -> None:
     """Extract sanctions actions from documents; print one JSON line per document."""
-    from extractor.batch.run import extract_into, pending
-    from extractor.core.documents import iter_documents
+    from extractor.batch.run import Pending, extract_into
+    from extractor.core.documents import count_inputs, iter_documents
     from extractor.core.pipeline import Extractor
 
     from .progress import BatchProgress, print_summary
@@ -71,12 +71,15 @@ def extract_cmd(
     if batch_api:
         _extract_with_batch_api(extractor, paths, out, poll)
         return
-    todo, skipped = pending(iter_documents(paths, exclude=[out] if out else []), out)
-    if skipped:
-        err.print(f"{skipped} document(s) already in {out}: skipped")
+    todo = Pending(iter_documents(paths, exclude=[out] if out else []), out)
+    expected = count_inputs(paths)
+    if expected is not None:
+        expected = max(expected - len(todo.done), 0)
+    if todo.done:
+        err.print(f"{len(todo.done)} document(s) already in {out}: skipped")
     with ExitStack() as stack:
         sink = stack.enter_context(out.open("a", encoding="utf-8")) if out else sys.stdout
-        progress = stack.enter_context(BatchProgress(len(todo), enabled=len(todo) > 1))
+        progress = stack.enter_context(BatchProgress(expected, enabled=expected is None or expected > 1))
 
         def report(outcome: Any) -> None:
             if outcome.error is not None:
@@ -94,8 +97,8 @@ def extract_cmd(
         except KeyboardInterrupt:
             err.print("interrupted: finished documents are saved; run again with the same --out to resume")
             raise typer.Exit(130) from None
-    summary.skipped = skipped
-    if len(todo) > 1 or out is not None:
+    summary.skipped = todo.skipped
+    if summary.documents > 1 or out is not None:
         print_summary(err, summary)
     if summary.failed:
         raise typer.Exit(1)

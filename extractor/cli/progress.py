@@ -13,7 +13,7 @@ from rich.table import Table
 class BatchProgress:
     """A progress bar with rate and ETA on stderr; a no-op for a single document."""
 
-    def __init__(self, total: int, *, enabled: bool = True) -> None:
+    def __init__(self, total: int | None, *, enabled: bool = True) -> None:
         self.console = Console(stderr=True, highlight=False)
         self._progress = Progress(
             TextColumn("[bold]extract"),
