@@ -16,11 +16,12 @@ for any script. `ground()` aligns a whole result; `require_grounding()` drops wh
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
-from bisect import bisect_left
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Literal, TypeVar
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz
 
@@ -41,8 +42,23 @@ _CHAR_MAP = {
     **dict.fromkeys("“”„‟″«»", '"'),
     **dict.fromkeys("‐‑‒–—―−", "-"),
 }
-# Everything that may change under normalisation; plain ASCII between matches is copied as is.
-_SPECIAL = re.compile(r"\s+|[^\x00-\x7f]+")
+_SPACES = re.compile(r"\s+")
+_OTHER = re.compile(r"[^\x00-\x7f\s]+")
+# Every code point `str.isspace()` (and so `\s`) accepts: 29 of them, all in the BMP.
+_SPACE_CODES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+@lru_cache(maxsize=4096)
+def _plain_rep(char: str) -> str:
+    """What one non-ASCII, non-space character becomes: straight quotes and dashes, NFKD forms."""
+    return unicodedata.normalize("NFKD", _CHAR_MAP.get(char, char))
+
+
+@lru_cache(maxsize=4096)
+def _folded_rep(char: str) -> str:
+    """`_plain_rep`, case-folded (for names)."""
+    return _plain_rep(char).casefold()
 
 
 class Span(BaseModel):
@@ -62,46 +78,36 @@ class Span(BaseModel):
 
 
 class _Normalised:
-    """A normalised form of a text and, for each of its characters, the original index it came from."""
+    """A normalised form of a text and, for each of its characters, the original index it came from.
+
+    Built with whole-string operations (C speed) rather than a loop over characters: whitespace
+    runs collapse with one `re.sub`, ASCII letters lower with `str.translate`, and only the runs
+    of other non-ASCII characters go through Python. The origin array comes from a per-character
+    output length (1, 0 for a collapsed space, len(replacement) for a special character) and
+    `numpy.repeat`.
+    """
 
     def __init__(self, text: str, *, casefold: bool) -> None:
-        parts: list[str] = []
-        origin: list[int] = []
-        last_space = False
-        pos = 0
-        for match in _SPECIAL.finditer(text):
-            plain = text[pos : match.start()]
-            if plain:
-                parts.append(plain.lower() if casefold else plain)  # ASCII lower keeps the length
-                origin.extend(range(pos, match.start()))
-                last_space = False
-            for i in range(match.start(), match.end()):
-                char = text[i]
-                if char.isspace():
-                    if not last_space:  # a run of whitespace becomes one space
-                        parts.append(" ")
-                        origin.append(i)
-                    last_space = True
-                    continue
-                rep = unicodedata.normalize("NFKD", _CHAR_MAP.get(char, char))
-                if casefold:
-                    rep = rep.casefold()
-                parts.append(rep)
-                origin.extend([i] * len(rep))
-                last_space = False
-            pos = match.end()
-        parts.append(text[pos:].lower() if casefold else text[pos:])
-        origin.extend(range(pos, len(text)))
-        self.text = "".join(parts)
-        self.origin = origin
+        n = len(text)
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        space = np.isin(codes, _SPACE_CODES)
+        counts = np.ones(n, dtype=np.int64)
+        counts[1:][space[1:] & space[:-1]] = 0  # a run of whitespace becomes one space, at its first index
+        rep = _folded_rep if casefold else _plain_rep
+        special = np.flatnonzero((codes > 0x7F) & ~space)
+        for i in special.tolist():
+            counts[i] = len(rep(text[i]))
+        base = text.translate(_ASCII_LOWER) if casefold else text  # ASCII lower keeps the length
+        self.text = _OTHER.sub(lambda m: "".join(map(rep, m.group())), _SPACES.sub(" ", base))
+        self.origin: np.ndarray = np.repeat(np.arange(n, dtype=np.int64), counts)
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a normalised span back to the original text (whole original characters)."""
-        return self.origin[start], self.origin[end - 1] + 1
+        return int(self.origin[start]), int(self.origin[end - 1]) + 1
 
     def from_original(self, index: int) -> int:
         """The normalised index of the first character at or after an original index."""
-        return bisect_left(self.origin, index)
+        return int(np.searchsorted(self.origin, index, side="left"))
 
 
 class _Source:
