@@ -15,8 +15,6 @@ for any script. `ground()` aligns a whole result; `require_grounding()` drops wh
 
 from __future__ import annotations
 
-import re
-import string
 import unicodedata
 from functools import cached_property, lru_cache
 from typing import Any, Literal, TypeVar
@@ -42,11 +40,9 @@ _CHAR_MAP = {
     **dict.fromkeys("“”„‟″«»", '"'),
     **dict.fromkeys("‐‑‒–—―−", "-"),
 }
-_SPACES = re.compile(r"\s+")
-_OTHER = re.compile(r"[^\x00-\x7f\s]+")
-# Every code point `str.isspace()` (and so `\s`) accepts: 29 of them, all in the BMP.
-_SPACE_CODES = np.array([c for c in range(0x3001) if chr(c).isspace()], dtype=np.uint32)
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+# Lookup table: is code point c whitespace for `str.isspace()` (and so for `\s`)? All 29 such
+# code points are at most U+3000; the last entry (False) stands for every higher code point.
+_IS_SPACE = np.array([chr(c).isspace() for c in range(0x3002)], dtype=bool)
 
 
 @lru_cache(maxsize=4096)
@@ -80,26 +76,37 @@ class Span(BaseModel):
 class _Normalised:
     """A normalised form of a text and, for each of its characters, the original index it came from.
 
-    Built with whole-string operations (C speed) rather than a loop over characters: whitespace
-    runs collapse with one `re.sub`, ASCII letters lower with `str.translate`, and only the runs
-    of other non-ASCII characters go through Python. The origin array comes from a per-character
-    output length (1, 0 for a collapsed space, len(replacement) for a special character) and
-    `numpy.repeat`.
+    Built on the array of code points with numpy rather than a Python loop over characters:
+    each original character gets an output length (1; 0 for a space after a space, since a
+    run of whitespace becomes one space; len(replacement) for other non-ASCII characters),
+    `numpy.repeat` turns the lengths into the origin map, and only the non-ASCII characters
+    (few in most texts) have their replacement computed in Python.
     """
 
     def __init__(self, text: str, *, casefold: bool) -> None:
-        n = len(text)
         codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        space = np.isin(codes, _SPACE_CODES)
-        counts = np.ones(n, dtype=np.int64)
-        counts[1:][space[1:] & space[:-1]] = 0  # a run of whitespace becomes one space, at its first index
-        rep = _folded_rep if casefold else _plain_rep
+        space = _IS_SPACE[np.minimum(codes, len(_IS_SPACE) - 1)]
+        counts = np.ones(len(codes), dtype=np.int64)
+        counts[1:][space[1:] & space[:-1]] = 0
+        out = codes.copy()
+        if casefold:
+            out[(codes >= 0x41) & (codes <= 0x5A)] += 0x20  # ASCII lower keeps the length
+        out[space] = 0x20
         special = np.flatnonzero((codes > 0x7F) & ~space)
-        for i in special.tolist():
-            counts[i] = len(rep(text[i]))
-        base = text.translate(_ASCII_LOWER) if casefold else text  # ASCII lower keeps the length
-        self.text = _OTHER.sub(lambda m: "".join(map(rep, m.group())), _SPACES.sub(" ", base))
-        self.origin: np.ndarray = np.repeat(np.arange(n, dtype=np.int64), counts)
+        rep = _folded_rep if casefold else _plain_rep
+        reps = [rep(text[i]) for i in special.tolist()]
+        lengths = np.array([len(r) for r in reps], dtype=np.int64)
+        counts[special] = lengths
+        self.origin: np.ndarray = np.repeat(np.arange(len(codes), dtype=np.int64), counts)
+        out = out[self.origin]
+        if reps:
+            # Write each replacement over the slots its character was given.
+            starts = np.cumsum(counts)[special] - lengths
+            within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            out[np.repeat(starts, lengths) + within] = np.frombuffer(
+                "".join(reps).encode("utf-32-le", "surrogatepass"), dtype=np.uint32
+            )
+        self.text = out.tobytes().decode("utf-32-le", "surrogatepass")
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a normalised span back to the original text (whole original characters)."""
