@@ -66,19 +66,23 @@ def iter_results(path: Path) -> Iterator[ArticleExtraction | Failure]:
             except json.JSONDecodeError as exc:
                 # A line cut by a crash is only possible at the end; anywhere else it is corruption.
                 raise ExtractorError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
-            meta = record.pop("meta", {}) or {}
-            if "error" in record:
-                yield Failure(str(record.get("article_id", f"line-{number}")), record["error"], meta)
-                continue
-            try:
-                result = ArticleExtraction.model_validate(record)
-            except ValidationError as exc:
-                article_id = str(record.get("article_id", f"line-{number}"))
-                reason = f"does not validate: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
-                yield Failure(article_id, {"type": "ValidationError", "message": reason}, meta)
-                continue
-            result._meta = meta
-            yield result
+            yield parse_record(record, number)
+
+
+def parse_record(record: dict[str, Any], number: int) -> ArticleExtraction | Failure:
+    """One decoded line of a result file: a result, or a failure (also for a line that does not validate)."""
+    record = dict(record)
+    meta = record.pop("meta", {}) or {}
+    if "error" in record:
+        return Failure(str(record.get("article_id", f"line-{number}")), record["error"], meta)
+    try:
+        result = ArticleExtraction.model_validate(record)
+    except ValidationError as exc:
+        article_id = str(record.get("article_id", f"line-{number}"))
+        reason = f"does not validate: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
+        return Failure(article_id, {"type": "ValidationError", "message": reason}, meta)
+    result._meta = meta
+    return result
 
 
 def load_results(path: Path) -> dict[str, ArticleExtraction | Failure]:

@@ -8,14 +8,16 @@ predictions file from `extractor extract --out` is accepted too, its setup read 
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extractor.batch.results import Failure, load_results
+from extractor.batch.results import Failure
 from extractor.core.errors import DocumentError
 from extractor.core.schema import ArticleExtraction
+
+from .predictions import PredictionFile
 
 PREDICTIONS = "predictions.jsonl"
 RUN_INFO = "run.json"
@@ -27,24 +29,13 @@ class StoredRun:
 
     path: Path
     info: dict[str, Any]
-    predictions: dict[str, ArticleExtraction | Failure]
+    predictions: Mapping[str, ArticleExtraction | Failure]
+    """Read on demand (a `PredictionFile`) when loaded from disk."""
 
     @property
     def label(self) -> str:
         """A short name for reports: prompt id and model."""
         return f"{self.info.get('prompt_id', '?')} · {self.info.get('model', '?')}"
-
-
-def _info_from_lines(predictions: dict[str, ArticleExtraction | Failure]) -> dict[str, Any]:
-    metas = [p.meta if isinstance(p, Failure) else (p._meta or {}) for p in predictions.values()]
-    metas = [m if isinstance(m, dict) else m.model_dump() for m in metas]
-
-    def common(key: str) -> Any:
-        values = Counter(str(m.get(key)) for m in metas if m.get(key) is not None)
-        return values.most_common(1)[0][0] if values else None
-
-    keys = ("prompt_id", "prompt_hash", "model", "backend", "schema_hash", "schema_version")
-    return {key: common(key) for key in keys}
 
 
 def load_run(path: Path) -> StoredRun:
@@ -58,8 +49,8 @@ def load_run(path: Path) -> StoredRun:
         info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.exists() else {}
     else:
         predictions_path, info = path, {}
-    predictions = load_results(predictions_path)
-    merged = {**_info_from_lines(predictions), **{k: v for k, v in info.items() if v is not None}}
+    predictions = PredictionFile(predictions_path)
+    merged = {**predictions.setup(), **{k: v for k, v in info.items() if v is not None}}
     return StoredRun(path=path, info=merged, predictions=predictions)
 
 
