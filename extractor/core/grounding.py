@@ -21,7 +21,7 @@ from typing import Any, Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from .schema import ArticleExtraction, ExtractionAnswer
 
@@ -175,15 +175,18 @@ def _refine(needle: str, text: str, start: int, end: int) -> tuple[int, int, flo
     """
     radius = min(max(2, len(needle) // 8), 16)
     shortfall = min(max(0, len(needle) - (end - start)), len(needle) // 5)
-    best = (fuzz.ratio(needle, text[start:end]), 0, start, end)
-    for s in range(max(0, start - radius - shortfall), min(end, start + radius + 1)):
-        for e in range(max(s + 1, end - radius), min(len(text), end + radius + shortfall) + 1):
-            score = fuzz.ratio(needle, text[s:e])
-            # Higher score wins; on a tie, the edges that moved least.
-            candidate = (score, -(abs(s - start) + abs(e - end)), s, e)
-            if candidate[:2] > best[:2]:
-                best = candidate
-    return best[2], best[3], best[0]
+    # The window as found first, then every nearby pair of edges, all scored in one C call.
+    edges = [(start, end)] + [
+        (s, e)
+        for s in range(max(0, start - radius - shortfall), min(end, start + radius + 1))
+        for e in range(max(s + 1, end - radius), min(len(text), end + radius + shortfall) + 1)
+    ]
+    scores = process.cdist([needle], [text[s:e] for s, e in edges], scorer=fuzz.ratio, dtype=np.float64)[0]
+    moved = np.array([abs(s - start) + abs(e - end) for s, e in edges])
+    # Higher score wins; on a tie, the edges that moved least; then the first in order.
+    best = np.flatnonzero(scores == scores.max())
+    pick = int(best[np.argmin(moved[best])])
+    return edges[pick][0], edges[pick][1], float(scores[pick])
 
 
 def _align(
