@@ -77,6 +77,9 @@ def _assign(scores: np.ndarray, rows: Sequence[int], cols: Sequence[int], min_sc
     """Optimal assignment over the sub-matrix rows × cols, keeping pairs at or above `min_score`."""
     if not rows or not cols:
         return []
+    if len(rows) == 1 and len(cols) == 1:  # the common case, without the solver's overhead
+        value = float(scores[rows[0], cols[0]])
+        return [(rows[0], cols[0], value)] if value >= min_score else []
     sub = scores[np.ix_(rows, cols)]
     # Inadmissible pairs weigh nothing, so they never displace an admissible one.
     weights = np.where(sub >= min_score, sub, 0.0)

@@ -91,6 +91,10 @@ def text_tokens(text: str) -> list[str]:
     return [token for token in tokens if token not in _ARTICLES]
 
 
+_NON_ASCII_WORD = re.compile(r"[^ ]*[^\x00-\x7f][^ ]*")
+"""A space-separated word with at least one non-ASCII character."""
+
+
 @lru_cache(maxsize=65536)
 def _ascii_word(word: str) -> str:
     return ascii_text(word)
@@ -106,7 +110,7 @@ def normalized_text(text: str) -> str:
     """
     folded = _fold(text)
     if not folded.isascii():
-        folded = " ".join(word if word.isascii() else _ascii_word(word) for word in folded.split(" "))
+        folded = _NON_ASCII_WORD.sub(lambda m: _ascii_word(m.group()), folded)
     return " ".join(tokenize_name(folded.casefold()))
 
 
