@@ -76,6 +76,16 @@ class ResultFile:
 
 def read_results(path: Path) -> ResultFile:
     """Every result and failure line of `path`; torn lines are skipped and their numbers kept."""
+    torn: list[int] = []
+    return ResultFile(list(_records(path, torn)), torn)
+
+
+def iter_results(path: Path) -> Iterator[ArticleExtraction | Failure]:
+    """Results and failures in a JSONL result file, in file order, one at a time (torn lines skipped)."""
+    return _records(path, [])
+
+
+def _records(path: Path, torn: list[int]) -> Iterator[ArticleExtraction | Failure]:
     try:
         handle = path.open(encoding="utf-8", errors="replace")
     except FileNotFoundError:
@@ -84,8 +94,6 @@ def read_results(path: Path) -> ResultFile:
         raise DocumentError(f"{path}: is a directory, not a result file (.jsonl)") from None
     except OSError as exc:
         raise DocumentError(f"{path}: cannot read ({exc.strerror})") from None
-    items: list[ArticleExtraction | Failure] = []
-    torn: list[int] = []
     with handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
@@ -98,25 +106,7 @@ def read_results(path: Path) -> ResultFile:
             if not isinstance(record, dict):
                 torn.append(number)
                 continue
-            meta = record.pop("meta", {}) or {}
-            if "error" in record:
-                items.append(Failure(str(record.get("article_id", f"line-{number}")), record["error"], meta))
-                continue
-            try:
-                result = ArticleExtraction.model_validate(record)
-            except ValidationError as exc:
-                article_id = str(record.get("article_id", f"line-{number}"))
-                reason = f"does not validate: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
-                items.append(Failure(article_id, {"type": "ValidationError", "message": reason}, meta))
-                continue
-            result._meta = meta
-            items.append(result)
-    return ResultFile(items, torn)
-
-
-def iter_results(path: Path) -> Iterator[ArticleExtraction | Failure]:
-    """Results and failures in a JSONL result file, in file order (torn lines skipped)."""
-    yield from read_results(path).items
+            yield parse_record(record, number)
 
 
 def latest(items: list[ArticleExtraction | Failure]) -> dict[str, ArticleExtraction | Failure]:
@@ -130,6 +120,22 @@ def latest(items: list[ArticleExtraction | Failure]) -> dict[str, ArticleExtract
             continue
         chosen[item.article_id] = item
     return chosen
+
+
+def parse_record(record: dict[str, Any], number: int) -> ArticleExtraction | Failure:
+    """One decoded line of a result file: a result, or a failure (also for a line that does not validate)."""
+    record = dict(record)
+    meta = record.pop("meta", {}) or {}
+    if "error" in record:
+        return Failure(str(record.get("article_id", f"line-{number}")), record["error"], meta)
+    try:
+        result = ArticleExtraction.model_validate(record)
+    except ValidationError as exc:
+        article_id = str(record.get("article_id", f"line-{number}"))
+        reason = f"does not validate: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
+        return Failure(article_id, {"type": "ValidationError", "message": reason}, meta)
+    result._meta = meta
+    return result
 
 
 def load_results(path: Path) -> dict[str, ArticleExtraction | Failure]:

@@ -29,18 +29,14 @@ def eval_cmd(
     no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
     cache_dir: CacheDirOpt = None,
     n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Bootstrap resamples.")] = 2000,
+    shown: Annotated[
+        int, typer.Option("--html-documents", min=0, help="Documents shown in report.md/html (lowest F1 first).")
+    ] = 200,
 ) -> None:
     """Score extractions against the gold set and write report.json, report.md and report.html."""
     from extractor.core.pipeline import Extractor
-    from extractor.eval.evaluate import (
-        build_report,
-        check_matches_gold,
-        default_run_dir,
-        run_eval,
-        score_run,
-        store_run,
-        write_reports,
-    )
+    from extractor.eval.bulk import evaluate_run
+    from extractor.eval.evaluate import check_matches_gold, default_run_dir, run_eval, store_run
     from extractor.eval.goldset import load_gold_set
     from extractor.eval.reports.text import print_eval
     from extractor.eval.runs import load_run
@@ -64,13 +60,14 @@ def eval_cmd(
             out_dir = out or default_run_dir(extractor)
             with BatchProgress(len(gold_set.ids)) as progress:
                 run = run_eval(gold_set, extractor, out_dir, concurrency=concurrency, on_outcome=progress.advance)
-        score = score_run(run, gold_set, n_boot=n_boot)
-        report = build_report(score, run, gold_set)
-        paths = write_reports(report, run, gold_set, out_dir)
+        evaluation = evaluate_run(run, gold_set, out_dir, n_boot=n_boot, shown=shown)
     except ExtractorError as exc:
         fail(str(exc))
-    print_eval(Console(width=max(Console().width, 150)), report, run.info)
-    err.print("wrote " + ", ".join(str(p) for p in paths))
+    print_eval(Console(width=max(Console().width, 150)), evaluation.report, run.info)
+    if evaluation.omitted:
+        err.print(f"report.md and report.html show the {evaluation.shown} lowest-scoring documents; "
+                  f"report.json has all {evaluation.shown + evaluation.omitted}")
+    err.print("wrote " + ", ".join(str(p) for p in evaluation.paths))
 
 
 def _warn_torn(run: Any) -> None:

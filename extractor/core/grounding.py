@@ -15,14 +15,13 @@ for any script. `ground()` aligns a whole result; `require_grounding()` drops wh
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from bisect import bisect_left
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Literal, TypeVar
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from .schema import ArticleExtraction, ExtractionAnswer
 
@@ -43,8 +42,21 @@ _CHAR_MAP = {
     **dict.fromkeys("“”„‟″«»", '"'),
     **dict.fromkeys("‐‑‒–—―−", "-"),
 }
-# Everything that may change under normalisation; plain ASCII between matches is copied as is.
-_SPECIAL = re.compile(r"\s+|[^\x00-\x7f]+")
+# Lookup table: is code point c whitespace for `str.isspace()` (and so for `\s`)? All 29 such
+# code points are at most U+3000; the last entry (False) stands for every higher code point.
+_IS_SPACE = np.array([chr(c).isspace() for c in range(0x3002)], dtype=bool)
+
+
+@lru_cache(maxsize=4096)
+def _plain_rep(char: str) -> str:
+    """What one non-ASCII, non-space character becomes: straight quotes and dashes, NFKD forms."""
+    return unicodedata.normalize("NFKD", _CHAR_MAP.get(char, char))
+
+
+@lru_cache(maxsize=4096)
+def _folded_rep(char: str) -> str:
+    """`_plain_rep`, case-folded (for names)."""
+    return _plain_rep(char).casefold()
 
 
 class Span(BaseModel):
@@ -64,46 +76,47 @@ class Span(BaseModel):
 
 
 class _Normalised:
-    """A normalised form of a text and, for each of its characters, the original index it came from."""
+    """A normalised form of a text and, for each of its characters, the original index it came from.
+
+    Built on the array of code points with numpy rather than a Python loop over characters:
+    each original character gets an output length (1; 0 for a space after a space, since a
+    run of whitespace becomes one space; len(replacement) for other non-ASCII characters),
+    `numpy.repeat` turns the lengths into the origin map, and only the non-ASCII characters
+    (few in most texts) have their replacement computed in Python.
+    """
 
     def __init__(self, text: str, *, casefold: bool) -> None:
-        parts: list[str] = []
-        origin: list[int] = []
-        last_space = False
-        pos = 0
-        for match in _SPECIAL.finditer(text):
-            plain = text[pos : match.start()]
-            if plain:
-                parts.append(plain.lower() if casefold else plain)  # ASCII lower keeps the length
-                origin.extend(range(pos, match.start()))
-                last_space = False
-            for i in range(match.start(), match.end()):
-                char = text[i]
-                if char.isspace():
-                    if not last_space:  # a run of whitespace becomes one space
-                        parts.append(" ")
-                        origin.append(i)
-                    last_space = True
-                    continue
-                rep = unicodedata.normalize("NFKD", _CHAR_MAP.get(char, char))
-                if casefold:
-                    rep = rep.casefold()
-                parts.append(rep)
-                origin.extend([i] * len(rep))
-                last_space = False
-            pos = match.end()
-        parts.append(text[pos:].lower() if casefold else text[pos:])
-        origin.extend(range(pos, len(text)))
-        self.text = "".join(parts)
-        self.origin = origin
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        space = _IS_SPACE[np.minimum(codes, len(_IS_SPACE) - 1)]
+        counts = np.ones(len(codes), dtype=np.int64)
+        counts[1:][space[1:] & space[:-1]] = 0
+        out = codes.copy()
+        if casefold:
+            out[(codes >= 0x41) & (codes <= 0x5A)] += 0x20  # ASCII lower keeps the length
+        out[space] = 0x20
+        special = np.flatnonzero((codes > 0x7F) & ~space)
+        rep = _folded_rep if casefold else _plain_rep
+        reps = [rep(text[i]) for i in special.tolist()]
+        lengths = np.array([len(r) for r in reps], dtype=np.int64)
+        counts[special] = lengths
+        self.origin: np.ndarray = np.repeat(np.arange(len(codes), dtype=np.int64), counts)
+        out = out[self.origin]
+        if reps:
+            # Write each replacement over the slots its character was given.
+            starts = np.cumsum(counts)[special] - lengths
+            within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            out[np.repeat(starts, lengths) + within] = np.frombuffer(
+                "".join(reps).encode("utf-32-le", "surrogatepass"), dtype=np.uint32
+            )
+        self.text = out.tobytes().decode("utf-32-le", "surrogatepass")
 
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a normalised span back to the original text (whole original characters)."""
-        return self.origin[start], self.origin[end - 1] + 1
+        return int(self.origin[start]), int(self.origin[end - 1]) + 1
 
     def from_original(self, index: int) -> int:
         """The normalised index of the first character at or after an original index."""
-        return bisect_left(self.origin, index)
+        return int(np.searchsorted(self.origin, index, side="left"))
 
 
 class _Source:
@@ -164,15 +177,18 @@ def _refine(needle: str, text: str, start: int, end: int) -> tuple[int, int, flo
     """
     radius = min(max(2, len(needle) // 8), 16)
     shortfall = min(max(0, len(needle) - (end - start)), len(needle) // 5)
-    best = (fuzz.ratio(needle, text[start:end]), 0, start, end)
-    for s in range(max(0, start - radius - shortfall), min(end, start + radius + 1)):
-        for e in range(max(s + 1, end - radius), min(len(text), end + radius + shortfall) + 1):
-            score = fuzz.ratio(needle, text[s:e])
-            # Higher score wins; on a tie, the edges that moved least.
-            candidate = (score, -(abs(s - start) + abs(e - end)), s, e)
-            if candidate[:2] > best[:2]:
-                best = candidate
-    return best[2], best[3], best[0]
+    # The window as found first, then every nearby pair of edges, all scored in one C call.
+    edges = [(start, end)] + [
+        (s, e)
+        for s in range(max(0, start - radius - shortfall), min(end, start + radius + 1))
+        for e in range(max(s + 1, end - radius), min(len(text), end + radius + shortfall) + 1)
+    ]
+    scores = process.cdist([needle], [text[s:e] for s, e in edges], scorer=fuzz.ratio, dtype=np.float64)[0]
+    moved = np.array([abs(s - start) + abs(e - end) for s, e in edges])
+    # Higher score wins; on a tie, the edges that moved least; then the first in order.
+    best = np.flatnonzero(scores == scores.max())
+    pick = int(best[np.argmin(moved[best])])
+    return edges[pick][0], edges[pick][1], float(scores[pick])
 
 
 def _align(

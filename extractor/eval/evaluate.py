@@ -1,4 +1,4 @@
-"""Evaluation runs: extract every gold document, store the run, score it, write the reports.
+"""Evaluation runs: extract every gold document and store the run (`bulk.evaluate_run` scores it).
 
 `run_eval` resumes: predictions already in the run directory are kept and only the
 missing documents are extracted, so an interrupted eval loses nothing. run.json and the
@@ -8,7 +8,6 @@ reports are replaced atomically, so a crash never leaves half a file.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,11 +18,10 @@ from extractor.batch.run import Outcome, RunSummary, extract_into, pending
 from extractor.core.errors import DocumentError
 from extractor.core.files import write_atomic
 from extractor.core.pipeline import Extractor
-from extractor.core.schema import SCHEMA_VERSION, ArticleExtraction, schema_hash
+from extractor.core.schema import SCHEMA_VERSION, schema_hash
 
 from .goldset import GoldSet
 from .runs import PREDICTIONS, StoredRun, load_run, slug, write_info
-from .scoring import CorpusScore, score_corpus
 
 
 def default_run_dir(extractor: Extractor) -> Path:
@@ -111,61 +109,3 @@ def run_info(gold_set: GoldSet, extractor: Extractor, summary: RunSummary, secon
         "duration_s": round(seconds, 2),
         "accounting": summary.to_dict(),
     }
-
-
-def score_run(run: StoredRun, gold_set: GoldSet, *, n_boot: int = 2000, seed: int = 0) -> CorpusScore:
-    """Score stored predictions against the gold set (no model calls)."""
-    return score_corpus(gold_set.gold, run.predictions, gold_set.texts, n_boot=n_boot, seed=seed)
-
-
-def grounding_summary(run: StoredRun, gold_set: GoldSet) -> dict[str, Any]:
-    """Share of predicted evidence quotes and target names found in their documents."""
-    from extractor.core.grounding import ground
-
-    by_kind = {"evidence": {"exact": 0, "fuzzy": 0, "not_found": 0}, "names": {"exact": 0, "fuzzy": 0, "not_found": 0}}
-    for doc_id, pred in run.predictions.items():
-        if not isinstance(pred, ArticleExtraction) or doc_id not in gold_set.documents:
-            continue
-        grounding = ground(pred, gold_set.documents[doc_id].text)
-        for kind, counts in (("evidence", grounding.evidence), ("names", grounding.names)):
-            for status in by_kind[kind]:
-                by_kind[kind][status] += getattr(counts, status)
-    total = sum(sum(c.values()) for c in by_kind.values())
-    found = total - sum(c["not_found"] for c in by_kind.values())
-    return {"rate": found / total if total else None, "items": total, **by_kind}
-
-
-def build_report(score: CorpusScore, run: StoredRun, gold_set: GoldSet) -> dict[str, Any]:
-    """report.json: every number of the score, the run setup, gold identity and grounding."""
-    report = score.to_dict()
-    report["gold_hash"] = gold_set.hash()
-    report["grounding"] = grounding_summary(run, gold_set)
-    report["run"] = run.info
-    return report
-
-
-def write_reports(report: dict[str, Any], run: StoredRun, gold_set: GoldSet, out_dir: Path) -> list[Path]:
-    """Write report.json, report.md and report.html into `out_dir`."""
-    from .reports.html import document_section, report_html
-    from .reports.text import eval_markdown
-
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DocumentError(f"--out {out_dir} is a file: reports go into a directory")
-    paths = [out_dir / "report.json", out_dir / "report.md", out_dir / "report.html"]
-    write_atomic(paths[0], json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    write_atomic(paths[1], eval_markdown(report, run.info))
-    sections = [
-        document_section(
-            doc_id,
-            gold_set.gold[doc_id],
-            run.predictions.get(doc_id),
-            gold_set.documents[doc_id].text,
-            report["documents"][doc_id],
-            title=gold_set.documents[doc_id].title,
-            notes=gold_set.gold[doc_id].notes,
-        )
-        for doc_id in gold_set.ids
-    ]
-    sections.sort(key=lambda d: (d["score"]["f1"] is not None, d["score"]["f1"] or 0.0))
-    write_atomic(paths[2], report_html(report, run.info, sections))
-    return paths

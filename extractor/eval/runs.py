@@ -8,15 +8,17 @@ predictions file from `extractor extract --out` is accepted too, its setup read 
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extractor.batch.results import Failure, latest, read_results
+from extractor.batch.results import Failure
 from extractor.core.errors import DocumentError
 from extractor.core.files import write_atomic
 from extractor.core.schema import ArticleExtraction
+
+from .predictions import PredictionFile
 
 PREDICTIONS = "predictions.jsonl"
 RUN_INFO = "run.json"
@@ -28,25 +30,14 @@ class StoredRun:
 
     path: Path
     info: dict[str, Any]
-    predictions: dict[str, ArticleExtraction | Failure]
+    predictions: Mapping[str, ArticleExtraction | Failure]
+    """Read on demand (a `PredictionFile`) when loaded from disk."""
     torn: list[int] = field(default_factory=list)  # torn lines skipped in predictions.jsonl
 
     @property
     def label(self) -> str:
         """A short name for reports: prompt id and model."""
         return f"{self.info.get('prompt_id', '?')} · {self.info.get('model', '?')}"
-
-
-def _info_from_lines(predictions: dict[str, ArticleExtraction | Failure]) -> dict[str, Any]:
-    metas = [p.meta if isinstance(p, Failure) else (p._meta or {}) for p in predictions.values()]
-    metas = [m if isinstance(m, dict) else m.model_dump() for m in metas]
-
-    def common(key: str) -> Any:
-        values = Counter(str(m.get(key)) for m in metas if m.get(key) is not None)
-        return values.most_common(1)[0][0] if values else None
-
-    keys = ("prompt_id", "prompt_hash", "model", "backend", "schema_hash", "schema_version")
-    return {key: common(key) for key in keys}
 
 
 def load_run(path: Path) -> StoredRun:
@@ -59,10 +50,9 @@ def load_run(path: Path) -> StoredRun:
         info = _read_info(path / RUN_INFO)
     else:
         predictions_path, info = path, {}
-    stored = read_results(predictions_path)
-    predictions = latest(stored.items)
-    merged = {**_info_from_lines(predictions), **{k: v for k, v in info.items() if v is not None}}
-    return StoredRun(path=path, info=merged, predictions=predictions, torn=stored.torn)
+    predictions = PredictionFile(predictions_path)
+    merged = {**predictions.setup(), **{k: v for k, v in info.items() if v is not None}}
+    return StoredRun(path=path, info=merged, predictions=predictions, torn=predictions.torn)
 
 
 def _read_info(info_path: Path) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from extractor.core.grounding import ground
+from extractor.core.grounding import Grounding, ground
 from extractor.core.schema import ExtractionAnswer
 
 
@@ -53,11 +53,17 @@ class Segment:
         return "; ".join(m.label for m in self.marks)
 
 
-def marks_for(answer: ExtractionAnswer, text: str, prefix: str = "") -> tuple[list[Mark], list[dict[str, Any]]]:
-    """Marks for every evidence quote and target name, and a status row per item."""
+def marks_for(
+    answer: ExtractionAnswer, text: str, prefix: str = "", grounding: Grounding | None = None
+) -> tuple[list[Mark], list[dict[str, Any]]]:
+    """Marks for every evidence quote and target name, and a status row per item.
+
+    `grounding` is `ground(answer, text)` when the caller has it already.
+    """
     marks: list[Mark] = []
     rows: list[dict[str, Any]] = []
-    for a, (action, spans) in enumerate(zip(answer.actions, ground(answer, text).actions, strict=True)):
+    spans_by_action = (grounding or ground(answer, text)).actions
+    for a, (action, spans) in enumerate(zip(answer.actions, spans_by_action, strict=True)):
         items: list[tuple[str, int | None, str, Any]] = [
             ("evidence", None, quote, span) for quote, span in zip(action.evidence, spans.evidence, strict=True)
         ]

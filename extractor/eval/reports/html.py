@@ -7,6 +7,7 @@ from typing import Any
 import jinja2
 
 from extractor.batch.results import Failure
+from extractor.core.grounding import Grounding
 from extractor.core.schema import ArticleExtraction, ExtractionAnswer
 
 from .docview import document_view, marks_for, segments
@@ -63,10 +64,11 @@ def document_section(
     score: dict[str, Any],
     title: str | None = None,
     notes: str | None = None,
+    grounding: Grounding | None = None,
 ) -> dict[str, Any]:
-    """Template data for one document of the eval report."""
+    """Template data for one document of the eval report (`grounding`: the prediction's, if computed)."""
     answer = pred if isinstance(pred, ArticleExtraction) else None
-    pred_marks, rows = marks_for(answer, text, "predicted ") if answer else ([], [])
+    pred_marks, rows = marks_for(answer, text, "predicted ", grounding) if answer else ([], [])
     gold_marks, _ = marks_for(gold, text, "gold ")
     pred_marks = [_tag(mark, "pred") for mark in pred_marks]
     gold_marks = [_tag(mark, "gold") for mark in gold_marks if mark.kind == "evidence"]
@@ -94,6 +96,6 @@ def _tag(mark: Any, side: str) -> Any:
     return replace(mark, kind=f"{side} {mark.kind}", side=side)
 
 
-def report_html(report: dict[str, Any], run: dict[str, Any], docs: list[dict[str, Any]]) -> str:
-    """The eval report page."""
-    return _env.get_template("report.html.j2").render(report=report, run=run, docs=docs)
+def report_html(report: dict[str, Any], run: dict[str, Any], docs: list[dict[str, Any]], omitted: int = 0) -> str:
+    """The eval report page; `omitted` documents are in report.json only."""
+    return _env.get_template("report.html.j2").render(report=report, run=run, docs=docs, omitted=omitted)

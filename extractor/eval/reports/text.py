@@ -57,8 +57,11 @@ def print_eval(console: Console, report: dict[str, Any], run: dict[str, Any]) ->
     console.print(views)
 
 
-def eval_markdown(report: dict[str, Any], run: dict[str, Any]) -> str:
-    """report.md: the same numbers as report.json, for reading in a repository."""
+def eval_markdown(report: dict[str, Any], run: dict[str, Any], omitted: int = 0) -> str:
+    """report.md: the same numbers as report.json, for reading in a repository.
+
+    `omitted`: documents left out of the table (report.json has them).
+    """
     lines = [
         f"# Evaluation: {md(run.get('prompt_id'))} on {md(run.get('model'))}",
         "",
@@ -100,4 +103,6 @@ def eval_markdown(report: dict[str, Any], run: dict[str, Any]) -> str:
             f"| {md(doc_id)} | {_f(d['f1'])} | {_f(d['precision'])} | {_f(d['recall'])} | {len(d['errors'])} "
             f"| {status} |"
         )
+    if omitted:
+        lines += ["", f"The {len(report['documents'])} lowest-scoring documents; {omitted} more are in report.json."]
     return "\n".join(lines) + "\n"

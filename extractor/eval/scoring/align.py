@@ -40,7 +40,7 @@ from scipy.optimize import linear_sum_assignment
 
 from extractor.core.schema import SanctionAction, Target
 
-from .match import NAME_THRESHOLD, jaccard, lenient_name_score, name_keys, strict_name_score
+from .match import NAME_THRESHOLD, jaccard, lenient_matrix, name_keys, strict_matrix
 from .normalize import code, measure
 
 MIN_ACTION_SIMILARITY = 0.5
@@ -77,6 +77,9 @@ def _assign(scores: np.ndarray, rows: Sequence[int], cols: Sequence[int], min_sc
     """Optimal assignment over the sub-matrix rows × cols, keeping pairs at or above `min_score`."""
     if not rows or not cols:
         return []
+    if len(rows) == 1 and len(cols) == 1:  # the common case, without the solver's overhead
+        value = float(scores[rows[0], cols[0]])
+        return [(rows[0], cols[0], value)] if value >= min_score else []
     sub = scores[np.ix_(rows, cols)]
     # Inadmissible pairs weigh nothing, so they never displace an admissible one.
     weights = np.where(sub >= min_score, sub, 0.0)
@@ -105,15 +108,18 @@ def match_items(
     """
     n_gold, n_pred = scores.shape
     pairs = _assign(scores, list(range(n_gold)), list(range(n_pred)), min_score)
-    gold_left = [i for i in range(n_gold) if i not in {g for g, _, _ in pairs}]
-    pred_left = [j for j in range(n_pred) if j not in {p for _, p, _ in pairs}]
+    paired_gold, paired_pred = {g for g, _, _ in pairs}, {p for _, p, _ in pairs}
+    gold_left = [i for i in range(n_gold) if i not in paired_gold]
+    pred_left = [j for j in range(n_pred) if j not in paired_pred]
     leftover: list[Pair] = []
     if pair_leftovers:
-        pairable = [j for j in pred_left if j not in unpairable]
+        blocked = set(unpairable)
+        pairable = [j for j in pred_left if j not in blocked]
         display = scores if display_scores is None else display_scores
         leftover = _assign(display, gold_left, pairable, -np.inf)
-    gold_only = [i for i in gold_left if i not in {g for g, _, _ in leftover}]
-    pred_only = [j for j in pred_left if j not in {p for _, p, _ in leftover}]
+    shown_gold, shown_pred = {g for g, _, _ in leftover}, {p for _, p, _ in leftover}
+    gold_only = [i for i in gold_left if i not in shown_gold]
+    pred_only = [j for j in pred_left if j not in shown_pred]
     return ItemMatch(pairs, leftover, gold_only, pred_only)
 
 
@@ -133,9 +139,8 @@ def target_keys(target: Target) -> tuple[str, ...]:
 
 def target_scores(gold: Sequence[Target], pred: Sequence[Target], *, strict: bool) -> np.ndarray:
     """Name similarity of every gold target with every predicted target."""
-    score = strict_name_score if strict else lenient_name_score
-    keys = [target_keys(t) for t in gold]
-    return score_matrix(keys, pred, lambda gold_keys, p: score(p.name, gold_keys))
+    matrix = strict_matrix if strict else lenient_matrix
+    return matrix([target_keys(t) for t in gold], [p.name for p in pred])
 
 
 def align_targets(

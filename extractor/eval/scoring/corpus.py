@@ -23,33 +23,91 @@ import numpy as np
 
 from extractor.core.schema import ArticleExtraction
 
+from .aggregate import Aggregate, Totals
 from .document import DocScore, Prediction, score_document
-from .metrics import Counts, macro_f1, micro
-from .paths import FIELD_PATHS, HEADLINE_FIELDS, VIEW_PATHS
-from .stats import DEFAULT_RESAMPLES, Interval, Seed, bootstrap_f1
+from .metrics import Counts
+from .paths import HEADLINE_FIELDS
+from .stats import DEFAULT_RESAMPLES, Interval, Seed
 
 Golds = Mapping[str, ArticleExtraction]
 Predictions = Mapping[str, Prediction]
 Texts = Mapping[str, str]
 
 
+def report_header(totals: Totals, unscored: list[str]) -> dict[str, Any]:
+    """The corpus part of a report, in report order; `documents` is left for the caller to fill."""
+    head = totals.micro.to_dict()
+    interval = totals.interval
+    rounded = {
+        k: None if v is None else round(v, 6)
+        for k, v in (("low", interval.low), ("high", interval.high), ("se", interval.se))
+    }
+    n = totals.n_documents
+    failures = len(totals.failed_ids)
+    return {
+        "n_documents": n,
+        "micro": {
+            "precision": head["precision"],
+            "recall": head["recall"],
+            "f1": head["f1"],
+            "ci_low": rounded["low"],
+            "ci_high": rounded["high"],
+            "se": rounded["se"],
+            "tp": head["tp"],
+            "fp": head["fp"],
+            "fn": head["fn"],
+            "n_boot": totals.n_boot,
+        },
+        "macro_f1": None if totals.macro_f1 is None else round(totals.macro_f1, 6),
+        "headline_fields": list(HEADLINE_FIELDS),
+        "fields": {path: counts.to_dict() for path, counts in totals.fields.items()},
+        "document_views": {path: counts.to_dict() for path, counts in totals.views.items()},
+        "documents": {},
+        "failures": {
+            "count": failures,
+            "rate": round(failures / n, 6) if n else None,
+            "ids": list(totals.failed_ids),
+        },
+        "unscored": unscored,
+    }
+
+
 @dataclass
 class CorpusScore:
-    """The score of a run over a corpus."""
+    """The score of a run over a corpus, with every document's score."""
 
     documents: dict[str, DocScore]
-    fields: dict[str, Counts]
-    views: dict[str, Counts]
-    micro: Counts
-    interval: Interval
-    macro_f1: float | None
+    totals: Totals
     unscored: list[str]
-    n_boot: int
+
+    @property
+    def fields(self) -> dict[str, Counts]:
+        return self.totals.fields
+
+    @property
+    def views(self) -> dict[str, Counts]:
+        return self.totals.views
+
+    @property
+    def micro(self) -> Counts:
+        return self.totals.micro
+
+    @property
+    def interval(self) -> Interval:
+        return self.totals.interval
+
+    @property
+    def macro_f1(self) -> float | None:
+        return self.totals.macro_f1
+
+    @property
+    def n_boot(self) -> int:
+        return self.totals.n_boot
 
     @property
     def failures(self) -> int:
         """Number of documents whose extraction failed."""
-        return sum(doc.failed for doc in self.documents.values())
+        return len(self.totals.failed_ids)
 
     @property
     def failure_rate(self) -> float | None:
@@ -58,37 +116,9 @@ class CorpusScore:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready report: micro with interval, macro, fields, documents, views, failures."""
-        head = self.micro.to_dict()
-        rounded = {
-            k: None if v is None else round(v, 6)
-            for k, v in (("low", self.interval.low), ("high", self.interval.high), ("se", self.interval.se))
-        }
-        return {
-            "n_documents": len(self.documents),
-            "micro": {
-                "precision": head["precision"],
-                "recall": head["recall"],
-                "f1": head["f1"],
-                "ci_low": rounded["low"],
-                "ci_high": rounded["high"],
-                "se": rounded["se"],
-                "tp": head["tp"],
-                "fp": head["fp"],
-                "fn": head["fn"],
-                "n_boot": self.n_boot,
-            },
-            "macro_f1": None if self.macro_f1 is None else round(self.macro_f1, 6),
-            "headline_fields": list(HEADLINE_FIELDS),
-            "fields": {path: counts.to_dict() for path, counts in self.fields.items()},
-            "document_views": {path: counts.to_dict() for path, counts in self.views.items()},
-            "documents": {doc_id: doc.to_dict() for doc_id, doc in self.documents.items()},
-            "failures": {
-                "count": self.failures,
-                "rate": None if self.failure_rate is None else round(self.failure_rate, 6),
-                "ids": [doc_id for doc_id, doc in self.documents.items() if doc.failed],
-            },
-            "unscored": self.unscored,
-        }
+        report = report_header(self.totals, self.unscored)
+        report["documents"] = {doc_id: doc.to_dict() for doc_id, doc in self.documents.items()}
+        return report
 
 
 def score_documents(golds: Golds, preds: Predictions, texts: Texts | None = None) -> dict[str, DocScore]:
@@ -116,15 +146,11 @@ def score_corpus(
 ) -> CorpusScore:
     """Score a run (`preds`) against the gold documents; see the module docstring."""
     documents = score_documents(golds, preds, texts)
-    fields = {path: micro(d.fields[path] for d in documents.values()) for path in FIELD_PATHS}
-    views = {path: micro(d.views[path] for d in documents.values()) for path in VIEW_PATHS}
+    aggregate = Aggregate()
+    for doc_id, doc in documents.items():
+        aggregate.add(doc_id, doc)
     return CorpusScore(
         documents=documents,
-        fields=fields,
-        views=views,
-        micro=micro(fields[path] for path in HEADLINE_FIELDS),
-        interval=bootstrap_f1(headline_counts(documents), n_boot=n_boot, seed=seed),
-        macro_f1=macro_f1(fields[path] for path in HEADLINE_FIELDS),
+        totals=aggregate.finish(n_boot=n_boot, seed=seed),
         unscored=sorted(set(preds) - set(golds)),
-        n_boot=n_boot,
     )

@@ -27,7 +27,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
 
 from .normalize import name_key, name_surface_forms, text_tokens
 
@@ -63,8 +64,49 @@ def lenient_name_score(pred: str, gold_keys: Sequence[str]) -> float:
     return max((fuzz.token_sort_ratio(key, gold, processor=None) / 100 for gold in gold_keys), default=0.0)
 
 
+def lenient_matrix(gold_keys: Sequence[Sequence[str]], pred: Sequence[str]) -> np.ndarray:
+    """`lenient_name_score` of every predicted name against every gold key group, as a gold × pred matrix.
+
+    One `rapidfuzz.process.cdist` call (C, no Python per pair) over all gold keys, then the best
+    key of each gold group: the same values as calling `lenient_name_score` pair by pair.
+    """
+    matrix = np.zeros((len(gold_keys), len(pred)))
+    flat = [key for keys in gold_keys for key in keys]
+    pred_keys = [_key(name) for name in pred]
+    columns = [j for j, key in enumerate(pred_keys) if key]
+    if not flat or not columns:
+        return matrix
+    scores = process.cdist(
+        [pred_keys[j] for j in columns], flat, scorer=fuzz.token_sort_ratio, processor=None, dtype=np.float64
+    )
+    sizes = [len(keys) for keys in gold_keys]
+    groups = [i for i, size in enumerate(sizes) if size]
+    starts = np.cumsum([0, *sizes])[:-1][groups]
+    best = np.maximum.reduceat(np.ascontiguousarray(scores.T), starts, axis=0) / 100  # (gold groups, pred)
+    matrix[np.ix_(groups, columns)] = best
+    return matrix
+
+
+def strict_matrix(gold_keys: Sequence[Sequence[str]], pred: Sequence[str]) -> np.ndarray:
+    """`strict_name_score` of every predicted name against every gold key group (gold × pred)."""
+    owners: dict[str, list[int]] = {}
+    for i, keys in enumerate(gold_keys):
+        for key in keys:
+            owners.setdefault(key, []).append(i)
+    matrix = np.zeros((len(gold_keys), len(pred)))
+    for j, name in enumerate(pred):
+        key = _key(name)
+        if key:
+            matrix[owners.get(key, []), j] = 1.0
+    return matrix
+
+
+@lru_cache(maxsize=16384)
 def name_in_text(name: str, normalized_text: str) -> bool:
-    """True when the name occurs in the (already normalised) document text, allowing small variation."""
+    """True when the name occurs in the (already normalised) document text, allowing small variation.
+
+    Memoised: a predicted name is looked up once per action and again by the document views.
+    """
     for form in name_surface_forms(name):
         if form in normalized_text:
             return True
@@ -73,9 +115,14 @@ def name_in_text(name: str, normalized_text: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=65536)
+def _token_counts(text: str) -> Counter[str]:
+    return Counter(text_tokens(text))
+
+
 def token_f1(gold: str, pred: str) -> float:
     """SQuAD token F1 between two free-text values, in [0, 1]."""
-    gold_tokens, pred_tokens = Counter(text_tokens(gold)), Counter(text_tokens(pred))
+    gold_tokens, pred_tokens = _token_counts(gold), _token_counts(pred)
     overlap = sum((gold_tokens & pred_tokens).values())
     if overlap == 0:
         return 0.0

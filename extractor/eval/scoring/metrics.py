@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -33,7 +33,15 @@ class Counts:
     correct_abstention: int = 0
 
     def __add__(self, other: Counts) -> Counts:
-        return Counts(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)})
+        return Counts(
+            self.tp + other.tp,
+            self.fp + other.fp,
+            self.fn + other.fn,
+            self.missing + other.missing,
+            self.hallucinated + other.hallucinated,
+            self.wrong_value + other.wrong_value,
+            self.correct_abstention + other.correct_abstention,
+        )
 
     @property
     def precision(self) -> float | None:
@@ -53,7 +61,15 @@ class Counts:
 
     def to_dict(self) -> dict[str, Any]:
         """Counts and metrics as JSON-ready values (floats rounded to 6 places)."""
-        out: dict[str, Any] = {k: _round(v) for k, v in asdict(self).items()}
+        out: dict[str, Any] = {
+            "tp": _round(self.tp),
+            "fp": _round(self.fp),
+            "fn": _round(self.fn),
+            "missing": self.missing,
+            "hallucinated": self.hallucinated,
+            "wrong_value": self.wrong_value,
+            "correct_abstention": self.correct_abstention,
+        }
         out.update(precision=_round(self.precision), recall=_round(self.recall), f1=_round(self.f1))
         return out
 

@@ -25,7 +25,7 @@ extractions, so it knows nothing about fields or matching.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,18 +81,37 @@ def f1_of(counts: np.ndarray) -> np.ndarray:
         return np.where(denominator > 0, 2 * tp / np.where(denominator > 0, denominator, 1), np.nan)
 
 
+CHUNK_CELLS = 1 << 21
+"""Resample × document cells drawn at a time (2 Mi: about 16 MB per int64 array)."""
+
+
 def resample_weights(n_docs: int, n_boot: int, seed: Seed = 0) -> np.ndarray:
     """How often each document is drawn in each resample: an (n_boot, n_docs) integer matrix."""
+    return np.concatenate(list(_weight_chunks(n_docs, n_boot, seed)), axis=0).reshape(n_boot, n_docs)
+
+
+def _weight_chunks(n_docs: int, n_boot: int, seed: Seed) -> Iterator[np.ndarray]:
+    """`resample_weights` a few rows at a time, from the same random stream.
+
+    Drawing rows in chunks from one generator yields exactly the draws of one big call, so the
+    intervals do not depend on the chunk size, while memory stays at a few chunk-sized arrays
+    whatever the number of documents.
+    """
     rng = np.random.default_rng(seed)
-    draws = rng.integers(0, n_docs, size=(n_boot, n_docs))
-    offsets = (np.arange(n_boot) * n_docs)[:, None]
-    return np.bincount((draws + offsets).ravel(), minlength=n_boot * n_docs).reshape(n_boot, n_docs)
+    rows = max(1, CHUNK_CELLS // max(1, n_docs))
+    for first in range(0, n_boot, rows):
+        count = min(rows, n_boot - first)
+        draws = rng.integers(0, n_docs, size=(count, n_docs))
+        draws += (np.arange(count) * n_docs)[:, None]
+        yield np.bincount(draws.ravel(), minlength=count * n_docs).reshape(count, n_docs)
 
 
-def _resampled_f1(doc_counts: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """F1 of every resample: (n_boot, ...) from doc_counts (n_docs, ..., 3)."""
-    summed = np.tensordot(weights, doc_counts, axes=(1, 0))
-    return f1_of(summed)
+def _resampled_f1(doc_counts: np.ndarray, n_boot: int, seed: Seed) -> np.ndarray:
+    """F1 of every resample: (n_boot, ...) from doc_counts (n_docs, ..., 3), resampled in chunks."""
+    n_docs = doc_counts.shape[0]
+    flat = doc_counts.reshape(n_docs, -1)
+    summed = np.concatenate([weights @ flat for weights in _weight_chunks(n_docs, n_boot, seed)], axis=0)
+    return f1_of(summed.reshape(n_boot, *doc_counts.shape[1:]))
 
 
 def _percentiles(samples: np.ndarray) -> tuple[float | None, float | None]:
@@ -122,7 +141,7 @@ def bootstrap_f1(doc_counts: np.ndarray, *, n_boot: int = DEFAULT_RESAMPLES, see
     estimate = _scalar(float(f1_of(doc_counts.sum(axis=0))))
     if len(doc_counts) == 0 or estimate is None:
         return Interval(estimate, None, None, None)
-    samples = _resampled_f1(doc_counts, resample_weights(len(doc_counts), n_boot, seed))
+    samples = _resampled_f1(doc_counts, n_boot, seed)
     low, high = _percentiles(samples)
     return Interval(estimate, low, high, _std(samples))
 
@@ -151,8 +170,9 @@ def paired_bootstrap(
     f1_a, f1_b = f1_of(a.sum(axis=0)), f1_of(b.sum(axis=0))
     deltas = np.full((0, a.shape[1]), np.nan)
     if a.shape[0] > 0:
-        weights = resample_weights(a.shape[0], n_boot, seed)
-        deltas = _resampled_f1(b, weights) - _resampled_f1(a, weights)
+        # Both runs go through the same resamples (one pass): the bootstrap stays paired.
+        both = _resampled_f1(np.stack([a, b], axis=1), n_boot, seed)
+        deltas = both[:, 1] - both[:, 0]
     out = []
     for k in range(a.shape[1]):
         delta = _scalar(f1_b[k] - f1_a[k])

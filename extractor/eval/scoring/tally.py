@@ -40,7 +40,7 @@ wrong_value; for free text, FP = hallucinated + sum(1 - s) over wrong_value pair
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from .metrics import Counts
@@ -76,7 +76,18 @@ class ErrorItem:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; empty optional keys are left out."""
-        out = asdict(self)
+        # Built by hand: dataclasses.asdict deep-copies every value, a cost paid per error item.
+        out = {
+            "path": self.path,
+            "category": self.category,
+            "gold": self.gold,
+            "pred": self.pred,
+            "gold_action": self.gold_action,
+            "pred_action": self.pred_action,
+            "target": self.target,
+            "credit": self.credit,
+            "note": self.note,
+        }
         return {k: v for k, v in out.items() if v is not None or k in ("gold", "pred")}
 
 

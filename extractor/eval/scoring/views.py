@@ -24,11 +24,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from extractor.core.schema import ArticleExtraction, SanctionAction
 
 from .align import match_items, score_matrix
 from .fields import record
-from .match import NAME_THRESHOLD, lenient_name_score, name_in_text, name_keys
+from .match import NAME_THRESHOLD, lenient_matrix, name_in_text, name_keys
 from .normalize import code, measure, name_key
 from .paths import VIEW_AUTHORITIES, VIEW_TARGET_NAMES, VIEW_TUPLES
 from .tally import NOT_IN_TEXT, Tally, Where
@@ -56,12 +58,6 @@ def _names(actions: Sequence[SanctionAction], *, with_aliases: bool) -> list[_Na
     return [_Name(display, name_keys(forms)) for display, forms in merged.values()]
 
 
-def _name_score(gold: _Name | None, pred: _Name | None) -> float:
-    if gold is None or pred is None:
-        return float(gold is None and pred is None)
-    return lenient_name_score(pred.display, gold.keys)
-
-
 _Tuple = tuple[str | None, _Name | None, str | None]
 
 
@@ -82,10 +78,39 @@ def _tuples(actions: Sequence[SanctionAction], *, with_aliases: bool) -> list[_T
     return list(seen.values())
 
 
-def _tuple_score(gold: _Tuple, pred: _Tuple) -> float:
-    if gold[0] != pred[0] or gold[2] != pred[2]:
-        return 0.0
-    return _name_score(gold[1], pred[1])
+def _names_matrix(gold: Sequence[_Name], pred: Sequence[_Name]) -> np.ndarray:
+    """`_name_score` of every gold name against every predicted name, in one rapidfuzz call."""
+    return lenient_matrix([g.keys for g in gold], [p.display for p in pred])
+
+
+def _tuples_matrix(gold: Sequence[_Tuple], pred: Sequence[_Tuple]) -> np.ndarray:
+    """The tuple similarity matrix, computed only within blocks of equal (authority, measure).
+
+    Tuples of different authorities or measures score 0, so only pairs inside a block need a
+    name score: the quadratic part shrinks to the block sizes and the names are scored once.
+    """
+    matrix = np.zeros((len(gold), len(pred)))
+    blocks: dict[tuple[str | None, str | None], tuple[list[int], list[int]]] = {}
+    for i, item in enumerate(gold):
+        blocks.setdefault((item[0], item[2]), ([], []))[0].append(i)
+    for j, item in enumerate(pred):
+        if (item[0], item[2]) in blocks:
+            blocks[(item[0], item[2])][1].append(j)
+    gold_names = list(dict.fromkeys(t[1] for t in gold if t[1] is not None))
+    pred_names = list(dict.fromkeys(t[1] for t in pred if t[1] is not None))
+    names = _names_matrix(gold_names, pred_names)
+    gold_at = {name: k for k, name in enumerate(gold_names)}
+    pred_at = {name: k for k, name in enumerate(pred_names)}
+    for rows, cols in blocks.values():
+        named_rows = [i for i in rows if gold[i][1] is not None]
+        named_cols = [j for j in cols if pred[j][1] is not None]
+        if named_rows and named_cols:
+            at_rows = [gold_at[gold[i][1]] for i in named_rows]  # type: ignore[index]
+            at_cols = [pred_at[pred[j][1]] for j in named_cols]  # type: ignore[index]
+            matrix[np.ix_(named_rows, named_cols)] = names[np.ix_(at_rows, at_cols)]
+        # No target on either side: the tuples are equal; one side only: they differ (0).
+        matrix[np.ix_([i for i in rows if gold[i][1] is None], [j for j in cols if pred[j][1] is None])] = 1.0
+    return matrix
 
 
 def _show(item: _Tuple) -> list[str | None]:
@@ -102,9 +127,7 @@ def score_views(
     where = Where()
     gold_names = _names(gold.actions, with_aliases=True)
     pred_names = _names(pred.actions, with_aliases=False)
-    names = match_items(
-        score_matrix(gold_names, pred_names, _name_score), NAME_THRESHOLD, pair_leftovers=False
-    )
+    names = match_items(_names_matrix(gold_names, pred_names), NAME_THRESHOLD, pair_leftovers=False)
     notes: dict[int, str] = {}
     if normalized_text is not None:
         notes = {
@@ -131,9 +154,7 @@ def score_views(
 
     gold_tuples = _tuples(gold.actions, with_aliases=True)
     pred_tuples = _tuples(pred.actions, with_aliases=False)
-    tuples = match_items(
-        score_matrix(gold_tuples, pred_tuples, _tuple_score), NAME_THRESHOLD, pair_leftovers=False
-    )
+    tuples = match_items(_tuples_matrix(gold_tuples, pred_tuples), NAME_THRESHOLD, pair_leftovers=False)
     record(
         tally,
         VIEW_TUPLES,

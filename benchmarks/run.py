@@ -1,0 +1,205 @@
+"""One table of every performance figure, measured in one run: `python -m benchmarks`.
+
+Rows (each a ratio or rate; see docs/performance.md):
+
+- raw `openai` call vs the pipeline per document, at 0 ms and 200 ms model latency, cache off;
+- cache miss (200 ms model) vs in-process cache hit;
+- actual vs ideal wall for 200 documents at -j 8, 32 and 128 (200 ms model), with the peak
+  number of requests the server saw in flight;
+- scoring (score_document alone) on unique synthetic documents: documents per second;
+- whole `extractor eval --predictions` at a small and a 10× larger synthetic corpus, each in a
+  subprocess: wall seconds, documents per second and peak RSS.
+
+The model is `benchmarks.delay_server` (local, fixed delay). Extraction rows use only the
+public API (`Extractor`, `aextract_many`, `Settings`). Options: `--only NAME` (repeatable:
+raw, cache, concurrency, scoring, eval), `--quick` (smaller sizes), `--out FILE`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
+SECTIONS = ("raw", "cache", "concurrency", "scoring", "eval")
+
+
+def _documents(n: int, tag: str) -> list[Any]:
+    from extractor import Document
+
+    return [Document(id=f"{tag}-{i}", text=f"Treasury sanctioned Acme Shipping. Notice {tag} {i}.") for i in range(n)]
+
+
+def _extractor(base_url: str, cache_dir: Path | None) -> Any:
+    from extractor import Extractor, Settings
+
+    settings = Settings(model="bench-model", base_url=base_url, api_key="bench", cache=cache_dir is not None,
+                        cache_dir=cache_dir or Path(tempfile.gettempdir()) / "unused-bench-cache")
+    return Extractor(settings, prompt="sanctions@v3")
+
+
+def raw_vs_pipeline(server: Any, n: int) -> list[dict[str, Any]]:
+    """Per-document time of the raw openai call with the same messages, and of the pipeline."""
+    from openai import OpenAI
+
+    rows = []
+    for delay in (0.0, 0.2):
+        server.reset(delay)
+        extractor = _extractor(server.base_url, None)
+        client = OpenAI(base_url=server.base_url, api_key="bench", max_retries=0)
+        docs = _documents(n, f"raw{delay}")
+        extractor.extract_document(docs[0])  # warm both paths (imports, connections)
+        client.chat.completions.create(model="bench-model", messages=extractor.messages(docs[0]))  # type: ignore[arg-type]
+        started = time.perf_counter()
+        for doc in docs:
+            client.chat.completions.create(model="bench-model", messages=extractor.messages(doc))  # type: ignore[arg-type]
+        raw = (time.perf_counter() - started) / n
+        started = time.perf_counter()
+        for doc in docs:
+            extractor.extract_document(doc)
+        pipeline = (time.perf_counter() - started) / n
+        detail = f"{pipeline * 1000:.2f} ms vs {raw * 1000:.2f} ms (+{(pipeline - raw) * 1000:.2f})"
+        rows.append(_row(f"pipeline vs raw openai call, {delay * 1000:.0f} ms model", "ratio", pipeline / raw,
+                         detail, "≤ 1.03× at 200 ms; ≤ +1 ms at 0 ms"))
+    return rows
+
+
+def cache_miss_vs_hit(server: Any, n: int) -> list[dict[str, Any]]:
+    """A 200 ms miss against an in-process hit of the same documents."""
+    server.reset(0.2)
+    with tempfile.TemporaryDirectory() as cache:
+        extractor = _extractor(server.base_url, Path(cache))
+        docs = _documents(n, "cache")
+        started = time.perf_counter()
+        for doc in docs:
+            extractor.extract_document(doc)
+        miss = (time.perf_counter() - started) / n
+        started = time.perf_counter()
+        for doc in docs:
+            extractor.extract_document(doc)
+        hit = (time.perf_counter() - started) / n
+    return [_row("cache miss / hit (200 ms model)", "ratio", miss / hit,
+                 f"hit {hit * 1000:.2f} ms, miss {miss * 1000:.1f} ms", "hit ≤ 1 ms, ≥ 200×")]
+
+
+def concurrency(server: Any, n: int, levels: list[int]) -> list[dict[str, Any]]:
+    """Actual vs ideal wall for n documents at each -j, 200 ms model."""
+    from extractor.batch.run import aextract_many
+
+    rows = []
+    for j in levels:
+        server.reset(0.2)
+        extractor = _extractor(server.base_url, None)
+        docs = _documents(n, f"j{j}")
+        started = time.perf_counter()
+        asyncio.run(aextract_many(extractor, docs, concurrency=j))
+        wall = time.perf_counter() - started
+        ideal = -(-n // j) * 0.2
+        rows.append(_row(f"{n} documents, 200 ms model, -j {j}: ideal / actual wall", "ratio", ideal / wall,
+                         f"{wall:.2f} s vs ideal {ideal:.2f} s; peak in flight {server.peak}", "≥ 0.90"))
+    return rows
+
+
+def scoring(n: int) -> list[dict[str, Any]]:
+    """score_document on unique synthetic documents (parsed beforehand): documents per second."""
+    from benchmarks.synthetic import generate
+    from extractor.batch.results import parse_record
+    from extractor.core.schema import GoldFile
+    from extractor.eval.scoring import score_document
+
+    items = [(GoldFile.model_validate(i.gold), parse_record(i.prediction, 1), i.text) for i in generate(n, seed=11)]
+    started = time.perf_counter()
+    for gold, pred, text in items:
+        score_document(gold, pred, text)
+    seconds = time.perf_counter() - started
+    return [_row("scoring alone, unique texts", "documents/s", n / seconds, f"{n} documents in {seconds:.2f} s",
+                 "≥ 5,000/s")]
+
+
+def whole_eval(sizes: list[int]) -> list[dict[str, Any]]:
+    """`extractor eval --predictions` on synthetic corpora, each in its own process: wall and peak RSS."""
+    from benchmarks.synthetic import write_corpus
+
+    rows, measured = [], []
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            gold, docs, predictions = write_corpus(Path(tmp), n, seed=n)
+            script = (
+                "import resource, sys, time; from extractor.cli import main; t = time.perf_counter()\n"
+                "try:\n    main()\nexcept SystemExit:\n    pass\n"
+                "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+            )
+            argv = ["eval", "--predictions", str(predictions), "--gold", str(gold), "--docs", str(docs),
+                    "--out", str(Path(tmp) / "out")]
+            done = subprocess.run([sys.executable, "-c", script, *argv], cwd=ROOT, capture_output=True, text=True,
+                                  env={**os.environ, "COLUMNS": "150"}, check=False)
+            seconds, rss_kb = (float(x) for x in done.stderr.strip().splitlines()[-1].split())
+        measured.append((n, seconds, rss_kb / 1024))
+        rows.append(_row(f"extractor eval, {n} documents", "documents/s", n / seconds,
+                         f"{seconds:.1f} s wall, peak RSS {rss_kb / 1024:.0f} MiB", "100,000 in < 60 s"))
+    if len(measured) == 2:
+        (n1, _, r1), (n2, _, r2) = measured
+        rows.append(_row(f"eval peak RSS, {n2} / {n1} documents", "ratio", r2 / r1,
+                         f"{r2:.0f} MiB vs {r1:.0f} MiB", "≈ 1 (no growth beyond per-document scores)"))
+    return rows
+
+
+def _row(what: str, unit: str, value: float, detail: str, goal: str) -> dict[str, Any]:
+    return {"what": what, "unit": unit, "value": round(value, 3), "detail": detail, "goal": goal}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", action="append", choices=SECTIONS, help="run only this section (repeatable)")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a quick look")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT})")
+    args = parser.parse_args(argv)
+    sections = args.only or list(SECTIONS)
+    quick = args.quick
+    rows: list[dict[str, Any]] = []
+    if {"raw", "cache", "concurrency"} & set(sections):
+        from benchmarks.delay_server import DelayServer
+
+        with DelayServer() as server:
+            if "raw" in sections:
+                rows += raw_vs_pipeline(server, 10 if quick else 30)
+            if "cache" in sections:
+                rows += cache_miss_vs_hit(server, 5 if quick else 20)
+            if "concurrency" in sections:
+                rows += concurrency(server, 200, [8, 32] if quick else [8, 32, 128])
+    if "scoring" in sections:
+        rows += scoring(300 if quick else 2000)
+    if "eval" in sections:
+        rows += whole_eval([200, 2000] if quick else [2000, 20000])
+    result = {
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "python": platform.python_version(),
+        "quick": quick,
+        "rows": rows,
+    }
+    _print(result)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}")
+
+
+def _print(result: dict[str, Any]) -> None:
+    print(f"{result['cores']} cores, load {result['load_average_1m']}, Python {result['python']}, "
+          f"{result['measured_at']}{' (quick)' if result['quick'] else ''}")
+    print("| what | value | unit | measured | goal |")
+    print("|---|--:|---|---|---|")
+    for row in result["rows"]:
+        print(f"| {row['what']} | {row['value']:g} | {row['unit']} | {row['detail']} | {row['goal']} |")
