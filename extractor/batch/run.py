@@ -145,7 +145,10 @@ async def aextract_many(
             else:
                 finish(Outcome(article_id=item.id, result=result))
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    try:
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    finally:
+        await extractor.aclose()
     return summary
 
 

@@ -233,6 +233,12 @@ class Extractor:
                 self.store(piece.key, piece.answer, piece.stats, grounding=result.meta.grounding if whole else None)
         return result
 
+    async def aclose(self) -> None:
+        """Release what this event loop opened (the endpoint client's connections)."""
+        close = getattr(self.__dict__.get("backend"), "aclose", None)
+        if close is not None:
+            await close()
+
     def finish(
         self, document: Document, answer: ExtractionAnswer, key: str, started: float, stats: accounting.CallStats,
         *, cache_hit: bool, chunks: int = 1, grounding: dict[str, Any] | None = None,

@@ -166,7 +166,7 @@ class RetryPolicy:
         # A request never waits past the budget, whatever EXTRACTOR_TIMEOUT says.
         return max(min(self.timeout, deadline - time.monotonic()), MIN_ATTEMPT_SECONDS)
 
-    def wrap(self, create: Callable[..., Any]) -> Callable[..., Any]:
+    def wrap(self, create: Callable[..., Any], *, check: Callable[[Any], None] | None = None) -> Callable[..., Any]:
         """`create` with this policy: transient faults retried, others raised as `BackendError`."""
 
         def call(*args: Any, **kwargs: Any) -> Any:
@@ -176,7 +176,10 @@ class RetryPolicy:
                 for attempt in Retrying(**self._options(deadline)):
                     with attempt:
                         tried += 1
-                        return create(*args, **kwargs, timeout=self._timeout(deadline))
+                        result = create(*args, **kwargs, timeout=self._timeout(deadline))
+                        if check is not None:
+                            check(result)
+                        return result
             except Exception as exc:
                 error = self._error(exc, tried)
                 if error is exc:
