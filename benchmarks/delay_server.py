@@ -99,3 +99,71 @@ class DelayServer:
         asyncio.run_coroutine_threadsafe(stop(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
+
+
+class ProcessDelayServer:
+    """The same server in a process of its own, as a real model server is: its CPU and GIL
+    never compete with the client being measured. Counters are shared through `multiprocessing`."""
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        import multiprocessing
+
+        self._ctx = multiprocessing.get_context("spawn")
+        self._delay = self._ctx.Value("d", delay_s)
+        self._peak = self._ctx.Value("i", 0)
+        self._requests = self._ctx.Value("i", 0)
+        self._ports = self._ctx.Queue()
+        self._process = self._ctx.Process(
+            target=_serve, args=(self._delay, self._peak, self._requests, self._ports), daemon=True
+        )
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def peak(self) -> int:
+        return int(self._peak.value)
+
+    @property
+    def requests(self) -> int:
+        return int(self._requests.value)
+
+    def reset(self, delay_s: float | None = None) -> None:
+        """Zero the counters (and change the delay) between measurements."""
+        if delay_s is not None:
+            self._delay.value = delay_s
+        self._peak.value = 0
+        self._requests.value = 0
+
+    def __enter__(self) -> ProcessDelayServer:
+        self._process.start()
+        self.port = int(self._ports.get(timeout=30))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._process.terminate()
+        self._process.join(10)
+
+
+def _serve(delay: Any, peak: Any, requests: Any, ports: Any) -> None:
+    """The server process: the thread server above, its counters mirrored into shared values."""
+    server = DelayServer(delay.value)
+
+    async def chat(request: web.Request) -> web.Response:
+        await request.read()
+        server.in_flight += 1
+        requests.value += 1
+        peak.value = max(peak.value, server.in_flight)
+        try:
+            if delay.value:
+                await asyncio.sleep(delay.value)
+            return web.json_response(_body())
+        finally:
+            server.in_flight -= 1
+
+    server._chat = chat  # type: ignore[method-assign]
+    with server:
+        ports.put(server.port)
+        threading.Event().wait()

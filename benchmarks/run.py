@@ -169,9 +169,9 @@ def main(argv: list[str] | None = None) -> None:
     quick = args.quick
     rows: list[dict[str, Any]] = []
     if {"raw", "cache", "concurrency"} & set(sections):
-        from benchmarks.delay_server import DelayServer
+        from benchmarks.delay_server import ProcessDelayServer
 
-        with DelayServer() as server:
+        with ProcessDelayServer() as server:
             if "raw" in sections:
                 rows += raw_vs_pipeline(server, 10 if quick else 30)
             if "cache" in sections:
