@@ -5,7 +5,7 @@ Each command group lives in its own module and registers itself on the shared `a
 
 from __future__ import annotations
 
-from . import cache, evaluate, extract, prompts  # noqa: F401  (importing registers the commands)
+from . import cache, evaluate, export, extract, match, prompts  # noqa: F401  (importing registers the commands)
 from .common import app
 
 __all__ = ["app", "main"]

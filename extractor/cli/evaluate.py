@@ -29,6 +29,10 @@ def eval_cmd(
     no_cache: Annotated[bool, typer.Option("--no-cache")] = False,
     cache_dir: CacheDirOpt = None,
     n_boot: Annotated[int, typer.Option("--n-boot", min=100, help="Bootstrap resamples.")] = 2000,
+    list_path: Annotated[
+        Path | None,
+        typer.Option("--list", help="Also report which gold and predicted targets are on this sanctions list."),
+    ] = None,
 ) -> None:
     """Score extractions against the gold set and write report.json, report.md and report.html."""
     from extractor.core.pipeline import Extractor
@@ -56,6 +60,10 @@ def eval_cmd(
     except ExtractorError as exc:
         fail(str(exc))
     print_eval(Console(width=max(Console().width, 150)), report, run.info)
+    if list_path is not None:
+        from .match import list_recall_view
+
+        paths = [*paths, list_recall_view(list_path, gold_set, run, out_dir)]
     err.print("wrote " + ", ".join(str(p) for p in paths))
 
 

@@ -9,7 +9,7 @@ action and the normalised name, so exporting the same result again gives the sam
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import IO
+from typing import IO, Any, BinaryIO, cast
 
 from followthemoney import EntityProxy, model
 from followthemoney.cli.util import write_entity
@@ -164,7 +164,7 @@ def validate_entity(entity: EntityProxy) -> None:
     if missing:
         raise ExportError(f"{entity.schema.name} {entity.id}: required propert(ies) missing: {', '.join(missing)}")
     try:
-        entity.schema.validate(entity.to_dict())
+        entity.schema.validate(cast(Any, entity.to_dict()))
     except InvalidData as exc:
         raise ExportError(f"{entity.schema.name} {entity.id}: {exc}") from None
 
@@ -181,6 +181,6 @@ def write_ftm(entities: Iterable[EntityProxy], stream: IO[bytes]) -> int:
     """Write entities as line-delimited FtM JSON (the `ftm` tools' format); returns the count."""
     count = 0
     for entity in entities:
-        write_entity(stream, entity)
+        write_entity(cast(BinaryIO, stream), entity)
         count += 1
     return count
