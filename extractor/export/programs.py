@@ -18,7 +18,7 @@ from extractor.core.errors import ConfigError
 
 # "E.O. 14024", "EO 14024", "Executive Order 14024", "Executive Order (E.O.) 14024", "E.O. No. 14024".
 _ORDER_RE = re.compile(
-    r"\b(?:E\.?\s?O\.?|Executive\s+Orders?)\s*(?:\(E\.?O\.?\)\s*)?(?:No\.?\s*)?(\d{5})\b", re.IGNORECASE
+    r"\b(?:E\.?\s?O\.?s?|Executive\s+Orders?)\s*(?:\(E\.?O\.?\)\s*)?(?:No\.?\s*)?(\d{5})\b", re.IGNORECASE
 )
 # Further numbers of a list: "E.O.s 13722 and 13810", "Executive Orders 13660, 13661".
 _MORE_ORDERS_RE = re.compile(r"^(?:\s*(?:,|and|or|&)\s*(\d{5})\b)+", re.IGNORECASE)
