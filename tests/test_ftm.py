@@ -127,7 +127,7 @@ def test_validation_rejects_an_invalid_entity():
     with pytest.raises(ExportError, match="without an id"):
         validate_entity(entity)
     entity.make_id("x")
-    with pytest.raises(ExportError, match="required propert.*name"):
+    with pytest.raises(ExportError, match=r"required propert.*name"):
         validate_entity(entity)
 
 

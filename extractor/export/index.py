@@ -26,7 +26,7 @@ from rigour.text.translit import ascii_text
 
 from .lists import SanctionsList
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 # A key shared by more entries than this ("ltd", "al", "company") ranks nothing: skip it,
 # unless the query has no rarer key.
 MAX_POSTING = 1500

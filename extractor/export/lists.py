@@ -59,12 +59,16 @@ class SanctionsList:
     aliases: int = 0
 
 
+def check_paths(path: Path, alt: Path | None = None) -> None:
+    """Raise `ListError` unless the list file (and the alt.csv, when given) exist."""
+    for item in (path, alt):
+        if item is not None and not item.is_file():
+            raise ListError(f"{item}: no such file")
+
+
 def load_list(path: Path, alt: Path | None = None) -> SanctionsList:
     """Load a sanctions list: OFAC SDN CSV (with `alt.csv` when given or beside `sdn.csv`) or FtM JSON lines."""
-    if not path.is_file():
-        raise ListError(f"{path}: no such file")
-    if alt is not None and not alt.is_file():
-        raise ListError(f"{alt}: no such file")
+    check_paths(path, alt)
     head = path.open("rb").read(1)
     if head in (b"{", b"["):
         return load_ftm_list(path)
@@ -105,7 +109,8 @@ def load_sdn(path: Path, alt: Path | None = None) -> SanctionsList:
 
 def _sdn_entry(row: list[str]) -> ListEntry:
     ent_num, name, sdn_type, program, title, call_sign, vess_type, _tonnage, _grt, flag, _owner, remarks = row
-    schema = _SDN_SCHEMATA.get(sdn_type.lower(), "LegalEntity")
+    # OFAC types every individual, so an untyped entry is an organisation, never a person.
+    schema = _SDN_SCHEMATA.get(sdn_type.lower(), "Organization")
     entity = model.make_entity(schema)
     entity.id = f"ofac-{ent_num}"
     entity.add("name", name)

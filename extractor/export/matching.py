@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from followthemoney import EntityProxy, model
+from followthemoney import EntityProxy, model, registry
 from followthemoney.exc import InvalidData
+from rigour.names import normalize_name
 
 from extractor.core.schema import Target
 
 from .ftm import SCHEMATA
 from .index import NameIndex, comparable_names, list_digest, save_index
-from .lists import load_list
+from .lists import check_paths, load_list
 
 DEFAULT_THRESHOLD = 0.8
 DEFAULT_FLOOR = 0.6
@@ -111,6 +112,7 @@ class Matcher:
         floor: float = DEFAULT_FLOOR,
     ) -> Matcher:
         """Load a list with its saved index, building and saving the index on first use."""
+        check_paths(path, alt)
         index_path = index_file(path, alt, index_dir)
         index = NameIndex.from_json(index_path.read_bytes()) if index_path.is_file() else None
         if index is None:
@@ -159,9 +161,10 @@ class Matcher:
             penalty = TYPE_MISMATCH_PENALTY
         result = self._algorithm.compare(query, listed, self._config)
         name = result.explanations.get("name_match")
+        matched = _original_name(listed, name.candidate) if name and name.candidate else None
         return Candidate(
             entry_id=item.entry_id, list_name=item.list_name, caption=listed.caption, schema=listed.schema.name,
-            score=max(0.0, min(1.0, result.score - penalty)), matched_name=name.candidate if name else None,
+            score=max(0.0, min(1.0, result.score - penalty)), matched_name=matched,
             programs=item.programs, countries=sorted(listed.countries),
         )
 
@@ -176,6 +179,15 @@ def query_entity(target: Target) -> EntityProxy:
     if target.country:
         entity.add("country", target.country)
     return entity
+
+
+def _original_name(entity: EntityProxy, compared: str) -> str:
+    """The entity's name as listed for the form the scorer compared (object names come normalised)."""
+    names = entity.get_type_values(registry.name)
+    if compared in names:
+        return compared
+    key = normalize_name(compared)
+    return next((name for name in names if normalize_name(name) == key), compared)
 
 
 def _recast(entity: EntityProxy, schema: str) -> EntityProxy:
