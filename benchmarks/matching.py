@@ -25,7 +25,7 @@ from extractor.export.matching import Matcher, index_file
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LIST = ROOT / ".." / "shared" / "sdn" / "sdn-2024-05-03.csv"
-TYPES = {"Person": "person", "LegalEntity": "company", "Vessel": "vessel", "Airplane": "aircraft"}
+TYPES = {"Person": "person", "Organization": "company", "Vessel": "vessel", "Airplane": "aircraft"}
 
 
 def make_targets(sanctions_list, count: int, seed: int) -> list[tuple[str, Target]]:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ with rapidfuzz on the normalised names, so the exact scorer sees a handful of ca
 from __future__ import annotations
 
 import hashlib
+import heapq
 import math
 import os
 import tempfile
@@ -125,12 +126,13 @@ class NameIndex:
         return cls(sanctions_list.name, sanctions_list.source, items, sanctions_list.aliases)
 
     def candidates(
-        self, names: list[str], limit: int = 5, pool: int = 40, min_similarity: float = 0.5
+        self, names: list[str], limit: int = 4, pool: int = 30, min_similarity: float = 0.5, spread: float = 0.25
     ) -> list[tuple[int, float]]:
         """Entries most like `names` (normalised): (position, rapidfuzz similarity 0..1), best first.
 
         Entries sharing rare keys with the query form a pool of at most `pool`; rapidfuzz's
-        token-sort ratio over their names keeps the best `limit` of at least `min_similarity`.
+        token-sort ratio over their names keeps the best `limit` of at least `min_similarity`
+        and within `spread` of the best one (the exact scorer is the costly step).
         """
         keys = blocking_keys(names)
         usable = [key for key in keys if key in self.postings]
@@ -142,7 +144,7 @@ class NameIndex:
                 votes[position] += weight
         if not votes:
             return []
-        ranked = sorted(votes.items(), key=lambda item: -item[1])[:pool]
+        ranked = heapq.nlargest(pool, votes.items(), key=lambda item: item[1])
         scored = []
         cutoff = min_similarity * 100
         for position, _votes in ranked:
@@ -154,7 +156,7 @@ class NameIndex:
             if best:
                 scored.append((position, best / 100.0))
         scored.sort(key=lambda item: -item[1])
-        return scored[:limit]
+        return [item for item in scored[:limit] if item[1] >= scored[0][1] - spread]
 
     def to_json(self) -> bytes:
         """The index as JSON: list metadata and, per entry, its entity, programmes, names and keys."""
