@@ -114,7 +114,7 @@ def print_list_recall(console: Console, report: dict[str, Any]) -> None:
     for row in report["documents"]:
         table.add_row(row["article_id"] + (" (failed)" if row["failed"] else ""), str(row["gold_targets"]),
                       str(row["gold_listed"]), str(row["predicted_listed"]), str(row["recalled"]),
-                      ", ".join(row["missed"]))
+                      _names(row["missed"]))
     totals = report["totals"]
     table.add_row("all", str(totals["gold_targets"]), str(totals["gold_listed"]), str(totals["predicted_listed"]),
                   str(totals["recalled"]), "", style="bold")
@@ -122,6 +122,11 @@ def print_list_recall(console: Console, report: dict[str, Any]) -> None:
     recall, precision = report["recall_listed"], report["precision_listed"]
     console.print(f"recall of listed targets: {_pct(recall)} · "
                   f"share of predicted listed targets in gold: {_pct(precision)}")
+
+
+def _names(names: list[str], shown: int = 4) -> str:
+    more = f" (+{len(names) - shown} more)" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def _pct(value: float | None) -> str:
