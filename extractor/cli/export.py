@@ -25,7 +25,7 @@ def export_cmd(
         typer.Option("--docs", help="Directory of <id>.txt texts and manifest.json metadata for the Article entities."),
     ] = None,
 ) -> None:
-    """Export extraction results; failed documents are skipped and counted."""
+    """Export extraction results as FollowTheMoney entities (JSON lines); failed documents are skipped."""
     from extractor.batch.results import Failure, load_results
     from extractor.export.ftm import iter_ftm, write_ftm
     from extractor.export.sources import load_sources
