@@ -32,6 +32,10 @@ def eval_cmd(
     shown: Annotated[
         int, typer.Option("--html-documents", min=0, help="Documents shown in report.md/html (lowest F1 first).")
     ] = 200,
+    list_path: Annotated[
+        Path | None,
+        typer.Option("--list", help="Also report which gold and predicted targets are on this sanctions list."),
+    ] = None,
 ) -> None:
     """Score extractions against the gold set and write report.json, report.md and report.html."""
     from extractor.core.pipeline import Extractor
@@ -67,7 +71,12 @@ def eval_cmd(
     if evaluation.omitted:
         err.print(f"report.md and report.html show the {evaluation.shown} lowest-scoring documents; "
                   f"report.json has all {evaluation.shown + evaluation.omitted}")
-    err.print("wrote " + ", ".join(str(p) for p in evaluation.paths))
+    paths = list(evaluation.paths)
+    if list_path is not None:
+        from .match import list_recall_view
+
+        paths.append(list_recall_view(list_path, gold_set, run, out_dir))
+    err.print("wrote " + ", ".join(str(p) for p in paths))
 
 
 def _warn_torn(run: Any) -> None:

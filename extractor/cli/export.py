@@ -1,0 +1,52 @@
+"""`extractor export`: result files as FollowTheMoney entities."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from extractor.core.errors import ExtractorError
+
+from .common import app, err, fail
+
+FORMATS = ("ftm",)
+
+
+@app.command("export")
+def export_cmd(
+    results: Annotated[Path, typer.Argument(help="A results JSONL file (from `extract --out`).")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="Output format: ftm (FollowTheMoney JSON lines).")] = "ftm",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write here (default: standard output).")] = None,
+    docs: Annotated[
+        Path | None,
+        typer.Option("--docs", help="Directory of <id>.txt texts and manifest.json metadata for the Article entities."),
+    ] = None,
+) -> None:
+    """Export extraction results as FollowTheMoney entities (JSON lines); failed documents are skipped."""
+    from extractor.batch.results import Failure, load_results
+    from extractor.export.ftm import iter_ftm, write_ftm
+    from extractor.export.sources import load_sources
+
+    if fmt not in FORMATS:
+        fail(f"unknown format {fmt!r}: use {', '.join(FORMATS)}")
+    try:
+        loaded = load_results(results)
+        good = [item for item in loaded.values() if not isinstance(item, Failure)]
+        failed = len(loaded) - len(good)
+        documents = load_sources(docs, [r.article_id for r in good]) if docs else {}
+        entities = list(iter_ftm(good, documents))
+    except ExtractorError as exc:
+        fail(str(exc))
+    if out is None:
+        count = write_ftm(entities, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("wb") as handle:
+            count = write_ftm(entities, handle)
+    where = f" to {out}" if out else ""
+    skipped = f"; {failed} failed document(s) skipped" if failed else ""
+    err.print(f"exported {count} entities from {len(good)} document(s){where}{skipped}")

@@ -1,0 +1,207 @@
+"""Matching extracted targets against a sanctions list.
+
+`Matcher.load(path)` reads the list (OFAC SDN CSV or FtM entity file) and its saved index (built
+and saved on first use); `matcher.match(target)` returns a `MatchResult`: `listed` (the best
+entry scores at least the threshold), `possible` (candidates between the floor and the
+threshold) or `not_listed`. Candidates come from the blocking index; each is scored by
+nomenklatura's `logic-v2` algorithm (OpenSanctions' matcher: rigour name analysis, family/given
+name alignment, country as evidence), and entity type decides which entries are comparable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from followthemoney import EntityProxy, model, registry
+from followthemoney.exc import InvalidData
+from rigour.names import normalize_name
+
+from extractor.core.schema import Target
+
+from .ftm import SCHEMATA
+from .index import NameIndex, comparable_names, list_digest, save_index
+from .lists import check_paths, load_list
+
+DEFAULT_THRESHOLD = 0.8
+DEFAULT_FLOOR = 0.6
+# A target typed as one kind of organisation and listed as another (company vs public body)
+# still matches, a little less surely: the model's type is a judgement, the name is evidence.
+TYPE_MISMATCH_PENALTY = 0.1
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A list entry compared with a target."""
+
+    entry_id: str
+    list_name: str
+    caption: str
+    schema: str
+    score: float
+    matched_name: str | None
+    programs: list[str]
+    countries: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "entry_id": self.entry_id, "list": self.list_name, "name": self.caption, "schema": self.schema,
+            "score": round(self.score, 3), "matched_name": self.matched_name, "programs": self.programs,
+            "countries": self.countries,
+        }
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The verdict for one target: `listed`, `possible` or `not_listed`, with the evidence."""
+
+    name: str
+    entity_type: str
+    country: str | None
+    status: str
+    threshold: float
+    candidates: list[Candidate] = field(default_factory=list)
+
+    @property
+    def best(self) -> Candidate | None:
+        """The listed entry (status `listed`) or the top candidate."""
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def listed(self) -> bool:
+        """True when the target is on the list."""
+        return self.status == "listed"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the target, the status, the listed entry and the candidates."""
+        best = self.best
+        return {
+            "name": self.name, "entity_type": self.entity_type, "country": self.country, "status": self.status,
+            "threshold": self.threshold,
+            "entry": best.to_dict() if best is not None and self.listed else None,
+            "candidates": [c.to_dict() for c in self.candidates],
+        }
+
+
+class Matcher:
+    """A sanctions list ready for matching: its index and nomenklatura's logic-v2 scorer."""
+
+    def __init__(self, index: NameIndex, *, threshold: float = DEFAULT_THRESHOLD, floor: float = DEFAULT_FLOOR) -> None:
+        if not 0.0 < threshold <= 1.0 or not 0.0 <= floor <= threshold:
+            raise ValueError(f"need 0 <= floor ({floor}) <= threshold ({threshold}) <= 1 and threshold > 0")
+        # nomenklatura loads its whole matching package (several algorithms) on import: only here.
+        from nomenklatura.matching import LogicV2, ScoringConfig
+
+        self.index = index
+        self.threshold = threshold
+        self.floor = floor
+        self._algorithm = LogicV2
+        self._config = ScoringConfig.defaults()
+
+    @classmethod
+    def load(
+        cls,
+        path: Path,
+        *,
+        alt: Path | None = None,
+        index_dir: Path | None = None,
+        threshold: float = DEFAULT_THRESHOLD,
+        floor: float = DEFAULT_FLOOR,
+    ) -> Matcher:
+        """Load a list with its saved index, building and saving the index on first use."""
+        check_paths(path, alt)
+        index_path = index_file(path, alt, index_dir)
+        index = NameIndex.from_json(index_path.read_bytes()) if index_path.is_file() else None
+        if index is None:
+            index = NameIndex.build(load_list(path, alt))
+            save_index(index, index_path)
+        return cls(index, threshold=threshold, floor=floor)
+
+    @property
+    def list_name(self) -> str:
+        """The list's name ("OFAC SDN" or the FtM file's)."""
+        return self.index.name
+
+    def match(self, target: Target | str, *, limit: int = 3) -> MatchResult:
+        """Check one target (a schema `Target`, or a bare name matched as any legal entity)."""
+        if isinstance(target, str):
+            target = Target(name=target, entity_type="other")
+        query = query_entity(target)
+        names = comparable_names(query)
+        scored: list[Candidate] = []
+        for position, _similarity in self.index.candidates(names):
+            candidate = self._score(query, position)
+            if candidate is not None and candidate.score >= self.floor:
+                scored.append(candidate)
+                if candidate.score >= 1.0:
+                    break  # a full match: the entries ranked below it cannot beat it
+        scored.sort(key=lambda c: (-c.score, c.entry_id))
+        top = scored[0].score if scored else 0.0
+        status = "listed" if top >= self.threshold else "possible" if scored else "not_listed"
+        keep = scored[:1] if status == "listed" else scored[:limit]
+        return MatchResult(target.name, target.entity_type, target.country, status, self.threshold, keep)
+
+    def match_many(self, targets: Iterable[Target]) -> list[MatchResult]:
+        """`match` for each target, in order."""
+        return [self.match(target) for target in targets]
+
+    def _score(self, query: EntityProxy, position: int) -> Candidate | None:
+        item = self.index.entries[position]
+        listed = item.entity
+        penalty = 0.0
+        try:
+            model.common_schema(query.schema, listed.schema)
+        except InvalidData:
+            if not (query.schema.is_a("Organization") and listed.schema.is_a("Organization")):
+                return None  # a person is never a company, a vessel never a person
+            query = _recast(query, "LegalEntity")
+            penalty = TYPE_MISMATCH_PENALTY
+        result = self._algorithm.compare(query, listed, self._config)
+        name = result.explanations.get("name_match")
+        matched = _original_name(listed, name.candidate) if name and name.candidate else None
+        return Candidate(
+            entry_id=item.entry_id, list_name=item.list_name, caption=listed.caption, schema=listed.schema.name,
+            score=max(0.0, min(1.0, result.score - penalty)), matched_name=matched,
+            programs=item.programs, countries=sorted(listed.countries),
+        )
+
+
+def query_entity(target: Target) -> EntityProxy:
+    """The FtM entity a target is matched as: its schema, name, aliases and country."""
+    entity = model.make_entity(SCHEMATA[target.entity_type])
+    # nomenklatura memoises name analysis by entity id: each distinct target needs its own id.
+    entity.make_id("query", target.entity_type, target.name, *target.aliases, target.country)
+    entity.add("name", target.name)
+    entity.add("alias", target.aliases)
+    if target.country:
+        entity.add("country", target.country)
+    return entity
+
+
+def _original_name(entity: EntityProxy, compared: str) -> str:
+    """The entity's name as listed for the form the scorer compared (object names come normalised)."""
+    names = entity.get_type_values(registry.name)
+    if compared in names:
+        return compared
+    key = normalize_name(compared)
+    return next((name for name in names if normalize_name(name) == key), compared)
+
+
+def _recast(entity: EntityProxy, schema: str) -> EntityProxy:
+    recast = model.make_entity(schema)
+    recast.id = entity.id
+    for prop, values in entity.properties.items():
+        recast.add(prop, values, quiet=True)
+    return recast
+
+
+def index_file(path: Path, alt: Path | None = None, index_dir: Path | None = None) -> Path:
+    """Where the saved index of a list lives: per list content, in the cache's `lists` folder."""
+    if index_dir is None:
+        from extractor.core.settings import default_cache_dir
+
+        index_dir = default_cache_dir().parent / "lists"
+    return index_dir / f"{path.stem}-{list_digest(path, alt)}.index.json"
