@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -45,6 +46,10 @@ def serve_cmd(
     lease: Annotated[
         float, typer.Option("--lease", min=0.1, help="Seconds without a heartbeat before a job item is retried.")
     ] = 30.0,
+    list_path: Annotated[
+        Path | None,
+        typer.Option("--list", help="A sanctions list (OFAC sdn.csv or FtM entities) for /v1/documents/{id}/matches."),
+    ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
     """Run the extraction service: HTTP API, a database, background jobs that survive restarts, API keys."""
@@ -58,7 +63,12 @@ def serve_cmd(
     config = ServiceConfig(
         db_url=db, settings=settings, prompt=prompt, models=tuple(allow_model or ()), workers=workers,
         max_body_bytes=int(max_body_mb * 1024 * 1024), max_text_chars=max_text_chars, lease_s=lease,
+        list_path=list_path,
     )
+    try:
+        config.check()
+    except ValueError as exc:
+        fail(str(exc))
     try:
         store = Store(db)
     except ExtractorError as exc:

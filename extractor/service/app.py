@@ -23,7 +23,7 @@ from .config import ServiceConfig
 from .deps import require_key
 from .limits import BodyLimit, DataOnlyHeaders
 from .registry import Registry
-from .routes import documents, extract, health, jobs
+from .routes import documents, extract, ftm, health, jobs
 from .state import ServiceState
 from .workers import JobWorkers
 
@@ -71,7 +71,7 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.include_router(health.router)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
-    for module in (extract, jobs, documents):
+    for module in (extract, jobs, documents, ftm):
         v1.include_router(module.router)
     app.include_router(v1)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from extractor.core.settings import Settings
 
@@ -24,6 +25,7 @@ class ServiceConfig:
     lease_s: float = 30.0
     poll_s: float = 0.5
     max_attempts: int = 3
+    list_path: Path | None = None  # a sanctions list (SDN CSV or FtM entities) for /v1/documents/{id}/matches
 
     def check(self) -> None:
         """Raise ValueError naming a setting out of range."""
@@ -33,3 +35,5 @@ class ServiceConfig:
             raise ValueError("the body limit must be at least 1 KiB")
         if self.lease_s <= 0 or self.poll_s <= 0:
             raise ValueError("lease and poll intervals must be positive")
+        if self.list_path is not None and not Path(self.list_path).is_file():
+            raise ValueError(f"--list {self.list_path}: no such file")
