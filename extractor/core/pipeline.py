@@ -21,7 +21,8 @@ from pydantic import BaseModel, Field
 
 from . import accounting, strategies
 from .backends import Backend, get_backend
-from .cache import ResultCache, cache_key
+from .cache import cache_key
+from .caches import Cache, open_cache
 from .chunking import merge_answers, split_text
 from .documents import Document, make_document
 from .errors import BackendError, ConfigError, ExtractionFailed
@@ -84,9 +85,9 @@ class Extractor:
         return get_backend(self.settings)
 
     @cached_property
-    def cache(self) -> ResultCache | None:
-        """The on-disk result cache, or None when caching is off."""
-        return ResultCache(self.settings.cache_dir) if self.settings.cache else None
+    def cache(self) -> Cache | None:
+        """The result cache (disk, or Redis with EXTRACTOR_CACHE_URL), or None when caching is off."""
+        return open_cache(self.settings)
 
     @cached_property
     def _create(self) -> Any:
