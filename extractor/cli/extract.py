@@ -40,6 +40,13 @@ def extract_cmd(
         bool, typer.Option("--batch-api", help="Submit through the OpenAI Batch API (needs --out); re-run to resume.")
     ] = False,
     poll: Annotated[float, typer.Option("--poll", help="Batch API polling interval, seconds.")] = 30.0,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (asyncio in this process) or ray (an actor pool; --out DIR).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Join this Ray cluster (default: start Ray in-process).")
+    ] = None,
+    actors: Annotated[int | None, typer.Option("--actors", min=1, help="Ray actors, each with -j in flight.")] = None,
 ) -> None:
     """Extract sanctions actions from documents; print one JSON line per document."""
     from extractor.batch.run import extract_into, pending
@@ -58,6 +65,12 @@ def extract_cmd(
         fail(str(exc))
     if batch_api:
         _extract_with_batch_api(extractor, paths, out, poll)
+        return
+    if engine != "local" or ray_address or actors:
+        from .ray_extract import extract_with_ray
+
+        extract_with_ray(extractor, paths, out, engine=engine, address=ray_address, actors=actors,
+                         concurrency=concurrency)
         return
     todo, skipped = pending(iter_documents(paths, exclude=[out] if out else []), out)
     if skipped:
