@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,13 @@ def extract_with_ray(
     def start(total: int) -> None:
         progress.update(task, total=total)
 
+    first: list[float] = []  # when the first document came back: the rate leaves out Ray's start-up
+
     def row(event: Any, summary: Any) -> None:
-        elapsed = progress.tasks[0].elapsed or 0.0
+        now = time.perf_counter()
+        if not first:
+            first.append(now)
+        elapsed = now - first[0]
         rate = f"{summary.documents / elapsed:.2f} doc/s · " if elapsed > 0 and summary.documents else ""
         failed = f" · [red]{summary.failed} failed[/red]" if summary.failed else ""
         tokens = summary.prompt_tokens + summary.completion_tokens
