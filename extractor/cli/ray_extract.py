@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from extractor.core.errors import ExtractorError
+from extractor.core.errors import ConfigError, DocumentError, ExtractorError
 
 from .common import err, fail
 from .progress import print_summary
@@ -38,7 +39,9 @@ def extract_with_ray(
     task = progress.add_task("extract", total=None, counts="")
 
     def start(total: int) -> None:
+        # Shown once the inputs are known, so a setup error is one line without an empty bar.
         progress.update(task, total=total)
+        progress.start()
 
     first: list[float] = []  # when the first document came back: the rate leaves out Ray's start-up
 
@@ -52,16 +55,20 @@ def extract_with_ray(
         tokens = summary.prompt_tokens + summary.completion_tokens
         counts = f"{rate}{summary.succeeded} done{failed} · {summary.skipped} skipped · {tokens} tokens"
         if event.status == "failed":
-            progress.console.print(f"[red]error:[/red] {event.message}", soft_wrap=True, highlight=False)
+            progress.console.print(f"[red]error:[/red] {escape(event.message)}", soft_wrap=True, highlight=False)
         progress.update(task, advance=1, counts=counts)
 
     try:
-        with progress:
+        try:
             summary = run_ray(extractor, paths, out, actors=actors or DEFAULT_ACTORS, concurrency=concurrency,
                               address=address, on_start=start, on_row=row)
+        finally:
+            progress.stop()
     except KeyboardInterrupt:
         err.print("interrupted: finished documents are saved; run again with the same --out to resume")
         raise typer.Exit(130) from None
+    except (ConfigError, DocumentError) as exc:
+        fail(str(exc))  # the command line or setup is wrong: nothing ran
     except ExtractorError as exc:
         fail(str(exc), code=1)
     if summary.skipped:
