@@ -203,13 +203,16 @@ def run_ray(
         # more actors share a node. The embedded model computes, so it gets a whole CPU.
         cpus = actor_cpus if actor_cpus is not None else (1.0 if extractor.settings.uses_embedded else 0.25)
         env = {name: os.environ[name] for name in FORWARDED_ENV if os.environ.get(name)}
-        results = dataset.map_batches(
+        size = batch_size or max(4 * concurrency, 8)
+        # One block per batch: a big JSONL file reads as one block, which would give one actor
+        # all the work and send its results back only at the end.
+        results = dataset.repartition(target_num_rows_per_block=size).map_batches(
             ExtractBatch,
             fn_constructor_kwargs={
                 "settings": extractor.settings, "prompt_id": extractor.prompt.id,
                 "prompt_hash": extractor.prompt.hash, "concurrency": concurrency, "done": done, "env": env,
             },
-            batch_size=batch_size or max(4 * concurrency, 8),
+            batch_size=size,
             compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=cpus,
         )
