@@ -67,7 +67,8 @@ def main() -> None:
         inputs = make_inputs(Path(tmp), args.docs)
         settings = Settings.from_env(model="fake-model", base_url=fake.base_url, api_key="bench", cache=False)
         extractor = Extractor(settings, prompt="sanctions@v3")
-        rows.append(("local asyncio", args.concurrency, *local(extractor, inputs, args.concurrency)))
+        for flight in (args.concurrency, 2 * args.concurrency):
+            rows.append(("local asyncio", flight, *local(extractor, inputs, flight)))
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
         try:
             for actors in (1, 2):

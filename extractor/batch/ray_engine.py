@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,7 +217,10 @@ def run_ray(
             compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=cpus,
         )
-        return _drain(results, out_dir, lines_per_shard, on_row)
+        with warnings.catch_warnings():
+            # Ray Data's tuning hints (such as "fewer blocks than actors" on a small input) are noise here.
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"ray\.")
+            return _drain(results, out_dir, lines_per_shard, on_row)
     finally:
         if started:
             ray.shutdown()
