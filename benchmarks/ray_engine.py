@@ -82,7 +82,8 @@ def main() -> None:
     for name, flight, total, steady, done in rows:
         steady_rate = (done - 1) / steady if steady > 0 else float("nan")
         print(f"{name:<18} {flight:>9} {total:>8.2f} {done / total:>8.1f} {steady_rate:>13.1f} {done:>5}")
-    print(f"ceiling per worker at this delay: {args.concurrency / args.delay:.0f} doc/s")
+    if args.delay > 0:
+        print(f"ceiling per worker at this delay: {args.concurrency / args.delay:.0f} doc/s")
 
 
 if __name__ == "__main__":
