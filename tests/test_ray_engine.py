@@ -155,10 +155,16 @@ def test_inputs_skip_the_output_directory(tmp_path):
     (tmp_path / "a.txt").write_text("x")
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "part-1.jsonl").write_text("{}\n")
-    (tmp_path / "t.parquet").write_bytes(b"")
+    pq = pytest.importorskip("pyarrow.parquet", reason="Ray Data needs pyarrow (pip install -e '.[ray]')")
+    import pyarrow as pa
+
+    pq.write_table(pa.table({"id": ["x", "y"], "text": ["a", "b"]}), tmp_path / "t.parquet")
+    (tmp_path / "broken.parquet").write_bytes(b"not parquet")
     inputs = list_inputs([str(tmp_path), str(tmp_path / "missing.txt")], exclude=tmp_path / "out")
     assert [Path(f).name for f in inputs.files] == ["a.txt", "missing.txt"]
     assert [Path(f).name for f in inputs.parquet] == ["t.parquet"]
+    assert len(inputs.errors) == 1 and "broken.parquet: not a readable Parquet file" in inputs.errors[0]
+    assert inputs.estimated_documents() == 2 + 2 + 1  # two text files, two rows, one unreadable input
     assert list_inputs([str(tmp_path / "out")], exclude=tmp_path / "out").errors
 
 

@@ -32,12 +32,11 @@ class Inputs:
     files: list[str] = field(default_factory=list)
     parquet: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    parquet_rows: int = 0
 
     def estimated_documents(self) -> int:
         """Documents the inputs hold (for the progress bar): 1 per text file, lines of JSONL, Parquet rows."""
-        import pyarrow.parquet as pq
-
-        total = len(self.errors)
+        total = len(self.errors) + self.parquet_rows
         for name in self.files:
             path = Path(name)
             if path.suffix.lower() in {".jsonl", ".ndjson"}:
@@ -48,8 +47,6 @@ class Inputs:
                     total += 1
             else:
                 total += 1
-        for name in self.parquet:
-            total += pq.read_metadata(name).num_rows
         return total
 
 
@@ -81,7 +78,15 @@ def list_inputs(paths: list[str], *, exclude: Path | None = None) -> Inputs:
 
 def _add(inputs: Inputs, path: Path) -> None:
     if path.suffix.lower() in PARQUET_SUFFIXES and path.is_file():
+        import pyarrow.parquet as pq
+
+        try:
+            rows = pq.read_metadata(path).num_rows
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+            inputs.errors.append(f"{path}: not a readable Parquet file ({exc})")
+            return
         inputs.parquet.append(str(path.resolve()))
+        inputs.parquet_rows += rows
     else:
         # Missing or unreadable files become reader errors on a worker, exactly as locally.
         inputs.files.append(str(path.resolve()) if path.exists() else str(path))
