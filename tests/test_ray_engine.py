@@ -178,3 +178,18 @@ def test_shards_rotate_and_resume_drops_a_cut_last_line(tmp_path):
         handle.write('{"article_id": "d9", "acti')  # a crash in the middle of a line
     assert done_in(tmp_path) == {"d0", "d1", "d2", "d3", "d4"}
     assert writer.shards[-1].read_text().endswith("}\n")
+
+
+def test_a_failing_worker_is_one_error_naming_its_cause(local_ray, fake, tmp_path):
+    from extractor.batch.ray_engine import run_ray
+    from extractor.core.errors import ExtractorError
+
+    (tmp_path / "a.txt").write_text("Treasury sanctioned Acme Shipping.")
+    extractor = Extractor(Settings.from_env(model="fake-model", base_url=fake.base_url, api_key="t"))
+    extractor.prompt.__dict__["hash"] = "edited-on-the-driver"  # the actors load the files: another hash
+    with pytest.raises(ExtractorError) as info:
+        run_ray(extractor, [str(tmp_path / "a.txt")], tmp_path / "out", actors=1, concurrency=1)
+    message = str(info.value)
+    assert message.startswith("a Ray worker failed: ConfigError: prompt sanctions@v3 differs on this node")
+    assert "run again with the same --out to resume" in message and "\n" not in message
+    assert fake.chat_requests() == []

@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import os
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -162,7 +163,8 @@ def _quiet(ray: Any) -> None:
     context.enable_progress_bars = False
     context.print_on_execution_start = False
     context.enable_auto_log_stats = False
-    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    # A worker's traceback still goes to Ray Data's log file; the run reports one line.
+    logging.getLogger("ray.data").setLevel(logging.CRITICAL)
 
 
 def run_ray(
@@ -261,7 +263,10 @@ def _drain(
     except Exception as exc:
         if type(exc).__module__.startswith("ray"):
             # Lines already written stay; a rerun with the same --out resumes after them.
-            raise ExtractorError(f"a Ray worker failed: {_first_line(exc)}") from None
+            raise ExtractorError(
+                f"a Ray worker failed: {_first_line(exc)} (traceback in Ray's logs, /tmp/ray/session_latest/logs "
+                "on the node); finished documents are saved, run again with the same --out to resume"
+            ) from None
         raise
     finally:
         writer.close()
@@ -269,6 +274,14 @@ def _drain(
 
 
 def _first_line(exc: BaseException) -> str:
-    cause = exc.__cause__ or exc
-    text = str(cause).strip().splitlines()
-    return text[-1] if text else type(cause).__name__
+    """The worker's own error line out of Ray's wrapping (the last line of the first message that has text)."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # bounded: Ray chains a few wrappers, never many
+        if seen is None:
+            break
+        lines = [line.strip() for line in str(seen).splitlines() if line.strip()]
+        if lines:
+            # "extractor.core.errors.ConfigError: …" → "ConfigError: …"
+            return re.sub(r"^(?:\w+\.)+(?=\w+: )", "", lines[-1])
+        seen = seen.__cause__ or seen.__context__
+    return type(exc).__name__
