@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Reply = dict[str, Any]
+
+
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog of 5 drops connections when many clients open at once.
+    request_queue_size = 256
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (a timeout test) breaks the pipe: expected, not worth a traceback.
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 def completion(content: str | None = None, *, prompt_tokens: int = 100, completion_tokens: int = 20,
@@ -66,6 +78,7 @@ class FakeOpenAI:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
+        self.stopping = threading.Event()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -86,6 +99,20 @@ class FakeOpenAI:
                     self.send_header(key, value)
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
+                if reply.get("cut_body"):  # the connection drops half-way through the body
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    self.connection.shutdown(2)
+                    return
+                trickle = float(reply.get("trickle", 0))
+                if trickle:  # headers at once, then the body one byte at a time over `trickle` seconds
+                    pause = trickle / max(len(body), 1)
+                    for index in range(len(body)):
+                        self.wfile.write(body[index:index + 1])
+                        self.wfile.flush()
+                        if fake.stopping.wait(pause):
+                            return
+                    return
                 self.wfile.write(body)
 
             def do_POST(self) -> None:
@@ -94,7 +121,7 @@ class FakeOpenAI:
             def do_GET(self) -> None:
                 self._serve("GET")
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
@@ -116,9 +143,11 @@ class FakeOpenAI:
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             step = self.script.pop(0) if self.script else self.default
         try:
-            if self.delay:
-                time.sleep(self.delay)
-            return step(body) if callable(step) else step
+            reply = step(body) if callable(step) else step
+            pause = reply.get("delay", self.delay)
+            if pause:
+                self.stopping.wait(pause)  # ends early when the server stops
+            return reply
         finally:
             with self._lock:
                 self.in_flight -= 1
@@ -132,5 +161,6 @@ class FakeOpenAI:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()

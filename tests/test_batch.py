@@ -109,9 +109,9 @@ def test_require_grounding_drops_invented_items(fake):
 def test_prompts_render_equals_what_the_backend_receives(fake, tmp_path, monkeypatch):
     doc = tmp_path / "a.txt"
     doc.write_text("Treasury sanctioned Acme Shipping on Monday.", encoding="utf-8")
-    rendered = json.loads(CliRunner().invoke(app, ["prompts", "render", "sanctions@v3", str(doc)]).stdout)
     monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
     monkeypatch.setenv("EXTRACTOR_MODEL", "m")
+    rendered = json.loads(CliRunner().invoke(app, ["prompts", "render", "sanctions@v3", str(doc)]).stdout)
     assert CliRunner().invoke(app, ["extract", str(doc), "--prompt", "sanctions@v3"]).exit_code == 0
     sent = fake.chat_requests()[0]
     assert sent["messages"] == rendered["messages"]

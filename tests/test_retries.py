@@ -97,3 +97,69 @@ def test_tools_mode_reads_tool_calls(fake, tmp_path):
     result = Extractor(settings).extract(ARTICLE, article_id="a7")
     assert result.actions[0].authority == "us"
     assert "tools" in fake.chat_requests()[0]
+
+
+def _budgeted(fake, tmp_path, budget: float, **extra) -> Extractor:
+    settings = Settings.from_env(model="m", base_url=fake.base_url, api_key="k", cache_dir=tmp_path / "b",
+                                 transport_budget=budget, **extra)
+    return Extractor(settings)
+
+
+def test_retry_budget_bounds_a_long_retry_after(fake, tmp_path):
+    fake.default = error(429, "slow down", {"retry-after": "30"})
+    started = time.perf_counter()
+    with pytest.raises(BackendError, match="EXTRACTOR_RETRY_BUDGET"):
+        _budgeted(fake, tmp_path, 2.0).extract(ARTICLE, article_id="b1")
+    assert time.perf_counter() - started < 3.5  # never sleeps the 30 s the server asked for
+
+
+def test_retry_budget_bounds_backoff_and_request_timeouts(fake, tmp_path):
+    fake.default = error(500, "boom")
+    started = time.perf_counter()
+    with pytest.raises(BackendError) as info:
+        _budgeted(fake, tmp_path, 3.0, transport_attempts=50).extract(ARTICLE, article_id="b2")
+    assert time.perf_counter() - started < 4.5
+    assert info.value.attempts >= 2 and info.value.transport_retries == info.value.attempts - 1
+    # A hanging server: the request timeout is cut to what is left of the budget.
+    fake.default = completion(VALID_ANSWER)
+    fake.delay = 10.0
+    started = time.perf_counter()
+    with pytest.raises(BackendError, match="timed out"):
+        _budgeted(fake, tmp_path, 1.5, timeout=60.0).extract(ARTICLE, article_id="b3")
+    assert time.perf_counter() - started < 3.5
+    fake.delay = 0.0
+
+
+def test_retry_after_as_http_date(fake, remote):
+    import email.utils
+
+    when = email.utils.formatdate(time.time() + 1.2, usegmt=True)
+    fake.script = [error(429, "slow down", {"retry-after": when}), completion(VALID_ANSWER)]
+    started = time.perf_counter()
+    result = remote.extract(ARTICLE, article_id="b4")
+    assert time.perf_counter() - started >= 0.2  # waited for the date (second resolution), not backoff alone
+    assert result.meta.transport_retries == 1
+
+
+def test_failed_document_accounts_its_attempts(fake, tmp_path):
+    from extractor.batch.run import extract_many
+    from extractor.core.documents import Document
+
+    fake.default = error(503, "busy")
+    extractor = _budgeted(fake, tmp_path, 30.0, transport_attempts=3)
+    outcomes = extract_many([Document(id="f1", text=ARTICLE)], extractor=extractor)
+    error_ = outcomes[0].error
+    assert isinstance(error_, BackendError)
+    assert error_.attempts == 3 and error_.transport_retries == 2
+    assert len(fake.chat_requests()) == 3
+
+
+@pytest.mark.parametrize(("name", "value"), [("EXTRACTOR_TIMEOUT", "0"), ("EXTRACTOR_TIMEOUT", "-1"),
+                                             ("EXTRACTOR_RETRY_BUDGET", "0"), ("EXTRACTOR_MAX_TOKENS", "abc"),
+                                             ("EXTRACTOR_MAX_CALLS", "0"), ("EXTRACTOR_LIST_BOUNDS", "maybe")])
+def test_settings_are_validated_with_their_name(monkeypatch, name, value):
+    from extractor import ConfigError
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env()

@@ -142,7 +142,7 @@ def run_batch_api(
         raise ConfigError("the Batch API needs an OpenAI-compatible endpoint: set --model and OPENAI_API_KEY "
                           "or OPENAI_BASE_URL (the embedded model runs in process; extract without batch mode)")
     _require_single_call(extractor)
-    client = getattr(extractor.backend, "_client", None)
+    client = getattr(extractor.backend, "client", None)
     if not isinstance(client, openai.OpenAI):
         raise ConfigError(f"backend {extractor.backend.name!r} has no OpenAI client: the Batch API needs one")
     out_path = Path(out_path)
@@ -187,7 +187,7 @@ class _BatchRun:
         for item in documents:
             self.summary["documents"] += 1
             if isinstance(item, DocumentError):
-                rejected.append((str(item).split(":")[0], item))
+                rejected.append((item.article_id or str(item).split(":")[0], item))
             elif item.id in done:
                 self.summary["skipped"] += 1
             elif item.id in docs:

@@ -2,11 +2,17 @@
 
 A failed document is written as a failure line (`article_id`, `error`, `meta`), so a run
 records everything it attempted and can be resumed, and a scorer can count the failure.
+
+Crash safety: each line is written whole and flushed; a line torn by a crash (cut short,
+not JSON, not an object) is never read as a result: readers skip it and count it, and
+`repair_tail` removes a torn last line before anything is appended, so its document is
+simply done again.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +20,7 @@ from typing import IO, Any
 
 from pydantic import ValidationError
 
-from extractor.core.errors import DocumentError, ExtractionFailed, ExtractorError
+from extractor.core.errors import BackendError, ConfigError, DocumentError, ExtractionFailed
 from extractor.core.schema import ArticleExtraction
 
 
@@ -36,12 +42,21 @@ def result_line(result: ArticleExtraction) -> dict[str, Any]:
 
 
 def failure_line(article_id: str, error: BaseException, meta: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON-ready line for a document that failed."""
+    """The JSON-ready line for a document that failed.
+
+    An unreadable input names its document by the id the reader gave it, never by a
+    fragment of the message.
+    """
+    if isinstance(error, DocumentError) and error.article_id:
+        article_id = error.article_id
     if isinstance(error, ExtractionFailed):
         record = error.to_dict()
-        meta = {**(meta or {}), "usage": error.usage, "attempts": error.attempts}
+        meta = {**(meta or {}), "usage": error.usage, "attempts": error.attempts,
+                "transport_retries": error.transport_retries}
     else:
         record = {"type": type(error).__name__, "message": str(error)}
+        if isinstance(error, BackendError):  # the requests made before giving up
+            meta = {**(meta or {}), "attempts": error.attempts, "transport_retries": error.transport_retries}
     return {"article_id": article_id, "error": record, "meta": meta or {}}
 
 
@@ -51,39 +66,75 @@ def write_line(stream: IO[str], line: dict[str, Any]) -> None:
     stream.flush()
 
 
-def iter_results(path: Path) -> Iterator[ArticleExtraction | Failure]:
-    """Results and failures in a JSONL result file, in file order."""
+@dataclass
+class ResultFile:
+    """What a result file holds: its results and failures in file order, and its torn lines."""
+
+    items: list[ArticleExtraction | Failure]
+    torn: list[int]  # line numbers of lines that are not whole JSON objects
+
+
+def read_results(path: Path) -> ResultFile:
+    """Every result and failure line of `path`; torn lines are skipped and their numbers kept."""
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         raise DocumentError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DocumentError(f"{path}: is a directory, not a result file (.jsonl)") from None
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read ({exc.strerror})") from None
+    items: list[ArticleExtraction | Failure] = []
+    torn: list[int] = []
     with handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
             try:
                 record = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                # A line cut by a crash is only possible at the end; anywhere else it is corruption.
-                raise ExtractorError(f"{path}:{number}: invalid JSON ({exc.msg})") from None
+            except json.JSONDecodeError:
+                torn.append(number)
+                continue
+            if not isinstance(record, dict):
+                torn.append(number)
+                continue
             meta = record.pop("meta", {}) or {}
             if "error" in record:
-                yield Failure(str(record.get("article_id", f"line-{number}")), record["error"], meta)
+                items.append(Failure(str(record.get("article_id", f"line-{number}")), record["error"], meta))
                 continue
             try:
                 result = ArticleExtraction.model_validate(record)
             except ValidationError as exc:
                 article_id = str(record.get("article_id", f"line-{number}"))
                 reason = f"does not validate: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
-                yield Failure(article_id, {"type": "ValidationError", "message": reason}, meta)
+                items.append(Failure(article_id, {"type": "ValidationError", "message": reason}, meta))
                 continue
             result._meta = meta
-            yield result
+            items.append(result)
+    return ResultFile(items, torn)
+
+
+def iter_results(path: Path) -> Iterator[ArticleExtraction | Failure]:
+    """Results and failures in a JSONL result file, in file order (torn lines skipped)."""
+    yield from read_results(path).items
+
+
+def latest(items: list[ArticleExtraction | Failure]) -> dict[str, ArticleExtraction | Failure]:
+    """One item per document id: the last result, else the last failure.
+
+    A failure line never hides a result of the same id (a refused duplicate, say).
+    """
+    chosen: dict[str, ArticleExtraction | Failure] = {}
+    for item in items:
+        if isinstance(item, Failure) and isinstance(chosen.get(item.article_id), ArticleExtraction):
+            continue
+        chosen[item.article_id] = item
+    return chosen
 
 
 def load_results(path: Path) -> dict[str, ArticleExtraction | Failure]:
-    """The last line per document id in a result file (a re-run's line wins)."""
-    return {item.article_id: item for item in iter_results(path)}
+    """The latest line per document id in a result file (a re-run's result wins)."""
+    return latest(read_results(path).items)
 
 
 def done_ids(path: Path) -> set[str]:
@@ -91,23 +142,71 @@ def done_ids(path: Path) -> set[str]:
     if not path.exists():
         return set()
     done = set()
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8", errors="replace") as handle:
         for raw in handle:
             try:
                 record = json.loads(raw)
             except json.JSONDecodeError:
-                continue  # a line cut short by a crash: that document runs again
+                continue  # a line torn by a crash: that document runs again
             if isinstance(record, dict) and "error" not in record and "article_id" in record:
                 done.add(str(record["article_id"]))
     return done
 
 
+def setups(path: Path) -> set[tuple[str, str]]:
+    """The (prompt hash, model) pairs of the result lines in `path`."""
+    if not path.exists() or path.is_dir():
+        return set()
+    found = set()
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for raw in handle:
+            try:
+                record = json.loads(raw)
+            except json.JSONDecodeError:
+                continue
+            meta = record.get("meta") if isinstance(record, dict) and "error" not in record else None
+            if isinstance(meta, dict) and meta.get("prompt_hash") and meta.get("model"):
+                found.add((str(meta["prompt_hash"]), str(meta["model"])))
+    return found
+
+
+def check_resumable(path: Path, *, prompt_id: str, prompt_hash: str, model: str, flag: str = "--out") -> None:
+    """Refuse to resume into `path` when its results came from another prompt or model.
+
+    Resuming skips documents by id; results of another prompt or model would be kept as if
+    they were this run's, so the run would silently mix two setups.
+    """
+    other = sorted(s for s in setups(path) if s != (prompt_hash, model))
+    if other:
+        theirs = ", ".join(f"prompt hash {h} with model {m}" for h, m in other[:3])
+        raise ConfigError(
+            f"{path} holds results of another setup ({theirs}); this run uses {prompt_id} (hash {prompt_hash}) with "
+            f"model {model}: use another {flag}, or the same --prompt and --model to resume"
+        )
+
+
 def repair_tail(path: Path) -> None:
-    """Drop a final line left incomplete by a crash, so appends start on a clean line."""
-    if not path.exists() or path.stat().st_size == 0:
+    """Drop a final line left incomplete by a crash, so appends start on a clean line.
+
+    The file is truncated in place (never rewritten), so a crash during the repair itself
+    cannot lose the lines before it.
+    """
+    if not path.is_file() or path.stat().st_size == 0:
         return
-    data = path.read_bytes()
-    if data.endswith(b"\n"):
-        return
-    cut = data.rfind(b"\n") + 1
-    path.write_bytes(data[:cut])
+    with path.open("rb") as handle:
+        size = handle.seek(0, 2)
+        position = size
+        while position > 0:  # look back for the last newline, a block at a time
+            step = min(65536, position)
+            handle.seek(position - step)
+            block = handle.read(step)
+            if position == size and block.endswith(b"\n"):
+                return
+            newline = block.rfind(b"\n")
+            if newline >= 0:
+                cut = position - step + newline + 1
+                break
+            position -= step
+        else:
+            cut = 0
+    os.truncate(path, cut)

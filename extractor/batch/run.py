@@ -1,9 +1,9 @@
 """Many documents at once: bounded concurrency, results streamed as each document finishes.
 
-Concurrency is asyncio on the outside and the one synchronous pipeline on worker threads
-inside (`asyncio.to_thread`), so there is no async near-copy of the pipeline to drift.
-At most `concurrency` documents are in flight; documents are pulled lazily from the
-input, so a huge input is never held in memory at once.
+The pipeline is async end to end (the async OpenAI client; the embedded model on a worker
+thread), so `concurrency` is the only bound: at most that many documents are in flight and
+at most that many model calls (the chunks of a long document share the same slots).
+Documents are pulled lazily from the input, so a huge input is never held in memory at once.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class RunSummary:
             self.prompt_tokens += usage.get("prompt_tokens", 0)
             self.completion_tokens += usage.get("completion_tokens", 0)
             self.attempts += getattr(outcome.error, "attempts", 0) or 0
+            self.transport_retries += getattr(outcome.error, "transport_retries", 0) or 0
             return
         self.succeeded += 1
         meta = outcome.result.meta
@@ -121,6 +122,7 @@ async def aextract_many(
         raise ValueError("concurrency must be at least 1")
     summary = RunSummary()
     source = iter(documents)
+    slots = asyncio.Semaphore(concurrency)
 
     def finish(outcome: Outcome) -> None:
         summary.add(outcome)
@@ -130,10 +132,14 @@ async def aextract_many(
     async def worker() -> None:
         for item in source:  # workers share one iterator: each document is taken once
             if isinstance(item, DocumentError):
-                finish(Outcome(article_id=str(item).split(":")[0], error=item))
+                finish(Outcome(article_id=getattr(item, "article_id", None) or str(item).split(":")[0], error=item))
+                continue
+            if not isinstance(item, Document):
+                finish(Outcome(article_id=repr(item)[:80], error=DocumentError(
+                    f"{type(item).__name__} is not a Document: build inputs with Document(id=..., text=...)")))
                 continue
             try:
-                result = await asyncio.to_thread(extractor.extract_document, item)
+                result = await extractor.aextract_document(item, slots=slots)
             except ExtractorError as exc:
                 finish(Outcome(article_id=item.id, error=exc))
             else:

@@ -5,7 +5,9 @@ Each command group lives in its own module and registers itself on the shared `a
 
 from __future__ import annotations
 
-from . import cache, evaluate, extract, prompts  # noqa: F401  (importing registers the commands)
+import sys
+
+from . import cache, evaluate, extract, keys, prompts, serve  # noqa: F401  (importing registers the commands)
 from .common import app
 
 __all__ = ["app", "main"]
@@ -18,4 +20,16 @@ def main() -> None:
     # instructor logs every failed attempt at ERROR; the CLI reports failures itself, once.
     logging.getLogger("instructor").addHandler(logging.NullHandler())
     logging.getLogger("instructor").propagate = False
-    app()
+    # The library warns through logging (an unusable cache, say); the CLI shows each as one line.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("warning: %(message)s"))
+    logging.getLogger("extractor").addHandler(handler)
+    logging.getLogger("extractor").propagate = False
+    try:
+        app()
+    except OSError as exc:
+        # A file-system fault the commands did not foresee (disk full, permission denied) is
+        # still the user's environment, not a bug: one line, no traceback.
+        name = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"error:{name} {exc.strerror or exc}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -24,7 +24,7 @@ def _open(cache_dir: Any) -> tuple[Any, str]:
     try:
         cache = open_cache(settings, enabled=True)
     except ExtractorError as exc:
-        fail(str(exc), code=1)
+        fail(str(exc), 1)
     assert cache is not None
     return cache, where
 
@@ -33,12 +33,19 @@ def _open(cache_dir: Any) -> tuple[Any, str]:
 def cache_stats(cache_dir: CacheDirOpt = None) -> None:
     """Show where the cache is, its entries and size."""
     cache, _ = _open(cache_dir)
-    typer.echo(json.dumps(cache.stats(), indent=2))
+    try:
+        stats = cache.stats()
+    except ExtractorError as exc:
+        fail(str(exc), 1)
+    typer.echo(json.dumps(stats, indent=2))
 
 
 @cache_app.command("clear")
 def cache_clear(cache_dir: CacheDirOpt = None) -> None:
     """Remove every cached answer."""
     cache, where = _open(cache_dir)
-    removed = cache.clear()
+    try:
+        removed = cache.clear()
+    except ExtractorError as exc:
+        fail(str(exc), 1)
     typer.echo(f"removed {removed} cached answer(s) from {where}")

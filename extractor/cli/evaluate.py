@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from extractor.core.errors import ExtractorError
+from extractor.core.errors import DocumentError, ExtractorError
 
 from .common import BaseUrlOpt, CacheDirOpt, ModelOpt, PromptOpt, app, err, fail, settings_from
 
@@ -32,7 +32,15 @@ def eval_cmd(
 ) -> None:
     """Score extractions against the gold set and write report.json, report.md and report.html."""
     from extractor.core.pipeline import Extractor
-    from extractor.eval.evaluate import build_report, default_run_dir, run_eval, score_run, write_reports
+    from extractor.eval.evaluate import (
+        build_report,
+        check_matches_gold,
+        default_run_dir,
+        run_eval,
+        score_run,
+        store_run,
+        write_reports,
+    )
     from extractor.eval.goldset import load_gold_set
     from extractor.eval.reports.text import print_eval
     from extractor.eval.runs import load_run
@@ -43,7 +51,13 @@ def eval_cmd(
         gold_set = load_gold_set(gold, docs)
         if predictions is not None:
             run = load_run(predictions)
+            _warn_torn(run)
+            try:
+                check_matches_gold(run, gold_set)
+            except ExtractorError as exc:
+                fail(str(exc), 1)
             out_dir = out or (predictions if predictions.is_dir() else predictions.parent / f"{predictions.stem}-eval")
+            run = store_run(run, gold_set, out_dir)  # what eval writes, compare reads
         else:
             settings = settings_from(model=model, base_url=base_url, cache=not no_cache, cache_dir=cache_dir)
             extractor = Extractor(settings, prompt=prompt)
@@ -57,6 +71,12 @@ def eval_cmd(
         fail(str(exc))
     print_eval(Console(width=max(Console().width, 150)), report, run.info)
     err.print("wrote " + ", ".join(str(p) for p in paths))
+
+
+def _warn_torn(run: Any) -> None:
+    if run.torn:
+        err.print(f"warning: {run.path}: {len(run.torn)} torn line(s) ignored (line {run.torn[0]}...): "
+                  "their documents count as missing")
 
 
 @app.command("compare")
@@ -110,6 +130,8 @@ def _run_or_eval(ref: str, gold_set: Any, model: str | None, base_url: str | Non
 
     if Path(ref).exists():
         return load_run(Path(ref))
+    if "/" in ref or ref.endswith((".jsonl", ".json")):
+        raise DocumentError(f"{ref}: no such run directory or predictions file")
     extractor = Extractor(settings_from(model=model, base_url=base_url), prompt=ref)
     with BatchProgress(len(gold_set.ids)) as progress:
         return run_eval(gold_set, extractor, default_run_dir(extractor), concurrency=concurrency,
@@ -128,7 +150,9 @@ def show_cmd(
 ) -> None:
     """Render one document with each evidence span and target name highlighted and linked to its action."""
     from extractor.batch.results import Failure, load_results
+    from extractor.core.files import write_atomic
     from extractor.eval.reports.html import show_html
+    from extractor.eval.runs import slug
 
     try:
         found = load_results(results).get(doc)
@@ -141,10 +165,28 @@ def show_cmd(
     source = text or _find_text(doc, [docs] if docs else [results.parent, Path("evals/docs"), Path("seeds")])
     if source is None:
         fail(f"no text for {doc!r}: pass --text FILE or --docs DIR")
-    page = show_html(found, source.read_text(encoding="utf-8"))
-    target = out or Path(f"{doc}.html")
-    target.write_text(page, encoding="utf-8")
+    page = show_html(found, _document_text(source, doc))
+    target = out or Path(f"{slug(doc)}.html")
+    if target.is_dir():
+        fail(f"--out {target} is a directory: name the HTML file, e.g. {target / (slug(doc) + '.html')}")
+    try:
+        write_atomic(target, page)
+    except OSError as exc:
+        fail(f"--out {target}: cannot write ({exc.strerror or exc})", 1)
     err.print(f"wrote {target}")
+
+
+def _document_text(source: Path, doc: str) -> str:
+    """The text extraction saw for `doc` in `source`, read as `extract` reads it; errors are one line."""
+    from extractor.core.documents import Document, read_file
+
+    items = list(read_file(source))
+    texts = [item for item in items if isinstance(item, Document)]
+    match = next((d for d in texts if d.id == doc), texts[0] if len(texts) == 1 else None)
+    if match is None:
+        problems = [str(item) for item in items if isinstance(item, DocumentError)]
+        fail(problems[0] if problems else f"{source}: no document {doc!r} in it")
+    return match.text
 
 
 def _find_text(doc_id: str, folders: list[Path]) -> Path | None:

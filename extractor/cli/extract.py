@@ -47,6 +47,12 @@ def extract_cmd(
         str | None, typer.Option("--ray-address", help="Join this Ray cluster (default: start Ray in-process).")
     ] = None,
     actors: Annotated[int | None, typer.Option("--actors", min=1, help="Ray actors, each with -j in flight.")] = None,
+    server: Annotated[
+        str | None, typer.Option("--server", help="Send the documents to this `extractor serve` URL instead.")
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", help="API key for --server. Env: EXTRACTOR_API_KEY.")
+    ] = None,
 ) -> None:
     """Extract sanctions actions from documents; print one JSON line per document."""
     from extractor.batch.run import extract_into, pending
@@ -59,18 +65,26 @@ def extract_cmd(
         model=model, base_url=base_url, cache=not no_cache, refresh=refresh, cache_dir=cache_dir, mode=mode,
         max_tokens=max_tokens, require_grounding=require_grounding or None,
     )
-    try:
-        extractor = Extractor(settings, prompt=prompt)
-    except ExtractorError as exc:
-        fail(str(exc))
-    if batch_api:
-        _extract_with_batch_api(extractor, paths, out, poll)
-        return
+    extractor: Any = None
+    if server is None:
+        try:
+            extractor = Extractor(settings, prompt=prompt)
+        except ExtractorError as exc:
+            fail(str(exc))
+    elif batch_api:
+        fail("--server and --batch-api do not go together")
     if engine != "local" or ray_address or actors:
+        if server is not None or batch_api:
+            fail("--engine ray goes with neither --server nor --batch-api")
         from .ray_extract import extract_with_ray
 
         extract_with_ray(extractor, paths, out, engine=engine, address=ray_address, actors=actors,
                          concurrency=concurrency)
+        return
+    if out is not None:
+        _check_out(out, paths, extractor)
+    if batch_api:
+        _extract_with_batch_api(extractor, paths, out, poll)
         return
     todo, skipped = pending(iter_documents(paths, exclude=[out] if out else []), out)
     if skipped:
@@ -85,7 +99,13 @@ def extract_cmd(
             progress.advance(outcome)
 
         try:
-            summary = extract_into(sink, extractor, todo, concurrency=concurrency, on_outcome=report)
+            if server is not None:
+                from .remote import extract_via_server
+
+                summary = extract_via_server(sink, server, api_key, todo, prompt=prompt, model=model,
+                                             concurrency=concurrency, on_outcome=report)
+            else:
+                summary = extract_into(sink, extractor, todo, concurrency=concurrency, on_outcome=report)
         except KeyboardInterrupt:
             err.print("interrupted: finished documents are saved; run again with the same --out to resume")
             raise typer.Exit(130) from None
@@ -95,6 +115,31 @@ def extract_cmd(
     if summary.failed:
         raise typer.Exit(1)
 
+
+def _check_out(out: Path, paths: list[str], extractor: Any) -> None:
+    """Refuse an --out that is a directory, an input, or holds another setup's results; create its folder."""
+    from extractor.batch.results import check_resumable, read_results
+
+    if out.is_dir():
+        fail(f"--out {out} is a directory: name a file, e.g. {out / 'results.jsonl'}")
+    target = out.resolve()
+    if any(p != "-" and Path(p).resolve() == target for p in paths):
+        fail(f"--out {out} is also an input: results would be appended to the documents; choose another --out")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"--out {out}: cannot create its folder ({exc.strerror or exc})")
+    if not out.exists() or extractor is None:
+        return
+    try:
+        check_resumable(out, prompt_id=extractor.prompt.id, prompt_hash=extractor.prompt.hash,
+                        model=extractor.backend.model)
+        torn = read_results(out).torn
+    except ExtractorError as exc:
+        fail(str(exc))
+    if torn:
+        lines = ", ".join(map(str, torn[:5])) + (" ..." if len(torn) > 5 else "")
+        err.print(f"warning: {out}: {len(torn)} torn line(s) ignored (line {lines}): their documents are done again")
 
 
 def _extract_with_batch_api(extractor: Any, paths: list[str], out: Path | None, poll: float) -> None:

@@ -9,7 +9,7 @@ import typer
 
 from extractor.core.errors import ExtractorError
 
-from .common import app, fail
+from .common import BaseUrlOpt, ModelOpt, app, fail, settings_from
 
 prompts_app = typer.Typer(help="List, show, render and diff versioned prompts.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
@@ -43,22 +43,23 @@ def prompts_show(prompt_id: Annotated[str, typer.Argument(help="NAME or NAME@vN"
 def prompts_render(
     prompt_id: Annotated[str, typer.Argument(help="NAME or NAME@vN")],
     path: Annotated[str, typer.Argument(help="A document (.txt .md .html .jsonl) or - for stdin.")],
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
 ) -> None:
-    """Print the exact messages and JSON schema that would be sent for a document."""
+    """Print the exact messages and JSON schema that would be sent for a document (to this model)."""
     from extractor.core.documents import iter_documents
-    from extractor.core.prompts import load_prompt
-    from extractor.core.schema import answer_model
+    from extractor.core.pipeline import Extractor
     from extractor.core.strategies import render_preview
 
     try:
-        prompt = load_prompt(prompt_id)
+        extractor = Extractor(settings_from(model=model, base_url=base_url), prompt=prompt_id)
     except ExtractorError as exc:
         fail(str(exc))
-    answer = answer_model(**prompt.spec.limits.model_dump())
     for item in iter_documents([path]):
         if isinstance(item, ExtractorError):
             fail(str(item))
-        preview = {"article_id": item.id, **render_preview(prompt, item, answer)}
+        answer = extractor.answer_model_for(item)
+        preview = {"article_id": item.id, **render_preview(extractor.prompt, item, answer)}
         typer.echo(json.dumps(preview, indent=2, ensure_ascii=False))
 
 

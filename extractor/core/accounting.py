@@ -23,8 +23,11 @@ class CallStats:
     completion_tokens: int = 0
     attempts: int = 0
     transport_retries: int = 0
+    continuations: int = 0
+    setup_s: float = 0.0
     last_output: str | None = None
     errors: list[str] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
 
     @property
     def total_tokens(self) -> int:
@@ -38,6 +41,17 @@ class CallStats:
             "completion_tokens": self.completion_tokens,
             "total_tokens": self.total_tokens,
         }
+
+    def merge(self, other: CallStats) -> None:
+        """Add another extraction's counts (the chunks of one document)."""
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.attempts += other.attempts
+        self.transport_retries += other.transport_retries
+        self.continuations += other.continuations
+        self.setup_s += other.setup_s
+        self.incomplete += other.incomplete
+        self.last_output = other.last_output or self.last_output
 
     def add_completion(self, completion: Any) -> None:
         """Count one raw completion: its usage and its text (kept for failure reports)."""
@@ -58,6 +72,13 @@ def completion_text(completion: Any) -> str | None:
     if getattr(message, "tool_calls", None):
         return message.tool_calls[0].function.arguments
     return getattr(message, "content", None)
+
+
+def add_setup(seconds: float) -> None:
+    """Count time spent starting a client or loading a model, kept out of per-document latency."""
+    stats = _current.get()
+    if stats is not None:
+        stats.setup_s += seconds
 
 
 def current() -> CallStats | None:

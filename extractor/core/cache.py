@@ -1,13 +1,16 @@
 """The result cache: validated answers on disk (diskcache), keyed by everything that changes them.
 
 Only schema-valid answers are stored, never errors. diskcache keeps its index in SQLite,
-so several processes can read and write the same directory at once.
+so several processes can read and write the same directory at once. A directory that
+cannot be used degrades to no caching with one warning, never to a failed extraction.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +18,23 @@ import diskcache
 
 from .errors import ConfigError
 
-KEY_VERSION = 1
+KEY_VERSION = 2
+
+
+def _digest(material: Any) -> str:
+    text = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def key_base(*, backend: dict[str, Any], schema: dict[str, Any], params: dict[str, Any], prompt_hash: str) -> str:
+    """The digest of everything in a key that is the same for every document of one configuration."""
+    return _digest({"v": KEY_VERSION, "backend": backend, "schema": schema, "params": params,
+                    "prompt_hash": prompt_hash})
+
+
+def key_with(base: str, messages: list[dict[str, Any]]) -> str:
+    """The key of one request: the configuration's digest and the full message list."""
+    return _digest({"base": base, "messages": messages})
 
 
 def cache_key(
@@ -27,52 +46,102 @@ def cache_key(
     prompt_hash: str,
 ) -> str:
     """A SHA-256 over backend identity, full messages, JSON schema, parameters and prompt hash."""
-    material = {
-        "v": KEY_VERSION,
-        "backend": backend,
-        "messages": messages,
-        "schema": schema,
-        "params": params,
-        "prompt_hash": prompt_hash,
-    }
-    text = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return key_with(key_base(backend=backend, schema=schema, params=params, prompt_hash=prompt_hash), messages)
+
+
+log = logging.getLogger("extractor.cache")
+_warned: set[str] = set()  # directories already warned about in this process: one warning each
+# What an unusable cache directory raises: not a directory, read-only, disk full, locked too long.
+_CACHE_FAULTS = (OSError, sqlite3.Error, diskcache.Timeout)
 
 
 class ResultCache:
-    """A directory of cached answers."""
+    """A directory of cached answers.
+
+    A cache that cannot be used (the path is a file, the disk is full or read-only) never
+    stops an extraction: the first fault logs one warning, and from then on `get` finds
+    nothing and `set` stores nothing. `stats` and `clear`, which are about the cache itself,
+    raise `ConfigError` instead.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
+        self.error: str | None = None
+        self._cache: diskcache.Cache | None = None
         try:
             self._cache = diskcache.Cache(str(self.directory), statistics=True)
-        except OSError as exc:
-            raise ConfigError(f"cache directory {self.directory} is not usable: {exc}") from None
+        except _CACHE_FAULTS as exc:
+            self._disable(exc)
+
+    @property
+    def usable(self) -> bool:
+        """False once the cache directory has failed; extraction then runs uncached."""
+        return self._cache is not None and self.error is None
+
+    def _disable(self, exc: BaseException) -> None:
+        reason = str(exc) or type(exc).__name__
+        if self.directory.exists() and not self.directory.is_dir():
+            reason = "it is a file, not a directory"
+        self.error = f"cache directory {self.directory} is not usable ({reason})"
+
+    def _skipped(self) -> None:
+        """Warn, once per directory and process, that extraction goes on uncached."""
+        if str(self.directory) not in _warned:
+            _warned.add(str(self.directory))
+            log.warning("%s: going on without the cache (set EXTRACTOR_CACHE_DIR or --cache-dir)", self.error)
 
     def get(self, key: str) -> dict[str, Any] | None:
-        """The stored entry for `key`, or None."""
-        value = self._cache.get(key, default=None, retry=True)
-        return value if isinstance(value, dict) else None
+        """The stored entry for `key`, or None (also when the cache is unusable)."""
+        if self._cache is not None and self.error is None:
+            try:
+                value = self._cache.get(key, default=None, retry=True)
+            except _CACHE_FAULTS as exc:
+                self._disable(exc)
+            else:
+                return value if isinstance(value, dict) else None
+        self._skipped()
+        return None
 
     def set(self, key: str, entry: dict[str, Any]) -> None:
-        """Store a validated answer entry."""
-        self._cache.set(key, entry, retry=True)
+        """Store a validated answer entry (nothing happens when the cache is unusable)."""
+        if self._cache is not None and self.error is None:
+            try:
+                self._cache.set(key, entry, retry=True)
+            except _CACHE_FAULTS as exc:
+                self._disable(exc)
+            else:
+                return
+        self._skipped()
+
+    def _usable_cache(self) -> diskcache.Cache:
+        if self._cache is None or self.error is not None:
+            raise ConfigError(self.error or f"cache directory {self.directory} is not usable")
+        return self._cache
 
     def stats(self) -> dict[str, Any]:
         """Entries, bytes on disk, directory, and hits/misses counted since the cache was made."""
-        hits, misses = self._cache.stats()
-        return {
-            "directory": str(self.directory),
-            "entries": len(self._cache),
-            "size_bytes": self._cache.volume(),
-            "hits": hits,
-            "misses": misses,
-        }
+        cache = self._usable_cache()
+        try:
+            hits, misses = cache.stats()
+            return {
+                "directory": str(self.directory),
+                "entries": len(cache),
+                "size_bytes": cache.volume(),
+                "hits": hits,
+                "misses": misses,
+            }
+        except _CACHE_FAULTS as exc:
+            raise ConfigError(f"cache directory {self.directory} is not usable ({exc})") from None
 
     def clear(self) -> int:
         """Remove every entry; returns how many were removed."""
-        return int(self._cache.clear(retry=True))
+        cache = self._usable_cache()
+        try:
+            return int(cache.clear(retry=True))
+        except _CACHE_FAULTS as exc:
+            raise ConfigError(f"cache directory {self.directory} is not usable ({exc})") from None
 
     def close(self) -> None:
         """Close the underlying SQLite connections."""
-        self._cache.close()
+        if self._cache is not None:
+            self._cache.close()

@@ -6,6 +6,7 @@ the caller reports it and goes on with the other documents.
 
 from __future__ import annotations
 
+import codecs
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -74,15 +75,31 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {err['msg']}" if where else err["msg"]
 
 
-def _decode(data: bytes, name: str) -> str:
-    if b"\x00" in data[:8192]:
-        raise DocumentError(f"{name}: binary file, not text")
+# Byte-order marks, longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _decode(data: bytes, name: str, article_id: str | None = None) -> str:
+    """Text of a file: UTF-8, or UTF-16/UTF-32 when a byte-order mark says so."""
+    codec = next((codec for bom, codec in _BOMS if data.startswith(bom)), None)
+    # UTF-16 and UTF-32 text is full of NUL bytes, so the binary check applies only without a BOM.
+    if codec is None and b"\x00" in data[:8192]:
+        raise DocumentError(f"{name}: binary file, not text", article_id=article_id, path=name)
+    codec = codec or "utf-8-sig"
+    label = "UTF-8" if codec == "utf-8-sig" else codec.upper()
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode(codec)
     except UnicodeDecodeError as exc:
-        raise DocumentError(f"{name}: not UTF-8 (invalid byte at offset {exc.start})") from None
+        raise DocumentError(f"{name}: not {label} (invalid byte at offset {exc.start})", article_id=article_id,
+                            path=name) from None
     if not text.strip():
-        raise DocumentError(f"{name}: empty or whitespace-only document")
+        raise DocumentError(f"{name}: empty or whitespace-only document", article_id=article_id, path=name)
     return text
 
 
@@ -97,65 +114,104 @@ def html_to_text(html: str, name: str) -> tuple[str, str | None]:
     return text, getattr(extracted, "title", None)
 
 
-def read_file(path: Path) -> Iterator[Document | DocumentError]:
-    """Documents in one file (.txt/.md/.html/.jsonl); errors are yielded, not raised."""
+def read_file(path: Path, article_id: str | None = None) -> Iterator[Document | DocumentError]:
+    """Documents in one file (.txt/.md/.html/.jsonl); errors are yielded, not raised.
+
+    `article_id` is the id of a text or HTML file's document (default: the file's stem).
+    """
+    for item, _where in _read_file(Path(path), article_id or Path(path).stem):
+        yield item
+
+
+def _read_file(path: Path, article_id: str) -> Iterator[tuple[Document | DocumentError, str]]:
+    """`read_file`, each item with where it came from (`file` or `file:line`)."""
     name = str(path)
+
+    def error(message: str) -> tuple[DocumentError, str]:
+        return DocumentError(f"{name}: {message}", article_id=article_id, path=name), name
+
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        yield DocumentError(f"{name}: no such file")
+        yield error("broken or looping symbolic link" if path.is_symlink() else "no such file")
         return
     except IsADirectoryError:
-        yield DocumentError(f"{name}: is a directory")
+        yield error("is a directory")
         return
     except OSError as exc:
-        yield DocumentError(f"{name}: cannot read ({exc.strerror})")
+        yield error(f"cannot read ({exc.strerror})")
         return
     suffix = path.suffix.lower()
     try:
-        text = _decode(data, name)
+        text = _decode(data, name, article_id)
     except DocumentError as err:
-        yield err
+        yield err, name
         return
     if suffix in JSONL_SUFFIXES:
-        yield from read_jsonl(text.splitlines(), name)
+        yield from _read_jsonl(text.splitlines(), name)
         return
     title = None
     if suffix in HTML_SUFFIXES:
         try:
             text, title = html_to_text(text, name)
         except DocumentError as err:
-            yield err
+            err.article_id, err.path = article_id, name
+            yield err, name
             return
-    yield Document(id=path.stem, text=text, title=title)
+    yield Document(id=article_id, text=text, title=title), name
 
 
 def read_jsonl(lines: Iterable[str], name: str) -> Iterator[Document | DocumentError]:
-    """Documents from JSONL lines with `id`, `text` and optional metadata."""
+    """Documents from JSONL lines with `id`, `text` and optional metadata.
+
+    A record without `id` gets `<file stem>-<line>`; an `id` must be a string or an integer.
+    Errors carry the id the record has (or would have had), so failure lines name it.
+    """
+    for item, _where in _read_jsonl(lines, name):
+        yield item
+
+
+def _read_jsonl(lines: Iterable[str], name: str) -> Iterator[tuple[Document | DocumentError, str]]:
+    stem = Path(name).stem
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         where = f"{name}:{number}"
+        default_id = f"{stem}-{number}"
+
+        def error(message: str, article_id: str = default_id) -> tuple[DocumentError, str]:
+            return DocumentError(f"{where}: {message}", article_id=article_id, path=name), where  # noqa: B023
+
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield DocumentError(f"{where}: invalid JSON ({exc.msg})")
+            yield error(f"invalid JSON ({exc.msg})")
             continue
-        if not isinstance(record, dict) or "text" not in record:
-            yield DocumentError(f"{where}: expected an object with 'id' and 'text'")
+        if not isinstance(record, dict):
+            yield error(f"expected an object with 'id' and 'text', not a JSON {type(record).__name__}")
             continue
-        record.setdefault("id", f"{Path(name).stem}-{number}")
-        record["id"] = str(record["id"])
+        raw_id = record.get("id", default_id)
+        # bool is an int subclass, but `true` is no identifier.
+        if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
+            yield error(f"'id' must be a string or an integer, not {json.dumps(raw_id)[:40]}")
+            continue
+        record["id"] = doc_id = str(raw_id).strip() or default_id
+        if "text" not in record:
+            yield error(f"(id {doc_id}) no 'text' field", doc_id)
+            continue
+        if not isinstance(record["text"], str):
+            yield error(f"(id {doc_id}) 'text' must be a string", doc_id)
+            continue
         try:
-            yield Document.model_validate(record)
+            yield Document.model_validate(record), where
         except ValidationError as exc:
-            yield DocumentError(f"{where} (id {record['id']}): {_first_error(exc)}")
+            yield error(f"(id {doc_id}): {_first_error(exc)}", doc_id)
 
 
 def read_stdin() -> Iterator[Document | DocumentError]:
     """One document from standard input, with id `stdin`."""
     try:
-        text = _decode(sys.stdin.buffer.read(), "<stdin>")
+        text = _decode(sys.stdin.buffer.read(), "<stdin>", "stdin")
     except DocumentError as err:
         yield err
         return
@@ -165,23 +221,84 @@ def read_stdin() -> Iterator[Document | DocumentError]:
 def iter_documents(paths: Iterable[str | Path], *, exclude: Iterable[Path] = ()) -> Iterator[Document | DocumentError]:
     """Every document named by `paths`: files, directories (supported files inside), or `-`.
 
-    Files in `exclude` (such as the run's own output file) are passed over in directories.
+    Files in `exclude` (such as the run's own output file) are passed over in directories;
+    a file named twice is read once. Ids are unique within the call: files whose stems
+    collide (`a/x.txt`, `b/x.txt`) get path-derived ids (`a/x`, `b/x`), and a second
+    document with an id already seen (duplicate JSONL ids) is refused with a `DocumentError`.
+    Symbolic links to directories are not followed, so a link loop cannot recurse.
     """
-    skip = {p.resolve() for p in exclude}
+    sources = list(_sources(paths, {_resolve(Path(p)) for p in exclude}))
+    ids = _file_ids([s for s in sources if isinstance(s, Path)])
+    seen: dict[str, str] = {}
+    for source in sources:
+        if isinstance(source, DocumentError):
+            yield source
+            continue
+        pairs = ((item, "<stdin>") for item in read_stdin()) if source == STDIN else _read_file(source, ids[source])
+        for item, where in pairs:
+            if isinstance(item, Document):
+                first = seen.setdefault(item.id, where)
+                if first != where:
+                    yield DocumentError(
+                        f"{where}: duplicate id {item.id!r} (first at {first}): ids must be unique within a run; "
+                        "this document is not extracted", article_id=item.id, path=str(source))
+                    continue
+            yield item
+
+
+STDIN = Path("-")
+
+
+def _sources(paths: Iterable[str | Path], skip: set[Path]) -> Iterator[Path | DocumentError]:
+    """The files to read, in order: each named file, each directory's supported files, `-`."""
+    named: set[Path] = set()
     for raw in paths:
         if str(raw) == "-":
-            yield from read_stdin()
+            yield STDIN
             continue
         path = Path(raw)
         if path.is_dir():
             files = sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES and p.resolve() not in skip
+                p for p in path.rglob("*")
+                # a symlink that is not a file is broken or loops: listed, so reading it reports that
+                if p.suffix.lower() in SUPPORTED_SUFFIXES and (p.is_file() or p.is_symlink())
+                and _resolve(p) not in skip
             )
             if not files:
-                yield DocumentError(f"{path}: no .txt, .md, .html or .jsonl files in this directory")
-            for file in files:
-                yield from read_file(file)
+                yield DocumentError(f"{path}: no .txt, .md, .html or .jsonl files in this directory", path=str(path))
         else:
-            yield from read_file(path)
+            files = [path]
+        for file in files:
+            key = _resolve(file)
+            if key not in named:
+                named.add(key)
+                yield file
+
+
+def _resolve(path: Path) -> Path:
+    """The absolute path without symbolic links; a looping link stays as it is (it fails when read)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError on a symlink loop
+        return path.absolute()
+
+
+def _file_ids(files: list[Path]) -> dict[Path, str]:
+    """Each file's document id: its stem, or when stems collide, the shortest distinguishing path."""
+    by_stem: dict[str, list[Path]] = {}
+    for file in files:
+        by_stem.setdefault(file.stem, []).append(file)
+    ids: dict[Path, str] = {}
+    for stem, group in by_stem.items():
+        if len(group) == 1:
+            ids[group[0]] = stem
+            continue
+        parts = [_resolve(file).with_suffix("").parts for file in group]
+        if len(set(parts)) < len(parts):  # x.txt and x.md in one folder: the suffix tells them apart
+            parts = [_resolve(file).parts for file in group]
+        depth = 2
+        while depth < max(len(p) for p in parts) and len({p[-depth:] for p in parts}) < len(parts):
+            depth += 1
+        for file, file_parts in zip(group, parts, strict=True):
+            ids[file] = "/".join(file_parts[-depth:]).lstrip("/")
+    return ids

@@ -10,7 +10,16 @@ class ExtractorError(Exception):
 
 
 class DocumentError(ExtractorError):
-    """A document could not be read: missing, empty, binary, not UTF-8, bad JSONL line."""
+    """A document could not be read: missing, empty, binary, not UTF-8, bad JSONL line.
+
+    `article_id` is the id the document has (or would have had), so a failure line names the
+    document rather than a fragment of the message; `path` is the file it came from.
+    """
+
+    def __init__(self, message: str, *, article_id: str | None = None, path: str | None = None) -> None:
+        super().__init__(message)
+        self.article_id = article_id
+        self.path = path
 
 
 class PromptError(ExtractorError):
@@ -22,7 +31,16 @@ class ConfigError(ExtractorError):
 
 
 class BackendError(ExtractorError):
-    """The model endpoint failed after transport retries (unreachable, 4xx, 5xx, timeout)."""
+    """The model endpoint failed after transport retries (unreachable, 4xx, 5xx, timeout).
+
+    `attempts` counts the requests made for the failing call, `transport_retries` the
+    retries among them, so a failed document is accounted for like a successful one.
+    """
+
+    def __init__(self, message: str, *, attempts: int = 1, transport_retries: int = 0) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+        self.transport_retries = transport_retries
 
 
 class ExtractionFailed(ExtractorError):
@@ -41,16 +59,21 @@ class ExtractionFailed(ExtractorError):
         reason: str,
         last_output: str | None,
         usage: dict[str, int] | None = None,
+        endpoint: str | None = None,
+        transport_retries: int = 0,
     ) -> None:
         self.article_id = article_id
+        self.endpoint = endpoint
+        self.transport_retries = transport_retries
         self.prompt_id = prompt_id
         self.attempts = attempts
         self.reason = reason
         self.last_output = last_output
         self.usage = usage or {}
         first_line = reason.strip().splitlines()[0] if reason.strip() else "invalid output"
+        source = f" ({endpoint})" if endpoint else ""
         super().__init__(
-            f"{article_id}: no schema-valid answer from prompt {prompt_id} after {attempts} "
+            f"{article_id}: no schema-valid answer from prompt {prompt_id}{source} after {attempts} "
             f"attempt(s): {first_line}"
         )
 
@@ -62,6 +85,8 @@ class ExtractionFailed(ExtractorError):
             "reason": self.reason,
             "last_output": self.last_output,
             "attempts": self.attempts,
+            "transport_retries": self.transport_retries,
+            "endpoint": self.endpoint,
         }
 
 

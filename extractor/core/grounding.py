@@ -26,6 +26,8 @@ from rapidfuzz import fuzz
 
 from .schema import ArticleExtraction, ExtractionAnswer
 
+# Bumped whenever alignment results change, so groundings cached with answers are recomputed.
+GROUNDING_VERSION = 1
 # 90 tolerates about one changed word in ten (a dropped article, a respelt word, a re-cased first
 # letter) while rejecting paraphrase, which scores in the 60s-70s against the nearest real sentence.
 FUZZY_THRESHOLD = 90.0

@@ -1,35 +1,48 @@
-"""The extraction pipeline: document → prompt → cache → model → validate (re-ask) → result.
+"""The extraction pipeline: document → prompt → cache → model → validate (re-ask) → ground → result.
 
 `Extractor` holds the settings, the prompt, the backend and the cache for many calls;
-`extract()` is the one-call convenience. Run metadata rides on the result's `meta`
+`extract()` is the one-call convenience. The pipeline is written once, as coroutines:
+`aextract_document` is what batches and the service await, and the synchronous methods run
+it on a shared background loop (`aio.run_sync`). Run metadata rides on the result's `meta`
 property, outside the schema's fields.
+
+Everything that is the same for every document (the response model, its JSON schema, the
+constant part of the cache key, the generation parameters) is computed once per extractor;
+a cache hit costs one key, one read and one validation, and never builds a model client.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
 import hashlib
+import logging
 import os
 import time
-from functools import cached_property
+from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass
+from functools import cache, cached_property
 from typing import Any
 
-import instructor
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 from pydantic import BaseModel, Field
 
 from . import accounting, strategies
+from .aio import run_sync
 from .backends import Backend, get_backend
-from .cache import cache_key
+from .cache import key_base, key_with
 from .caches import Cache, open_cache
 from .chunking import merge_answers, split_text
+from .continuation import added_anything, combine, continuation_messages, salvage
 from .documents import Document, make_document
 from .errors import BackendError, ConfigError, ExtractionFailed
-from .grounding import ground, require_grounding
+from .grounding import GROUNDING_VERSION, Grounding, ground, require_grounding
 from .prompts import Prompt, load_prompt
-from .schema import SCHEMA_VERSION, ArticleExtraction, ExtractionAnswer, answer_model, schema_hash, to_article
+from .schema import SCHEMA_VERSION, ArticleExtraction, ExtractionAnswer, answer_model, schema_hash
 from .settings import Settings
+
+log = logging.getLogger("extractor")
+MANY_CHUNKS = 50
 
 
 class Usage(BaseModel):
@@ -52,8 +65,11 @@ class RunMeta(BaseModel):
     endpoint: str
     cache_hit: bool = False
     cache_key: str
-    attempts: int = Field(description="Model calls made (validation attempts); 0 on a cache hit")
+    attempts: int = Field(description="Model calls made (validation attempts and continuations); 0 on a cache hit")
     transport_retries: int = 0
+    continuations: int = Field(default=0, description="Extra calls that fetched the rest of cut-off answers")
+    incomplete: bool = Field(default=False, description="True when an answer was still cut off at the call bound")
+    incomplete_reason: str | None = None
     usage: Usage = Field(default_factory=Usage, description="Tokens spent by this call (0 on a cache hit)")
     cost: float | None = None
     latency_s: float
@@ -62,6 +78,17 @@ class RunMeta(BaseModel):
     grounding: dict[str, Any] | None = Field(
         default=None, description="Evidence quotes and target names aligned to the text: rate and spans"
     )
+
+
+@dataclass
+class _Piece:
+    """One model-sized part of a document, answered."""
+
+    answer: ExtractionAnswer
+    stats: accounting.CallStats
+    key: str
+    hit: bool
+    grounding: dict[str, Any] | None = None
 
 
 class Extractor:
@@ -77,11 +104,12 @@ class Extractor:
         self.settings = settings.with_(**changes) if settings else Settings.from_env(**changes)
         self.settings.check()
         self.prompt = load_prompt(prompt or os.environ.get("EXTRACTOR_PROMPT") or "sanctions")
-        self.response_model: type[BaseModel] = answer_model(**self.prompt.spec.limits.model_dump())
+
+    # -- configuration, computed once -------------------------------------------------
 
     @cached_property
     def backend(self) -> Backend:
-        """The model backend, created on first use (loading a local model takes a moment)."""
+        """The model backend (cheap to build: a local model loads on its first call)."""
         return get_backend(self.settings)
 
     @cached_property
@@ -90,11 +118,57 @@ class Extractor:
         return open_cache(self.settings)
 
     @cached_property
-    def _create(self) -> Any:
+    def bounded(self) -> bool:
+        """Whether the model-facing schema carries the prompt's list bounds (small models only)."""
+        if self.settings.list_bounds is not None:
+            return self.settings.list_bounds
+        return self.backend.bounded_lists
+
+    @cached_property
+    def response_model(self) -> type[BaseModel]:
+        """The model-facing answer: bounded lists for small models, the plain schema otherwise."""
+        if self.bounded:
+            return answer_model(**self.prompt.spec.limits.model_dump())
+        return ExtractionAnswer
+
+    @cached_property
+    def max_tokens(self) -> int:
+        """Output budget per call: the setting, else the prompt's, else the backend's default."""
+        return self.settings.max_tokens or self.prompt.spec.max_tokens or self.backend.default_max_tokens
+
+    @cached_property
+    def json_schema(self) -> dict[str, Any]:
+        """The JSON schema of the model-facing answer."""
+        return self.response_model.model_json_schema()
+
+    @cached_property
+    def _params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"temperature": self.settings.temperature, "max_tokens": self.max_tokens}
+        if self.settings.seed is not None:
+            params["seed"] = self.settings.seed
+        return params
+
+    def params(self) -> dict[str, Any]:
+        """Generation parameters sent with every request."""
+        return dict(self._params)
+
+    @cached_property
+    def _key_base(self) -> str:
+        return key_base(backend=self.backend.identity(), schema=self.json_schema, params=self._params,
+                        prompt_hash=self.prompt.hash)
+
+    @cached_property
+    def _schema_hash(self) -> str:
+        return schema_hash()
+
+    @cached_property
+    def _acreate(self) -> Any:
+        import instructor
+
         backend = self.backend
 
-        def observed(*args: Any, **kwargs: Any) -> Any:
-            completion = backend.create(*args, **kwargs)
+        async def observed(*args: Any, **kwargs: Any) -> Any:
+            completion = await backend.acreate(*args, **kwargs)
             stats = accounting.current()
             if stats is not None:
                 stats.add_completion(completion)
@@ -102,17 +176,7 @@ class Extractor:
 
         return instructor.patch(create=observed, mode=backend.mode)
 
-    @cached_property
-    def json_schema(self) -> dict[str, Any]:
-        """The JSON schema of the model-facing answer."""
-        return self.response_model.model_json_schema()
-
-    def params(self) -> dict[str, Any]:
-        """Generation parameters sent with every request."""
-        params: dict[str, Any] = {"temperature": self.settings.temperature, "max_tokens": self.settings.max_tokens}
-        if self.settings.seed is not None:
-            params["seed"] = self.settings.seed
-        return params
+    # -- per document ---------------------------------------------------------------------
 
     def messages(self, document: Document) -> list[dict[str, str]]:
         """The messages this extractor sends for `document`."""
@@ -120,13 +184,11 @@ class Extractor:
 
     def key_for(self, document: Document) -> str:
         """The cache key of `document` under this configuration."""
-        return cache_key(
-            backend=self.backend.identity(),
-            messages=self.messages(document),
-            schema=self.json_schema,
-            params=self.params(),
-            prompt_hash=self.prompt.hash,
-        )
+        return key_with(self._key_base, self.messages(document))
+
+    def answer_model_for(self, document: Document) -> type[BaseModel]:
+        """The model-facing response model used for `document`."""
+        return self.response_model
 
     def extract(
         self, text: str, *, article_id: str | None = None, metadata: dict[str, Any] | None = None
@@ -135,124 +197,177 @@ class Extractor:
         return self.extract_document(make_document(text, article_id=article_id, metadata=metadata))
 
     def extract_document(self, document: Document) -> ArticleExtraction:
-        """Extract one `Document`; raises `ExtractionFailed` or `BackendError` on failure.
+        """Extract one `Document`; raises `ExtractionFailed` or `BackendError` on failure."""
+        return run_sync(self.aextract_document(document))
+
+    async def aextract_document(
+        self, document: Document, *, slots: asyncio.Semaphore | None = None
+    ) -> ArticleExtraction:
+        """Extract one `Document` (asyncio); `slots` bounds the model calls in flight across documents.
 
         A document longer than the model's context is split into overlapping chunks, each
-        extracted (and cached) on its own, and the answers merged. Evidence and names are
-        then aligned to the whole text; with `require_grounding` unfound ones are dropped.
+        extracted (and cached) on its own, concurrently within `slots`, and the answers merged.
+        Evidence and names are then aligned to the whole text; with `require_grounding`
+        unfound ones are dropped.
         """
         started = time.perf_counter()
         pieces = self.chunks(document)
+        if len(pieces) == 1:
+            done = [await self._piece(pieces[0], slots)]
+        else:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self._piece(piece, slots)) for piece in pieces]
+            done = [task.result() for task in tasks]
         total = accounting.CallStats()
-        hits, keys, answers = 0, [], []
-        for piece in pieces:
-            answer, stats, key, hit = self._extract_piece(piece)
-            answers.append(answer)
-            keys.append(key)
-            hits += hit
-            total.prompt_tokens += stats.prompt_tokens
-            total.completion_tokens += stats.completion_tokens
-            total.attempts += stats.attempts
-            total.transport_retries += stats.transport_retries
+        for piece in done:
+            total.merge(piece.stats)
+        answers = [piece.answer for piece in done]
         merged = answers[0] if len(answers) == 1 else merge_answers(answers)
-        key = keys[0] if len(keys) == 1 else hashlib.sha256("".join(keys).encode()).hexdigest()
-        return self.finish(document, merged, key, started, total, cache_hit=hits == len(pieces), chunks=len(pieces))
-
-    async def aextract_document(self, document: Document) -> ArticleExtraction:
-        """`extract_document` for asyncio callers (batches, the service's workers)."""
-        return await asyncio.to_thread(self.extract_document, document)
+        key = done[0].key if len(done) == 1 else hashlib.sha256("".join(p.key for p in done).encode()).hexdigest()
+        known = done[0].grounding if len(done) == 1 else None
+        result = self.finish(document, merged, key, started, total, cache_hit=all(p.hit for p in done),
+                             chunks=len(pieces), grounding=known)
+        for piece in done:
+            if not piece.hit:
+                # A whole-document answer caches its grounding too, so a hit need not align again.
+                whole = len(done) == 1 and not self.settings.require_grounding
+                self.store(piece.key, piece.answer, piece.stats, grounding=result.meta.grounding if whole else None)
+        return result
 
     def finish(
         self, document: Document, answer: ExtractionAnswer, key: str, started: float, stats: accounting.CallStats,
-        *, cache_hit: bool, chunks: int = 1,
+        *, cache_hit: bool, chunks: int = 1, grounding: dict[str, Any] | None = None,
     ) -> ArticleExtraction:
         """The public result of an answer: grounded in the text (filtered if required), with run metadata."""
-        result = to_article(answer, document.id)
-        grounding = ground(result, document.text)
-        if self.settings.require_grounding:
-            result = require_grounding(result, grounding)
-            grounding = ground(result, document.text)
-        result._meta = self._meta(key, started, stats, cache_hit=cache_hit, chunks=chunks,
-                                  grounding=grounding.to_dict())
+        result = ArticleExtraction.model_validate({**answer.model_dump(), "article_id": document.id})
+        if grounding is None or self.settings.require_grounding:
+            found: Grounding = ground(result, document.text)
+            if self.settings.require_grounding:
+                result = require_grounding(result, found)
+                found = ground(result, document.text)
+            grounding = found.to_dict()
+        result._meta = self._meta(key, started, stats, cache_hit=cache_hit, chunks=chunks, grounding=grounding)
         return result
 
     def cached_answer(self, key: str) -> ExtractionAnswer | None:
         """The cached answer for `key`, unless caching is off or `refresh` is set."""
-        if self.cache is None or self.settings.refresh:
-            return None
-        entry = self.cache.get(key)
+        entry = self._cached_entry(key)
         return ExtractionAnswer.model_validate(entry["answer"]) if entry is not None else None
 
-    def store(self, key: str, answer: ExtractionAnswer, stats: accounting.CallStats) -> None:
-        """Cache a validated answer (errors never reach here)."""
+    def _cached_entry(self, key: str) -> dict[str, Any] | None:
+        if self.cache is None or self.settings.refresh:
+            return None
+        return self.cache.get(key)
+
+    def store(self, key: str, answer: ExtractionAnswer, stats: accounting.CallStats,
+              grounding: dict[str, Any] | None = None) -> None:
+        """Cache a validated answer (errors never reach here); its grounding too, when one piece is the document."""
         if self.cache is not None:
-            self.cache.set(key, {"answer": answer.model_dump(mode="json"), "usage": stats.usage()})
+            entry: dict[str, Any] = {"answer": answer.model_dump(mode="json"), "usage": stats.usage()}
+            if stats.incomplete:
+                entry["incomplete"] = stats.incomplete  # served again as incomplete, never as whole
+            if grounding is not None:
+                entry["grounding"] = {"version": GROUNDING_VERSION, **grounding}
+            self.cache.set(key, entry)
 
     def chunks(self, document: Document) -> list[Document]:
         """The document, or overlapping pieces of it when it would not fit the model's context."""
         window = self.backend.context_window() or self.settings.context_tokens
         overhead = sum(len(m["content"]) for m in self.messages(document.model_copy(update={"text": " "})))
+        reserve = self.max_tokens + 64
+        if len(document.text) + overhead <= window - reserve:
+            return [document]  # fits even at one character per token: no need to count
         # Characters per token of this text: counted when the backend can, else a safe 3.
         count = getattr(self.backend, "count_tokens", None)
         sample = document.text[:20000]
         ratio = max(len(sample) / max(count(sample), 1), 1.0) if count else 3.0
-        budget_tokens = window - self.settings.max_tokens - overhead / ratio - 64
+        budget_tokens = window - reserve - overhead / ratio
         max_chars = int(budget_tokens * ratio * 0.9)
         if len(document.text) <= max_chars:
             return [document]
         if max_chars < 500:
             raise ConfigError(
                 f"{document.id}: the context ({window} tokens) leaves no room for the article after the prompt "
-                f"and max_tokens={self.settings.max_tokens}: lower --max-tokens or use a larger model"
+                f"and max_tokens={self.max_tokens}: lower --max-tokens / EXTRACTOR_MAX_TOKENS, raise "
+                "EXTRACTOR_CONTEXT_TOKENS if the model allows, or use a larger model"
             )
-        pieces = split_text(document.text, max_chars=max_chars, overlap_chars=max(max_chars // 10, 200))
+        # The overlap is a tenth of a chunk: enough to keep a sentence whole, never a resend of the text.
+        pieces = split_text(document.text, max_chars=max_chars, overlap_chars=max_chars // 10)
+        if len(pieces) > MANY_CHUNKS:
+            log.warning("%s: %d chunks of %d characters at a %d-token context; a larger context "
+                        "(EXTRACTOR_CONTEXT_TOKENS) would need fewer calls",
+                        document.id, len(pieces), max_chars, window)
         return [document.model_copy(update={"text": piece.text}) for piece in pieces]
 
-    def _extract_piece(self, document: Document) -> tuple[ExtractionAnswer, accounting.CallStats, str, bool]:
-        """One model-sized document: from the cache, or asked (with re-asks) and then cached."""
+    async def _piece(self, document: Document, slots: asyncio.Semaphore | None) -> _Piece:
+        """One model-sized document: from the cache, or asked (with re-asks and continuations) and cached."""
         key = self.key_for(document)
-        cached = self.cached_answer(key)
-        if cached is not None:
-            return cached, accounting.CallStats(), key, True
+        entry = self._cached_entry(key)
+        if entry is not None:
+            answer = ExtractionAnswer.model_validate(entry["answer"])
+            grounding = entry.get("grounding")
+            if grounding is not None and grounding.pop("version", None) != GROUNDING_VERSION:
+                grounding = None
+            return _Piece(answer, accounting.CallStats(incomplete=list(entry.get("incomplete", []))), key, True,
+                          grounding)
+        gate: AbstractAsyncContextManager[Any] = slots if slots is not None else nullcontext()
         with accounting.tracking() as stats:
-            answer = self._ask(document, stats)
-        self.store(key, answer, stats)
-        return answer, stats, key, False
+            async with gate:
+                answer = await self._ask(document, stats)
+        return _Piece(answer, stats, key, False)
 
-    def _ask(self, document: Document, stats: accounting.CallStats) -> ExtractionAnswer:
-        def call(messages: list[dict[str, str]], response_model: type[BaseModel], step: str | None) -> Any:
-            return self.call(document, messages, response_model, stats, step)
+    async def _ask(self, document: Document, stats: accounting.CallStats) -> ExtractionAnswer:
+        async def call(messages: list[dict[str, str]], response_model: type[BaseModel], step: str | None) -> Any:
+            return await self.acall(document, messages, response_model, stats, step)
 
-        return strategies.ask(self.prompt, document, self.answer_model_for(document), call)
+        return await strategies.ask(self.prompt, document, self.answer_model_for(document), call)
 
-    def answer_model_for(self, document: Document) -> type[BaseModel]:
-        """The model-facing response model used for `document`."""
-        return self.response_model
-
-    def call(
+    async def acall(
         self, document: Document, messages: list[dict[str, str]], response_model: type[BaseModel],
         stats: accounting.CallStats, step: str | None = None,
     ) -> Any:
-        """One structured call: instructor validates and re-asks; failures name the document and prompt."""
-        # Each re-ask adds the bad answer and the validation error to the conversation, so
-        # validation_retries and max_tokens bound how much it can grow.
-        try:
-            return self._create(
-                messages=messages,
-                response_model=response_model,
-                max_retries=self.settings.validation_retries,
-                **self.params(),
-                **self.backend.request_kwargs(),
-            )
-        except InstructorRetryException as exc:
-            transport = _backend_error(exc)
-            if transport is not None:
-                raise transport from None  # the endpoint failed: not a validation failure
-            reason = _last_reason(exc)
-            raise self._failed(document, stats, f"step {step}: {reason}" if step else reason) from None
-        except IncompleteOutputException:
-            reason = f"output cut off at max_tokens={self.settings.max_tokens} before the JSON was complete"
-            raise self._failed(document, stats, f"step {step}: {reason}" if step else reason) from None
+        """One structured answer: validated and re-asked by instructor; continued when cut off at max_tokens.
+
+        Failures name the document and the prompt. Each re-ask adds the bad answer and the
+        validation error to the conversation, so validation_retries and max_tokens bound how
+        much it can grow; `max_calls` bounds the continuations.
+        """
+        from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
+
+        parts: list[BaseModel] = []
+        request = messages
+        for number in range(1, self.settings.max_calls + 1):
+            try:
+                part = await self._acreate(
+                    messages=request, response_model=prepared(response_model),
+                    max_retries=self.settings.validation_retries, **self._params, **self.backend.request_kwargs(),
+                )
+            except InstructorRetryException as exc:
+                transport = _backend_error(exc)
+                if transport is not None:
+                    raise transport from None  # the endpoint failed: not a validation failure
+                raise self._failed(document, stats, _where(step, _last_reason(exc))) from None
+            except IncompleteOutputException as exc:
+                cut = salvage(accounting.completion_text(exc.last_completion), response_model)
+                before = combine(parts) if parts else None
+                if cut is not None:
+                    parts.append(cut)
+                if number > 1 and before is not None and not added_anything(before, combine(parts)):
+                    stats.incomplete.append(_where(step, "the model repeated itself instead of continuing"))
+                    break
+                if number == self.settings.max_calls:
+                    stats.incomplete.append(_where(step, f"still cut off at max_tokens={self.max_tokens} after "
+                                                         f"{number} call(s) (EXTRACTOR_MAX_CALLS)"))
+                    break
+                stats.continuations += 1
+                request = continuation_messages(messages, combine(parts) if parts else None)
+                continue
+            parts.append(part)
+            break
+        if not parts:
+            reason = f"output cut off at max_tokens={self.max_tokens} before any item was complete"
+            raise self._failed(document, stats, _where(step, reason + " (raise EXTRACTOR_MAX_TOKENS)"))
+        return combine(parts)
 
     def _failed(self, document: Document, stats: accounting.CallStats, reason: str) -> ExtractionFailed:
         return ExtractionFailed(
@@ -262,6 +377,8 @@ class Extractor:
             reason=reason,
             last_output=stats.last_output,
             usage=stats.usage(),
+            endpoint=self.backend.endpoint,
+            transport_retries=stats.transport_retries,
         )
 
     def _meta(
@@ -271,7 +388,7 @@ class Extractor:
         return RunMeta(
             prompt_id=self.prompt.id,
             prompt_hash=self.prompt.hash,
-            schema_hash=schema_hash(),
+            schema_hash=self._schema_hash,
             backend=self.backend.name,
             model=self.backend.model,
             endpoint=self.backend.endpoint,
@@ -279,26 +396,68 @@ class Extractor:
             cache_key=key,
             attempts=stats.attempts,
             transport_retries=stats.transport_retries,
+            continuations=stats.continuations,
+            incomplete=bool(stats.incomplete),
+            incomplete_reason="; ".join(stats.incomplete) or None,
             usage=Usage(**stats.usage()),
             cost=self.settings.cost(stats.prompt_tokens, stats.completion_tokens),
-            latency_s=round(time.perf_counter() - started, 4),
+            # Client start-up and model loading are the process's cost, not this document's.
+            latency_s=round(max(time.perf_counter() - started - stats.setup_s, 0.0), 4),
             created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             chunks=chunks,
             grounding=grounding,
         )
 
 
-def _backend_error(exc: InstructorRetryException) -> BackendError | None:
+@cache
+def prepared(model: type[BaseModel]) -> type[BaseModel]:
+    """`model` as instructor's response class, built once, with its JSON schema generated once.
+
+    instructor wraps a plain model (a new class) and regenerates its schema on every call;
+    both are the same for every document, so they are made here once per model.
+    """
+    from instructor.v2.core.function_calls import response_schema
+
+    wrapped = response_schema(model)
+    schema = wrapped.model_json_schema()
+
+    class Prepared(wrapped):  # type: ignore[valid-type, misc]
+        @classmethod
+        def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            if args or kwargs:
+                return super().model_json_schema(*args, **kwargs)
+            return copy.deepcopy(schema)  # callers may edit the schema they get
+
+    Prepared.__name__ = Prepared.__qualname__ = model.__name__
+    Prepared.__doc__ = wrapped.__doc__
+    return Prepared
+
+
+def _where(step: str | None, reason: str) -> str:
+    return f"step {step}: {reason}" if step else reason
+
+
+def _backend_error(exc: Exception) -> BackendError | None:
     attempts = getattr(exc, "failed_attempts", None) or []
     candidates = [a.exception for a in attempts] + [exc.__cause__, exc.__context__]
     return next((c for c in candidates if isinstance(c, BackendError)), None)
 
 
-def _last_reason(exc: InstructorRetryException) -> str:
+def _last_reason(exc: Exception) -> str:
     attempts = getattr(exc, "failed_attempts", None) or []
-    if attempts:
-        return str(attempts[-1].exception)
-    return str(exc)
+    error = attempts[-1].exception if attempts else exc
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        # A pydantic ValidationError: name the field and the reason, not just "1 validation error".
+        try:
+            found = errors()
+            first = found[0]
+            where = ".".join(str(p) for p in first["loc"]) or "answer"
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            return f"{where}: {first['msg']}{more}"
+        except (TypeError, IndexError, KeyError):
+            pass
+    return str(error)
 
 
 def extract(

@@ -27,6 +27,9 @@ from .schema import ExtractionAnswer
 
 PROMPTS_ENV = "EXTRACTOR_PROMPTS_DIR"
 _VERSION_FILE = re.compile(r"^v(\d+)\.ya?ml$")
+# Characters that end a line: a metadata value is shown on one line, so none may survive in it.
+_LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+_TEMPLATE_TAG = re.compile(r"<(\w+)>")
 _jinja = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
 
 
@@ -41,7 +44,11 @@ class Example(BaseModel):
 
 
 class Limits(BaseModel):
-    """List-length bounds put into the model-facing JSON schema."""
+    """List-length bounds put into the model-facing JSON schema of backends that need them.
+
+    Only small models get them (they otherwise repeat one item until the token limit); a
+    capable model's answer is never cut by them: see `Backend.bounded_lists`.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -70,6 +77,9 @@ class PromptSpec(BaseModel):
     user: str = Field(min_length=1, description="jinja2 template; gets `text` and `metadata`")
     examples: list[Example] = Field(default_factory=list)
     limits: Limits = Field(default_factory=Limits)
+    max_tokens: int | None = Field(
+        default=None, ge=16, description="Output token budget per call for this prompt (over the backend's default)"
+    )
     strategy: Literal["single", "split"] = Field(
         default="single", description="single: one call for the whole schema; split: focused questions in steps"
     )
@@ -106,7 +116,7 @@ class Prompt:
         # The description says what changed; it never reaches the model, so it is not hashed.
         content = self.spec.model_dump(mode="json", exclude={"description"})
         # Keys added to the prompt format later are hashed only when used, so existing prompts keep their hash.
-        for key, default in (("strategy", "single"), ("steps", None)):
+        for key, default in (("strategy", "single"), ("steps", None), ("max_tokens", None)):
             if content.get(key) == default:
                 content.pop(key)
         canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)
@@ -117,8 +127,28 @@ class Prompt:
         """What changed from the previous version."""
         return self.spec.description
 
+    @cached_property
+    def _delimiters(self) -> re.Pattern[str] | None:
+        """Look-alikes of the template's data delimiters: `<article>`, `</ Article >`, `<article id=x>`."""
+        names = sorted({n for n in _TEMPLATE_TAG.findall(self.spec.user) if f"</{n}>" in self.spec.user})
+        if not names:
+            return None
+        return re.compile(r"<\s*(/?)\s*(" + "|".join(map(re.escape, names)) + r")\b[^<>]*>", re.IGNORECASE)
+
+    def _neutralise(self, value: str) -> str:
+        """`value` with delimiter look-alikes turned into `[article]`/`[/article]`, so data cannot close its block."""
+        pattern = self._delimiters
+        return pattern.sub(lambda m: f"[{m.group(1)}{m.group(2)}]", value) if pattern else value
+
     def render_user(self, text: str, metadata: dict[str, str]) -> str:
-        """The user message for one document."""
+        """The user message for one document.
+
+        The article and its metadata are data: delimiter look-alikes in them are neutralised
+        and metadata values flattened to one line, so neither can end the data block early
+        or start a line of its own. Text without such look-alikes renders unchanged.
+        """
+        text = self._neutralise(text)
+        metadata = {key: self._neutralise(_LINE_BREAKS.sub(" ", str(value))) for key, value in metadata.items()}
         try:
             return self._template.render(text=text, metadata=metadata).strip() + "\n"
         except jinja2.UndefinedError as exc:

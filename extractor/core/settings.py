@@ -36,6 +36,28 @@ def _env_float(name: str, default: float) -> float:
         raise ConfigError(f"{name}={raw!r} is not a number") from None
 
 
+def _env_int(name: str) -> int | None:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+
+
+def _env_bool(name: str) -> bool | None:
+    """`on`/`off` (or true/false, 1/0); `auto` or unset leaves the choice to the backend."""
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw in ("", "auto"):
+        return None
+    if raw in ("1", "true", "on", "yes"):
+        return True
+    if raw in ("0", "false", "off", "no"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: use on, off or auto")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything that decides how a document is extracted, apart from the prompt."""
@@ -45,7 +67,7 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     mode: str = "json_schema"
     temperature: float = 0.0
-    max_tokens: int = 2048
+    max_tokens: int | None = None
     seed: int | None = 0
     validation_retries: int = 2
     timeout: float = 120.0
@@ -59,6 +81,8 @@ class Settings:
     n_ctx: int = 8192
     context_tokens: int = 32768
     require_grounding: bool = False
+    list_bounds: bool | None = None
+    max_calls: int = 10
     price_in: float | None = None
     price_out: float | None = None
 
@@ -73,7 +97,9 @@ class Settings:
             "cache_url": os.environ.get("EXTRACTOR_CACHE_URL") or None,
             "timeout": _env_float("EXTRACTOR_TIMEOUT", 120.0),
             "transport_budget": _env_float("EXTRACTOR_RETRY_BUDGET", 300.0),
-            "max_tokens": int(_env_float("EXTRACTOR_MAX_TOKENS", 2048)),
+            "max_tokens": _env_int("EXTRACTOR_MAX_TOKENS"),
+            "max_calls": _env_int("EXTRACTOR_MAX_CALLS"),
+            "list_bounds": _env_bool("EXTRACTOR_LIST_BOUNDS"),
             "context_tokens": int(_env_float("EXTRACTOR_CONTEXT_TOKENS", 32768)),
             "price_in": _env_float("EXTRACTOR_PRICE_IN", -1.0),
             "price_out": _env_float("EXTRACTOR_PRICE_OUT", -1.0),
@@ -81,6 +107,8 @@ class Settings:
         for key in ("price_in", "price_out"):
             if env[key] < 0:
                 env[key] = None
+        if env["max_calls"] is None:
+            del env["max_calls"]
         names = {f.name for f in fields(cls)}
         unknown = set(overrides) - names
         if unknown:
@@ -96,10 +124,22 @@ class Settings:
         """Raise `ConfigError` naming the setting that is wrong."""
         if self.mode not in MODES:
             raise ConfigError(f"EXTRACTOR_MODE / --mode {self.mode!r} is not one of {', '.join(MODES)}")
-        if self.max_tokens < 16:
-            raise ConfigError(f"max_tokens {self.max_tokens} is too small")
+        if self.max_tokens is not None and self.max_tokens < 16:
+            raise ConfigError(f"EXTRACTOR_MAX_TOKENS / --max-tokens {self.max_tokens} is too small (at least 16)")
         if self.validation_retries < 0:
             raise ConfigError("validation_retries must be 0 or more")
+        if not self.timeout > 0:
+            raise ConfigError(f"EXTRACTOR_TIMEOUT={self.timeout!r} must be a positive number of seconds")
+        if not self.transport_budget > 0:
+            raise ConfigError(f"EXTRACTOR_RETRY_BUDGET={self.transport_budget!r} must be a positive number of seconds")
+        if self.transport_attempts < 1:
+            raise ConfigError("transport_attempts must be at least 1")
+        if self.max_calls < 1:
+            raise ConfigError(f"EXTRACTOR_MAX_CALLS={self.max_calls} must be at least 1")
+        if self.context_tokens < 512:
+            raise ConfigError(f"EXTRACTOR_CONTEXT_TOKENS={self.context_tokens} is too small (at least 512)")
+        if self.n_ctx < 512:
+            raise ConfigError(f"n_ctx={self.n_ctx} is too small (at least 512)")
         if self.base_url and not self.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"OPENAI_BASE_URL / --base-url {self.base_url!r} must start with http:// or https://")
         if self.cache_url and not self.cache_url.startswith(CACHE_URL_SCHEMES):

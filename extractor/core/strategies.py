@@ -12,7 +12,7 @@ parts validate into the same `ExtractionAnswer` as the single-call strategy.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any, get_args
 
@@ -22,8 +22,8 @@ from .documents import Document
 from .prompts import Prompt
 from .schema import ExtractionAnswer
 
-Call = Callable[[list[dict[str, str]], type[BaseModel], str | None], Any]
-"""One validated model call: (messages, response model, step name or None) → answer instance."""
+Call = Callable[[list[dict[str, str]], type[BaseModel], str | None], Awaitable[Any]]
+"""One validated model call: (messages, response model, step name or None) → awaitable answer instance."""
 
 TARGET_FIELDS = ("targets", "target_countries", "target_count")
 
@@ -46,25 +46,25 @@ def step_models(answer: type[BaseModel]) -> dict[str, type[BaseModel]]:
     }
 
 
-def ask(prompt: Prompt, document: Document, answer: type[BaseModel], call: Call) -> ExtractionAnswer:
+async def ask(prompt: Prompt, document: Document, answer: type[BaseModel], call: Call) -> ExtractionAnswer:
     """Answer `document` with `prompt`'s strategy; `answer` is the model-facing response model."""
     if prompt.spec.strategy == "split":
-        return ask_split(prompt, document, answer, call)
-    found = call(prompt.messages(document), answer, None)
+        return await ask_split(prompt, document, answer, call)
+    found = await call(prompt.messages(document), answer, None)
     return ExtractionAnswer.model_validate(found.model_dump())
 
 
-def ask_split(prompt: Prompt, document: Document, answer: type[BaseModel], call: Call) -> ExtractionAnswer:
+async def ask_split(prompt: Prompt, document: Document, answer: type[BaseModel], call: Call) -> ExtractionAnswer:
     """Answer a document in steps: screen, actions, then targets per action."""
     models = step_models(answer)
-    screen = call(prompt.step_messages(document, "screen"), models["screen"], "screen")
+    screen = await call(prompt.step_messages(document, "screen"), models["screen"], "screen")
     if not screen.is_sanctions_news:
         return ExtractionAnswer(is_sanctions_news=False, actions=[])
-    found = call(prompt.step_messages(document, "actions"), models["actions"], "actions")
+    found = await call(prompt.step_messages(document, "actions"), models["actions"], "actions")
     actions = []
     for core in found.actions:
         messages = prompt.step_messages(document, "targets", action=core.model_dump())
-        targets = call(messages, models["targets"], "targets")
+        targets = await call(messages, models["targets"], "targets")
         actions.append({**core.model_dump(), **targets.model_dump()})
     return ExtractionAnswer.model_validate({"is_sanctions_news": bool(actions), "actions": actions})
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from extractor.core.errors import ExtractorError
+from extractor.core.files import write_atomic
 from extractor.core.prompts import diff_prompts, load_prompt
 
 from .goldset import GoldSet
@@ -92,9 +93,10 @@ def write_compare_reports(
     """Write compare.json, compare.md and compare.html into `out`."""
     from .reports.compare import compare_html, compare_markdown
 
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ExtractorError(f"--out {out} is a file: compare reports go into a directory")
     paths = [out / "compare.json", out / "compare.md", out / "compare.html"]
-    paths[0].write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    paths[1].write_text(compare_markdown(report), encoding="utf-8")
-    paths[2].write_text(compare_html(report, gold_set, a, b), encoding="utf-8")
+    write_atomic(paths[0], json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(paths[1], compare_markdown(report))
+    write_atomic(paths[2], compare_html(report, gold_set, a, b))
     return paths

@@ -1,7 +1,8 @@
 """Evaluation runs: extract every gold document, store the run, score it, write the reports.
 
 `run_eval` resumes: predictions already in the run directory are kept and only the
-missing documents are extracted, so an interrupted eval loses nothing.
+missing documents are extracted, so an interrupted eval loses nothing. run.json and the
+reports are replaced atomically, so a crash never leaves half a file.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from extractor.batch.results import check_resumable
 from extractor.batch.run import Outcome, RunSummary, extract_into, pending
+from extractor.core.errors import DocumentError
+from extractor.core.files import write_atomic
 from extractor.core.pipeline import Extractor
 from extractor.core.schema import SCHEMA_VERSION, ArticleExtraction, schema_hash
 
@@ -37,9 +41,16 @@ def run_eval(
     concurrency: int = 1,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> StoredRun:
-    """Extract every gold document into `out_dir/predictions.jsonl` (resuming) and write run.json."""
+    """Extract every gold document into `out_dir/predictions.jsonl` (resuming) and write run.json.
+
+    A directory holding another prompt's or model's predictions is refused, not mixed in.
+    """
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DocumentError(f"--out {out_dir} is a file: an eval run needs a directory")
     out_dir.mkdir(parents=True, exist_ok=True)
     predictions_path = out_dir / PREDICTIONS
+    check_resumable(predictions_path, prompt_id=extractor.prompt.id, prompt_hash=extractor.prompt.hash,
+                    model=extractor.backend.model)
     todo, skipped = pending((gold_set.documents[i] for i in gold_set.ids), predictions_path)
     started = time.perf_counter()
     with predictions_path.open("a", encoding="utf-8") as sink:
@@ -47,6 +58,39 @@ def run_eval(
     summary.skipped = skipped
     info = run_info(gold_set, extractor, summary, time.perf_counter() - started)
     write_info(out_dir, info)
+    return load_run(out_dir)
+
+
+def check_matches_gold(run: StoredRun, gold_set: GoldSet) -> None:
+    """Refuse predictions none of whose ids are gold documents: there would be nothing to score."""
+    if run.predictions and set(run.predictions) & set(gold_set.ids):
+        return
+    sample = ", ".join(sorted(run.predictions)[:3]) or "none"
+    raise DocumentError(
+        f"{run.path}: none of its {len(run.predictions)} document id(s) ({sample}) is in the gold set "
+        f"{gold_set.gold_dir} ({len(gold_set.ids)} documents): score predictions of the gold documents"
+    )
+
+
+def store_run(run: StoredRun, gold_set: GoldSet, out_dir: Path) -> StoredRun:
+    """Make `out_dir` a run directory holding `run`'s predictions, so `compare` accepts it.
+
+    `eval --predictions FILE --out DIR` scores a file; this copies the file in as
+    `predictions.jsonl` and records its setup in run.json. A directory that already holds
+    other predictions is refused rather than overwritten.
+    """
+    source = run.path / PREDICTIONS if run.path.is_dir() else run.path
+    target = out_dir / PREDICTIONS
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DocumentError(f"--out {out_dir} is a file: reports go into a directory")
+    if source.resolve() != target.resolve():
+        data = source.read_bytes()
+        if target.exists() and target.read_bytes() != data:
+            raise DocumentError(f"{out_dir} already holds other predictions ({target}): choose another --out")
+        write_atomic(target, data)
+    recorded = {**run.info, "predictions_from": str(source), "gold_hash": run.info.get("gold_hash") or gold_set.hash(),
+                "gold_dir": run.info.get("gold_dir") or str(gold_set.gold_dir), "n_documents": len(run.predictions)}
+    write_info(out_dir, recorded)
     return load_run(out_dir)
 
 
@@ -105,10 +149,11 @@ def write_reports(report: dict[str, Any], run: StoredRun, gold_set: GoldSet, out
     from .reports.html import document_section, report_html
     from .reports.text import eval_markdown
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DocumentError(f"--out {out_dir} is a file: reports go into a directory")
     paths = [out_dir / "report.json", out_dir / "report.md", out_dir / "report.html"]
-    paths[0].write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    paths[1].write_text(eval_markdown(report, run.info), encoding="utf-8")
+    write_atomic(paths[0], json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(paths[1], eval_markdown(report, run.info))
     sections = [
         document_section(
             doc_id,
@@ -122,5 +167,5 @@ def write_reports(report: dict[str, Any], run: StoredRun, gold_set: GoldSet, out
         for doc_id in gold_set.ids
     ]
     sections.sort(key=lambda d: (d["score"]["f1"] is not None, d["score"]["f1"] or 0.0))
-    paths[2].write_text(report_html(report, run.info, sections), encoding="utf-8")
+    write_atomic(paths[2], report_html(report, run.info, sections))
     return paths

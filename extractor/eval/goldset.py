@@ -67,16 +67,31 @@ def _manifest(docs_dir: Path) -> dict[str, dict[str, Any]]:
     if not path.exists():
         return {}
     try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
+        entries = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
         raise DocumentError(f"{path}: invalid JSON ({exc.msg})") from None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and "id" in e for e in entries):
+        raise DocumentError(f"{path}: expected a JSON list of objects with an 'id'")
     return {str(entry["id"]): entry for entry in entries}
+
+
+def _read_text(path: Path) -> str:
+    """A gold-set file's text; unreadable or non-UTF-8 files are errors naming the file."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{path}: not UTF-8 (invalid byte at offset {exc.start})") from None
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
 def load_gold_set(gold_dir: Path | None = None, docs_dir: Path | None = None) -> GoldSet:
     """Load and validate every gold file and its document; errors name the file."""
     gold_dir = _resolve(gold_dir, DEFAULT_GOLD)
     docs_dir = _resolve(docs_dir, DEFAULT_DOCS)
+    for name, folder in (("--gold", gold_dir), ("--docs", docs_dir)):
+        if not folder.is_dir():
+            raise DocumentError(f"{name} {folder}: no such directory")
     files = sorted(gold_dir.glob("*.json"))
     if not files:
         raise DocumentError(f"{gold_dir}: no gold files (*.json)")
@@ -85,7 +100,7 @@ def load_gold_set(gold_dir: Path | None = None, docs_dir: Path | None = None) ->
     documents: dict[str, Document] = {}
     for file in files:
         try:
-            item = GoldFile.model_validate_json(file.read_text(encoding="utf-8"))
+            item = GoldFile.model_validate_json(_read_text(file))
         except ValidationError as exc:
             first = exc.errors()[0]
             raise DocumentError(f"{file}: not a valid gold file: {first['loc']}: {first['msg']}") from None
@@ -95,13 +110,17 @@ def load_gold_set(gold_dir: Path | None = None, docs_dir: Path | None = None) ->
         if not text_path.exists():
             raise DocumentError(f"{file}: its document {text_path} is missing")
         meta = manifest.get(file.stem, {})
-        documents[file.stem] = Document(
-            id=file.stem,
-            text=text_path.read_text(encoding="utf-8"),
-            title=meta.get("title"),
-            published=meta.get("published"),
-            url=meta.get("url"),
-            publisher=meta.get("publisher"),
-        )
+        try:
+            documents[file.stem] = Document(
+                id=file.stem,
+                text=_read_text(text_path),
+                title=meta.get("title"),
+                published=meta.get("published"),
+                url=meta.get("url"),
+                publisher=meta.get("publisher"),
+            )
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise DocumentError(f"{text_path}: not a usable document: {first['loc']}: {first['msg']}") from None
         gold[file.stem] = item
     return GoldSet(gold=gold, documents=documents, gold_dir=gold_dir, docs_dir=docs_dir)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from extractor.batch.results import Failure, load_results
+from extractor.batch.results import Failure, latest, read_results
 from extractor.core.errors import DocumentError
+from extractor.core.files import write_atomic
 from extractor.core.schema import ArticleExtraction
 
 PREDICTIONS = "predictions.jsonl"
@@ -28,6 +29,7 @@ class StoredRun:
     path: Path
     info: dict[str, Any]
     predictions: dict[str, ArticleExtraction | Failure]
+    torn: list[int] = field(default_factory=list)  # torn lines skipped in predictions.jsonl
 
     @property
     def label(self) -> str:
@@ -54,13 +56,27 @@ def load_run(path: Path) -> StoredRun:
         predictions_path = path / PREDICTIONS
         if not predictions_path.exists():
             raise DocumentError(f"{path}: not a run directory (no {PREDICTIONS})")
-        info_path = path / RUN_INFO
-        info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.exists() else {}
+        info = _read_info(path / RUN_INFO)
     else:
         predictions_path, info = path, {}
-    predictions = load_results(predictions_path)
+    stored = read_results(predictions_path)
+    predictions = latest(stored.items)
     merged = {**_info_from_lines(predictions), **{k: v for k, v in info.items() if v is not None}}
-    return StoredRun(path=path, info=merged, predictions=predictions)
+    return StoredRun(path=path, info=merged, predictions=predictions, torn=stored.torn)
+
+
+def _read_info(info_path: Path) -> dict[str, Any]:
+    """run.json, or {} when there is none; a malformed one is a clear error."""
+    if not info_path.exists():
+        return {}
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DocumentError(f"{info_path}: malformed run file ({exc}); delete it to rebuild it from the "
+                            f"predictions") from None
+    if not isinstance(info, dict):
+        raise DocumentError(f"{info_path}: malformed run file (not a JSON object); delete it")
+    return info
 
 
 def slug(value: str) -> str:
@@ -69,5 +85,5 @@ def slug(value: str) -> str:
 
 
 def write_info(directory: Path, info: dict[str, Any]) -> None:
-    """Write run.json."""
-    (directory / RUN_INFO).write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    """Write run.json (atomically: a crash leaves the old file or the new one)."""
+    write_atomic(directory / RUN_INFO, json.dumps(info, indent=2, ensure_ascii=False) + "\n")

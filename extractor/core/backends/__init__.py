@@ -7,7 +7,11 @@ from .base import Backend
 
 
 def get_backend(settings: Settings) -> Backend:
-    """The backend the settings ask for: embedded (default) or an OpenAI-compatible endpoint."""
+    """The backend the settings ask for: embedded (default) or an OpenAI-compatible endpoint.
+
+    Building one is cheap: the embedded model loads, and the OpenAI SDK is imported, only on
+    the first call that needs them.
+    """
     if settings.uses_embedded:
         from .embedded import EmbeddedBackend
 

@@ -1,27 +1,43 @@
-"""The backend contract: a raw chat-completions `create` plus what identifies its answers."""
+"""The backend contract: raw chat-completions calls plus what identifies and limits their answers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from instructor import Mode
+if TYPE_CHECKING:
+    from instructor import Mode
 
 
 class Backend(Protocol):
     """Something that answers OpenAI-style chat-completions calls.
 
-    `create` takes OpenAI keyword arguments and returns an OpenAI `ChatCompletion` (or an
-    object of the same shape); instructor drives it in `mode`.
+    `acreate` takes OpenAI keyword arguments and returns an OpenAI `ChatCompletion` (or an
+    object of the same shape); instructor drives it in `mode`. `create` is the same call for
+    synchronous callers.
+
+    `bounded_lists` says whether the model-facing schema carries the prompt's list bounds
+    (`maxItems`): small models need them to stop repeating one item, capable models must not
+    be cut by them. `default_max_tokens` is the output budget when neither the settings nor
+    the prompt set one.
     """
 
     name: str
     model: str
     endpoint: str
-    mode: Mode
+    bounded_lists: bool
+    default_max_tokens: int
+
+    @property
+    def mode(self) -> Mode:
+        """The instructor mode the backend is driven in (instructor is imported on first use)."""
+        ...
 
     def create(self, **kwargs: Any) -> Any:
         """One chat-completions call, with transport retries already applied."""
+        ...
+
+    async def acreate(self, **kwargs: Any) -> Any:
+        """One chat-completions call for asyncio callers, with transport retries applied."""
         ...
 
     def identity(self) -> dict[str, Any]:
@@ -37,11 +53,11 @@ class Backend(Protocol):
         ...
 
 
-MODE_BY_NAME: dict[str, Mode] = {
-    "json_schema": Mode.JSON_SCHEMA,
-    "tools": Mode.TOOLS,
-    "json": Mode.JSON,
-    "md_json": Mode.MD_JSON,
-}
+MODE_NAMES = ("json_schema", "tools", "json", "md_json")
 
-CreateFn = Callable[..., Any]
+
+def mode_for(name: str) -> Mode:
+    """The instructor `Mode` of a `--mode` name."""
+    from instructor import Mode
+
+    return {"json_schema": Mode.JSON_SCHEMA, "tools": Mode.TOOLS, "json": Mode.JSON, "md_json": Mode.MD_JSON}[name]

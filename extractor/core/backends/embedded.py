@@ -2,10 +2,13 @@
 
 Works offline. Decoding is constrained by the JSON schema (llama.cpp grammar), so the
 answer always parses; whether it is right is another matter: these models are tiny.
+The model is loaded once per process, on the first call that needs it, and shared by every
+extractor and thread; a run served from the cache never loads it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import hashlib
 import importlib.util
@@ -13,14 +16,15 @@ import inspect
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from instructor import Mode
-
+from .. import accounting
 from ..errors import BackendError, ConfigError
 from ..settings import Settings
 
@@ -80,15 +84,16 @@ def _close_models() -> None:
         _loaded.clear()
 
 
-def _load(path: Path, n_ctx: int) -> Any:
+def _load(path: Path, n_ctx: int, *, vocab_only: bool = False) -> Any:
     from llama_cpp import Llama
 
-    key = (str(path), n_ctx)
+    key = (str(path), 0 if vocab_only else n_ctx)
     with _load_lock:
         if key not in _loaded:
             # llama.cpp writes load notices straight to file descriptor 2, past verbose=False.
             with _quiet_stderr():
-                _loaded[key] = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=None, verbose=False)
+                _loaded[key] = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=None, verbose=False,
+                                     vocab_only=vocab_only)
         return _loaded[key]
 
 
@@ -114,27 +119,38 @@ class EmbeddedBackend:
     """llama-cpp-python in-process, driven by instructor in JSON-schema mode."""
 
     name = "embedded"
-    mode = Mode.JSON_SCHEMA
     endpoint = "in-process"
+    # A 135M model repeats list items until the token limit unless the schema bounds them.
+    bounded_lists = True
+    default_max_tokens = 2048
 
     def __init__(self, model: EmbeddedModel, path: Path, n_ctx: int) -> None:
         self.spec = model
         self.model = f"embedded:{model.key}"
         self.path = path
-        self._llama = _load(path, n_ctx)
-        self._accepted = set(inspect.signature(self._llama.create_chat_completion).parameters)
+        self.n_ctx = n_ctx
         self._lock = threading.Lock()  # one llama context: calls must not overlap
 
     @classmethod
     def for_settings(cls, settings: Settings) -> EmbeddedBackend:
         """The embedded model named by `--model embedded[:KEY]`, or the default one."""
-        key = DEFAULT_MODEL
-        if settings.model and ":" in settings.model:
-            key = settings.model.split(":", 1)[1]
-        if key not in MODELS:
-            raise ConfigError(f"unknown embedded model {key!r}: choose one of {', '.join(MODELS)}")
-        model = MODELS[key]
+        model = embedded_model(settings)
         return cls(model, model.path(settings.cache_dir), settings.n_ctx)
+
+    @property
+    def mode(self) -> Any:
+        """llama-cpp-python builds a grammar from the JSON schema."""
+        from instructor import Mode
+
+        return Mode.JSON_SCHEMA
+
+    @cached_property
+    def _llama(self) -> Any:
+        return _load(self.path, self.n_ctx)
+
+    @cached_property
+    def _accepted(self) -> set[str]:
+        return set(inspect.signature(self._llama.create_chat_completion).parameters)
 
     def create(self, **kwargs: Any) -> Any:
         """A chat completion from the local model, with OpenAI's json_schema format translated."""
@@ -143,6 +159,10 @@ class EmbeddedBackend:
             # llama-cpp-python builds its grammar from {"type": "json_object", "schema": ...}.
             schema = response_format["json_schema"]["schema"]
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        if "_llama" not in self.__dict__:
+            started = time.perf_counter()
+            self._llama  # noqa: B018  (loads the model: counted as set-up, not as this call's latency)
+            accounting.add_setup(time.perf_counter() - started)
         kwargs = {k: v for k, v in kwargs.items() if k in self._accepted}
         with self._lock:
             try:
@@ -152,18 +172,33 @@ class EmbeddedBackend:
                     raise BackendError(f"{self.model}: {exc}") from None
                 raise
 
+    async def acreate(self, **kwargs: Any) -> Any:
+        """`create` on a worker thread: llama.cpp computes outside the event loop (and the GIL)."""
+        return await asyncio.to_thread(self.create, **kwargs)
+
     def identity(self) -> dict[str, Any]:
         """Backend, model and a digest of the weights file."""
         return {"backend": self.name, "model": self.model, "weights": _file_digest(self.path)}
 
     def context_window(self) -> int | None:
-        """Tokens the loaded context holds."""
-        return int(self._llama.n_ctx())
+        """Tokens the context holds (known from the settings, without loading the model)."""
+        return self.n_ctx
 
     def count_tokens(self, text: str) -> int:
-        """Tokens `text` takes for this model."""
-        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False))
+        """Tokens `text` takes for this model (a vocabulary-only load when the model is not loaded yet)."""
+        llama = self.__dict__.get("_llama") or _load(self.path, self.n_ctx, vocab_only=True)
+        return len(llama.tokenize(text.encode("utf-8"), add_bos=False))
 
     def request_kwargs(self) -> dict[str, Any]:
         """Keyword arguments every request carries."""
         return {}
+
+
+def embedded_model(settings: Settings) -> EmbeddedModel:
+    """The packaged model `--model embedded[:KEY]` names."""
+    key = DEFAULT_MODEL
+    if settings.model and ":" in settings.model:
+        key = settings.model.split(":", 1)[1]
+    if key not in MODELS:
+        raise ConfigError(f"unknown embedded model {key!r}: choose one of {', '.join(MODELS)}")
+    return MODELS[key]

@@ -1,23 +1,36 @@
-"""Any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp server) via `openai`."""
+"""Any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp server) via `openai`.
+
+The SDK is imported and its clients are built only when the first request is made, so a run
+served entirely from the cache never pays for them. Extraction uses the async client (one per
+event loop, since an httpx connection pool belongs to the loop that opened it); the sync
+client serves synchronous callers.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
+import weakref
+from functools import cached_property
 from typing import Any
 
-import openai
-
+from .. import accounting
 from ..errors import ConfigError
 from ..settings import Settings
-from ..transport import with_transport_retries
-from .base import MODE_BY_NAME
+from ..transport import RetryPolicy, chat_completion
+from .base import mode_for
 
 OPENAI_URL = "https://api.openai.com/v1"
+# Sized for large answers (a release designating 200 targets); longer ones are continued.
+DEFAULT_MAX_TOKENS = 8192
 
 
 class OpenAICompatBackend:
     """Chat completions through the official client; its own retries are off (ours are tenacity)."""
 
     name = "openai"
+    bounded_lists = False
+    default_max_tokens = DEFAULT_MAX_TOKENS
 
     def __init__(self, settings: Settings) -> None:
         if not settings.model:
@@ -27,26 +40,56 @@ class OpenAICompatBackend:
                 f"model {settings.model!r} needs an endpoint: set OPENAI_API_KEY for OpenAI, "
                 "or OPENAI_BASE_URL for a vLLM / Ollama / llama.cpp server (or use --model embedded)"
             )
+        self.settings = settings
         self.model = settings.model
         self.endpoint = settings.base_url or OPENAI_URL
-        self.mode = MODE_BY_NAME[settings.mode]
-        # Local servers accept any key; the client insists on one.
-        self._client = openai.OpenAI(
-            base_url=self.endpoint,
-            api_key=settings.api_key or "not-needed",
-            max_retries=0,
+        self.policy = RetryPolicy(
+            endpoint=self.endpoint, attempts=settings.transport_attempts, budget=settings.transport_budget,
             timeout=settings.timeout,
         )
-        self.create = with_transport_retries(
-            self._client.chat.completions.create,
-            endpoint=self.endpoint,
-            attempts=settings.transport_attempts,
-            budget=settings.transport_budget,
-        )
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+
+    @cached_property
+    def mode(self) -> Any:
+        """The instructor mode, from `--mode` / EXTRACTOR_MODE."""
+        return mode_for(self.settings.mode)
+
+    def _client_options(self) -> dict[str, Any]:
+        # Local servers accept any key; the client insists on one.
+        return {"base_url": self.endpoint, "api_key": self.settings.api_key or "not-needed", "max_retries": 0,
+                "timeout": self.settings.timeout}
+
+    @cached_property
+    def client(self) -> Any:
+        """The synchronous `openai.OpenAI` client (the Batch API's file and batch calls use it)."""
+        import openai
+
+        return openai.OpenAI(**self._client_options())
+
+    @cached_property
+    def _sync_create(self) -> Any:
+        return self.policy.wrap(self.client.chat.completions.create)
+
+    def create(self, **kwargs: Any) -> Any:
+        """One chat-completions call, retried on transient faults."""
+        return self._sync_create(**kwargs)
+
+    async def acreate(self, **kwargs: Any) -> Any:
+        """One chat-completions call on this event loop's client, retried on transient faults."""
+        loop = asyncio.get_running_loop()
+        create = self._async.get(loop)
+        if create is None:
+            started = time.perf_counter()
+            import openai
+
+            client = openai.AsyncOpenAI(**self._client_options())
+            create = self._async[loop] = self.policy.awrap(client.chat.completions.create, check=chat_completion)
+            accounting.add_setup(time.perf_counter() - started)
+        return await create(**kwargs)
 
     def identity(self) -> dict[str, Any]:
         """Backend, model, base URL and mode: what decides the answer besides the request."""
-        return {"backend": self.name, "model": self.model, "base_url": self.endpoint, "mode": self.mode.value}
+        return endpoint_identity(self.settings)
 
     def context_window(self) -> int | None:
         """Unknown for remote models: the server reports overflow as an error."""
@@ -55,3 +98,9 @@ class OpenAICompatBackend:
     def request_kwargs(self) -> dict[str, Any]:
         """Keyword arguments every request carries."""
         return {"model": self.model}
+
+
+def endpoint_identity(settings: Settings) -> dict[str, Any]:
+    """The identity of the endpoint `settings` name, without building a client."""
+    return {"backend": "openai", "model": settings.model, "base_url": settings.base_url or OPENAI_URL,
+            "mode": settings.mode}

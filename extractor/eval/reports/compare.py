@@ -12,6 +12,7 @@ from extractor.eval.goldset import GoldSet
 from extractor.eval.runs import StoredRun
 
 from .html import _env
+from .text import md
 
 
 def _f(value: float | None, signed: bool = False) -> str:
@@ -89,10 +90,10 @@ def print_compare(console: Console, report: dict[str, Any]) -> None:
 def compare_markdown(report: dict[str, Any]) -> str:
     """compare.md."""
     a, b = report["setup"]["a"], report["setup"]["b"]
-    lines = [f"# Comparison: {a.get('prompt_id')} (A) vs {b.get('prompt_id')} (B)", "",
+    lines = [f"# Comparison: {md(a.get('prompt_id'))} (A) vs {md(b.get('prompt_id'))} (B)", "",
              f"Gold set `{report['gold_hash']}` · {report['n_boot']} paired bootstrap resamples", "",
              "## Setup", "", "| | A | B |", "|---|---|---|"]
-    lines += [f"| {k} | {va} | {vb} |" for k, va, vb in _setup_rows(report)]
+    lines += [f"| {k} | {md(va)} | {md(vb)} |" for k, va, vb in _setup_rows(report)]
     lines += ["", "## Headline", "", f"**{headline(report)}**", "", power_line(report), "", "## Per field", "",
               "| field | A F1 | B F1 | Δ | 95% CI | p (Holm) | significant |", "|---|--:|--:|--:|---|--:|---|"]
     for path, f in report["fields"].items():
@@ -101,7 +102,7 @@ def compare_markdown(report: dict[str, Any]) -> str:
                      f"{'yes' if f['significant'] else ''} |")
     lines += ["", "## Documents by change (B − A)", "", "| document | A F1 | B F1 | Δ |", "|---|--:|--:|--:|"]
     for d in report["documents"]:
-        lines.append(f"| {d['id']} | {_f(d['a_f1'])} | {_f(d['b_f1'])} | {_f(d['delta'], True)} |")
+        lines.append(f"| {md(d['id'])} | {_f(d['a_f1'])} | {_f(d['b_f1'])} | {_f(d['delta'], True)} |")
     if report["setup"]["prompt_diff"]:
         lines += ["", "## Prompt diff", "", "```diff", report["setup"]["prompt_diff"].rstrip(), "```"]
     return "\n".join(lines) + "\n"

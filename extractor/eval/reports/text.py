@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from rich.console import Console
@@ -10,6 +11,11 @@ from rich.table import Table
 
 def _f(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
+
+
+def md(value: Any) -> str:
+    """A value from a run or the data as Markdown text: no raw HTML, no table-breaking pipes or newlines."""
+    return html.escape(" ".join(str(value).split()), quote=False).replace("|", "\\|")
 
 
 def _g(value: float) -> str:
@@ -54,9 +60,10 @@ def print_eval(console: Console, report: dict[str, Any], run: dict[str, Any]) ->
 def eval_markdown(report: dict[str, Any], run: dict[str, Any]) -> str:
     """report.md: the same numbers as report.json, for reading in a repository."""
     lines = [
-        f"# Evaluation: {run.get('prompt_id')} on {run.get('model')}",
+        f"# Evaluation: {md(run.get('prompt_id'))} on {md(run.get('model'))}",
         "",
-        f"Prompt hash `{run.get('prompt_hash')}` · schema `{run.get('schema_hash')}` · gold set `{report['gold_hash']}`"
+        f"Prompt hash `{md(run.get('prompt_hash'))}` · schema `{md(run.get('schema_hash'))}` · gold set "
+        f"`{report['gold_hash']}`"
         f" · {report['n_documents']} documents",
         "",
         f"**{headline_line(report)}**",
@@ -90,6 +97,7 @@ def eval_markdown(report: dict[str, Any], run: dict[str, Any]) -> str:
     for doc_id, d in report["documents"].items():
         status = "failed" if d["failed"] else "ok"
         lines.append(
-            f"| {doc_id} | {_f(d['f1'])} | {_f(d['precision'])} | {_f(d['recall'])} | {len(d['errors'])} | {status} |"
+            f"| {md(doc_id)} | {_f(d['f1'])} | {_f(d['precision'])} | {_f(d['recall'])} | {len(d['errors'])} "
+            f"| {status} |"
         )
     return "\n".join(lines) + "\n"

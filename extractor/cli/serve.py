@@ -1,0 +1,75 @@
+"""`extractor serve`: the HTTP API with background job workers, on uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated
+
+import typer
+
+from extractor.core.errors import ExtractorError
+
+from .common import BaseUrlOpt, ModelOpt, PromptOpt, app, err, fail, settings_from
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", help="SQLAlchemy database URL (default: SQLite in the user data dir). Env: EXTRACTOR_DB_URL."),
+]
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option("--host", help="Address to bind; loopback by default.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+    db: DbOpt = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Job documents extracted at once.")] = 4,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    prompt: PromptOpt = None,
+    allow_model: Annotated[
+        list[str] | None, typer.Option("--allow-model", help="Another model requests may ask for (repeatable).")
+    ] = None,
+    max_body_mb: Annotated[float, typer.Option("--max-body-mb", min=0.01, help="Request body limit, MiB.")] = 10.0,
+    max_text_chars: Annotated[
+        int, typer.Option("--max-text-chars", min=100, help="Longest article text accepted, characters.")
+    ] = 1_000_000,
+    lease: Annotated[
+        float, typer.Option("--lease", min=0.1, help="Seconds without a heartbeat before a job item is retried.")
+    ] = 30.0,
+    log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
+) -> None:
+    """Run the extraction service: HTTP API, a database, background jobs that survive restarts, API keys."""
+    import uvicorn
+
+    from extractor.service import ServiceConfig, create_app
+    from extractor.store import Store
+    from extractor.store.keys import active_key_count
+
+    settings = settings_from(model=model, base_url=base_url)
+    config = ServiceConfig(
+        db_url=db, settings=settings, prompt=prompt, models=tuple(allow_model or ()), workers=workers,
+        max_body_bytes=int(max_body_mb * 1024 * 1024), max_text_chars=max_text_chars, lease_s=lease,
+    )
+    try:
+        store = Store(db)
+    except ExtractorError as exc:
+        fail(str(exc), 1)
+    with store.read() as session:
+        keys = active_key_count(session)
+    if not keys:
+        err.print(f"[yellow]warning:[/yellow] no API keys in {store.display_url}: every request will get 401; "
+                  "create one with `extractor keys create NAME`" + (f" --db {db}" if db else ""))
+    if not _loopback(host):
+        err.print(f"[yellow]warning:[/yellow] listening on {host}, not loopback: put a TLS reverse proxy in front")
+    err.print(f"database: {store.display_url}")
+    uvicorn.run(create_app(config, store=store), host=host, port=port, log_level=log_level, proxy_headers=True,
+                timeout_keep_alive=30)

@@ -1,0 +1,77 @@
+"""The FastAPI app factory: store and workers in the lifespan, JSON errors, limits, routers.
+
+Every router under `/v1` is mounted with the API-key dependency, so authentication is a
+property of the prefix, not of each route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from extractor.core.settings import Settings
+from extractor.store import Store
+
+from . import errors
+from .auth import RateLimiter
+from .config import ServiceConfig
+from .deps import require_key
+from .limits import BodyLimit, DataOnlyHeaders
+from .registry import Registry
+from .routes import documents, extract, health, jobs
+from .state import ServiceState
+from .workers import JobWorkers
+
+log = logging.getLogger("extractor.service")
+
+PUBLIC_PATHS = ("/health", "/ready", "/docs", "/docs/oauth2-redirect", "/openapi.json")
+
+
+def create_app(config: ServiceConfig | None = None, *, store: Store | None = None) -> FastAPI:
+    """The service app; the store is opened (and migrated) at start-up unless one is given."""
+    config = config or ServiceConfig()
+    config.check()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Extraction and database calls run on the loop's default thread pool, which is only
+        # cpu_count + 4 threads: size it so that `workers` extractions really run at once,
+        # with room left for requests.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=config.workers * 2 + 16, thread_name_prefix="extractor")
+        )
+        db = store or Store(config.db_url)
+        settings = config.settings or Settings.from_env()
+        registry = Registry(settings, prompt=config.prompt, models=config.models)
+        workers = JobWorkers(db, registry, concurrency=config.workers, lease_s=config.lease_s,
+                             poll_s=config.poll_s, max_attempts=config.max_attempts)
+        app.state.service = ServiceState(config, db, registry, workers, RateLimiter())
+        await workers.start()
+        log.info("serving with %s, %d job worker(s)", db.display_url, config.workers)
+        try:
+            yield
+        finally:
+            await workers.stop()
+            db.close()
+
+    app = FastAPI(
+        title="sanctions-extractor",
+        summary="Structured extraction of sanctions news: documents in, sanctions actions out.",
+        version="1",
+        lifespan=lifespan,
+        redoc_url=None,
+    )
+    errors.install(app)
+    app.add_middleware(DataOnlyHeaders)
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    app.include_router(health.router)
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
+    for module in (extract, jobs, documents):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    return app

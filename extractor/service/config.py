@@ -1,0 +1,35 @@
+"""Service configuration: database, extraction defaults, limits and worker behaviour."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from extractor.core.settings import Settings
+
+DEFAULT_RATE_LIMIT = 120  # requests per minute for a new key
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Everything `create_app` needs; `extractor serve` fills it from its options."""
+
+    db_url: str | None = None
+    settings: Settings | None = None
+    prompt: str | None = None
+    models: tuple[str, ...] = field(default_factory=tuple)
+    workers: int = 4
+    max_body_bytes: int = 10 * 1024 * 1024
+    max_text_chars: int = 1_000_000
+    max_job_documents: int = 10_000
+    lease_s: float = 30.0
+    poll_s: float = 0.5
+    max_attempts: int = 3
+
+    def check(self) -> None:
+        """Raise ValueError naming a setting out of range."""
+        if self.workers < 1:
+            raise ValueError("workers must be at least 1")
+        if self.max_body_bytes < 1024:
+            raise ValueError("the body limit must be at least 1 KiB")
+        if self.lease_s <= 0 or self.poll_s <= 0:
+            raise ValueError("lease and poll intervals must be positive")

@@ -1,0 +1,26 @@
+"""What the running app holds: config, store, extractor registry, job workers and rate limiter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from extractor.store import Store
+
+from .auth import RateLimiter
+from .config import ServiceConfig
+from .registry import Registry
+
+if TYPE_CHECKING:
+    from .workers import JobWorkers
+
+
+@dataclass
+class ServiceState:
+    """Shared by every request of one app instance (`app.state.service`)."""
+
+    config: ServiceConfig
+    store: Store
+    registry: Registry
+    workers: JobWorkers
+    limiter: RateLimiter

@@ -1,0 +1,130 @@
+"""Engine and sessions: SQLite (WAL) by default under the user data directory, any SQLAlchemy URL otherwise.
+
+SQLite allows one writer at a time. A transaction that reads first and writes later can
+fail at once with "database is locked" if another writer committed in between, so write
+transactions start with `BEGIN IMMEDIATE` (they queue for the lock, up to the busy timeout),
+while read transactions stay `BEGIN DEFERRED` and never block writers in WAL mode.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from extractor.core.errors import ConfigError
+
+DB_ENV = "EXTRACTOR_DB_URL"
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+def default_url() -> str:
+    """$EXTRACTOR_DB_URL, else an SQLite file in the user data directory."""
+    env = os.environ.get(DB_ENV)
+    if env:
+        return env
+    path = Path(platformdirs.user_data_dir("sanctions-extractor")) / "service.db"
+    return f"sqlite:///{path}"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; SQLite gets WAL, foreign keys, a busy timeout and IMMEDIATE write transactions."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"--db / {DB_ENV}: {url!r} is not a database URL (e.g. sqlite:///path.db)") from None
+    if parsed.get_backend_name() != "sqlite":
+        try:
+            return create_engine(parsed, pool_pre_ping=True, pool_size=16, max_overflow=48)
+        except (ArgumentError, ImportError) as exc:
+            raise ConfigError(f"--db {parsed.render_as_string(hide_password=True)}: {exc}") from None
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    # SQLite connections are cheap: enough for every worker and request thread without waiting.
+    engine = create_engine(
+        parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+        pool_size=32, max_overflow=64,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" hook below issue BEGIN itself (the pysqlite driver's own
+        # transaction handling would otherwise start every transaction as DEFERRED).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get("sqlite_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Store:
+    """The database: an engine with read and write sessions, migrated to the latest schema on open."""
+
+    def __init__(self, url: str | None = None, *, migrate: bool = True) -> None:
+        self.url = url or default_url()
+        self.engine = make_engine(self.url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        writer = self.engine.execution_options(sqlite_immediate=True) if self.is_sqlite else self.engine
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(writer, expire_on_commit=False)
+        if migrate:
+            self.migrate()
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password hidden, for logs and messages."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def migrate(self) -> None:
+        """Bring the schema up to the latest Alembic revision."""
+        from .migrate import upgrade
+
+        try:
+            upgrade(self.engine)
+        except OperationalError as exc:
+            raise ConfigError(f"database {self.display_url}: cannot connect or migrate ({exc.orig})") from None
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for queries (rolled back at the end: nothing it does is kept)."""
+        with self._read() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session whose changes are committed at the end, or rolled back on an exception."""
+        with self._write() as session, session.begin():
+            yield session
+
+    def ping(self) -> bool:
+        """True if the database answers."""
+        try:
+            with self.read() as session:
+                session.connection().exec_driver_sql("SELECT 1")
+        except OperationalError:
+            return False
+        return True
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

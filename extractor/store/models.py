@@ -1,0 +1,153 @@
+"""Database tables (SQLAlchemy 2 declarative): documents, extractions and their index, jobs, API keys.
+
+`extraction_actions` and `extraction_targets` are derived from each extraction's result so
+that `/v1/documents` can filter in SQL; they are written with the extraction and deleted with it.
+Times are stored in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Job item states; a job's own state is derived from its items' counts.
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+ITEM_STATES = (QUEUED, RUNNING, DONE, FAILED)
+
+
+def utcnow() -> dt.datetime:
+    """The current time in UTC (the one clock every row uses)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table in the store."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON, dt.datetime: DateTime(timezone=True)}
+
+
+class DocumentRow(Base):
+    """One article as posted: its text, a hash of the text and its metadata."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    # "metadata" is reserved by SQLAlchemy's declarative classes, hence the attribute name.
+    doc_meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    first_seen: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+    extractions: Mapped[list[ExtractionRow]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", passive_deletes=True, order_by="ExtractionRow.id"
+    )
+
+
+class ExtractionRow(Base):
+    """One result for a document under one prompt version, model and schema."""
+
+    __tablename__ = "extractions"
+    __table_args__ = (UniqueConstraint("document_id", "prompt_hash", "model", "schema_hash", name="uq_extraction_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    prompt_id: Mapped[str] = mapped_column(String(100))
+    prompt_hash: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(200))
+    schema_hash: Mapped[str] = mapped_column(String(64))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # For human review of results: unreviewed, accepted, rejected, corrected.
+    review_status: Mapped[str] = mapped_column(String(20), default="unreviewed", server_default="unreviewed")
+
+    document: Mapped[DocumentRow] = relationship(back_populates="extractions")
+    actions: Mapped[list[ActionRow]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class ActionRow(Base):
+    """One sanctions action of an extraction, flattened for filtering."""
+
+    __tablename__ = "extraction_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    extraction_id: Mapped[int] = mapped_column(ForeignKey("extractions.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    authority: Mapped[str] = mapped_column(String(8), index=True)
+    action: Mapped[str] = mapped_column(String(10))
+    # ",asset_freeze,travel_ban," so one LIKE finds a measure on every database.
+    measures: Mapped[str] = mapped_column(String(400), default=",")
+    # A partial date ("2024-03") covers a range of days: its first and last.
+    date_from: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    date_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+
+    targets: Mapped[list[TargetRow]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+
+
+class TargetRow(Base):
+    """One named target of an action, for the fuzzy name filter."""
+
+    __tablename__ = "extraction_targets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("extraction_actions.id", ondelete="CASCADE"), index=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(500), index=True)
+    entity_type: Mapped[str] = mapped_column(String(30))
+
+
+class ApiKeyRow(Base):
+    """An API key: only its SHA-256 is stored; the key itself is shown once, at creation."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    rate_limit: Mapped[int] = mapped_column(Integer, doc="Requests per minute")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class JobRow(Base):
+    """A batch of documents submitted at once, extracted by the background workers."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    prompt: Mapped[str] = mapped_column(String(100))
+    model: Mapped[str] = mapped_column(String(200))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"), nullable=True)
+    total: Mapped[int] = mapped_column(Integer)
+
+
+class JobItemRow(Base):
+    """One document of a job; claimed by one worker at a time under a renewable lease."""
+
+    __tablename__ = "job_items"
+    __table_args__ = (
+        Index("ix_job_items_status_id", "status", "id"),
+        Index("ix_job_items_job_pos", "job_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    article_id: Mapped[str] = mapped_column(String(200))
+    document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id", ondelete="SET NULL"), nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default=QUEUED)
+    # The failure line (`article_id`, `error`, `meta`) for a failed item.
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    extraction_id: Mapped[int | None] = mapped_column(
+        ForeignKey("extractions.id", ondelete="SET NULL"), nullable=True
+    )
+    claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
