@@ -44,6 +44,8 @@ def make_inputs(root: Path, *, bad_line: bool = False) -> Path:
              for i in range(JSONL_DOCS)]
     if bad_line:
         lines.insert(7, "{not json")
+        # The same id again in another file: workers read files apart, the driver refuses the repeat.
+        (folder / "again.jsonl").write_text(json.dumps({"id": "j3", "text": "Repeated."}) + "\n", encoding="utf-8")
     (folder / "news.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     for i in range(TEXT_DOCS):
         (folder / "texts" / f"t{i}.txt").write_text(f"The UK sanctioned Beta Trading {i}.", encoding="utf-8")
@@ -78,21 +80,23 @@ def test_every_document_exactly_once_then_a_rerun_skips_all(local_ray, fake, tmp
     lines = lines_in(out)
     ok = Counter(line["article_id"] for line in lines if "error" not in line)
     assert set(ok) == expected_ids() and set(ok.values()) == {1}
-    failures = [line for line in lines if "error" in line]
-    assert len(failures) == 1 and failures[0]["error"]["type"] == "DocumentError"
-    assert len(fake.chat_requests()) == TOTAL
+    failures = sorted((line for line in lines if "error" in line), key=lambda line: line["error"]["message"])
+    assert [f["error"]["type"] for f in failures] == ["DocumentError", "DocumentError"]
+    assert any("duplicate id 'j3'" in f["error"]["message"] for f in failures)
+    assert any("news.jsonl:8: invalid JSON" in f["error"]["message"] for f in failures)
+    assert len(fake.chat_requests()) == TOTAL + 1  # the repeat was asked (on another worker) before it was refused
     # Lines are the local path's format: they read back as results with their run metadata.
     results = [r for shard in out.glob("*.jsonl") for r in iter_results(shard) if hasattr(r, "actions")]
     assert len(results) == TOTAL and results[0].meta["usage"]["total_tokens"] == 120
     assert {r.article_id for r in results if r.meta["cache_hit"]} == set()
-    assert "prompt tokens" in first.output and str(TOTAL * 100) in first.output  # the run's account
+    assert "prompt tokens" in first.output and str((TOTAL + 1) * 100) in first.output  # the run's account
 
     again = runner.invoke(app, ray_args(inputs, out, fake))
-    assert f"{TOTAL} document(s) already in" in again.output, again.output
-    assert len(fake.chat_requests()) == TOTAL  # nothing asked again
+    assert f"{TOTAL + 1} document(s) already in" in again.output, again.output
+    assert len(fake.chat_requests()) == TOTAL + 1  # nothing asked again (the repeated j3 is done: skipped)
     relines = lines_in(out)
     assert Counter(line["article_id"] for line in relines if "error" not in line) == ok
-    assert len([line for line in relines if "error" in line]) == 2  # the failure is retried (and fails again)
+    assert len([line for line in relines if "error" in line]) == 3  # the bad line is retried (and fails again)
 
 
 def test_redis_cache_serves_every_answer_to_the_workers(local_ray, fake, tmp_path, tmp_path_factory, monkeypatch):
@@ -160,11 +164,15 @@ def test_inputs_skip_the_output_directory(tmp_path):
 
     pq.write_table(pa.table({"id": ["x", "y"], "text": ["a", "b"]}), tmp_path / "t.parquet")
     (tmp_path / "broken.parquet").write_bytes(b"not parquet")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.txt").write_text("y")
     inputs = list_inputs([str(tmp_path), str(tmp_path / "missing.txt")], exclude=tmp_path / "out")
-    assert [Path(f).name for f in inputs.files] == ["a.txt", "missing.txt"]
+    # Ids as the local readers give them: colliding stems get path-derived ids.
+    assert [(Path(f).name, i) for f, i in inputs.files] == [
+        ("a.txt", f"{tmp_path.name}/a"), ("a.txt", "sub/a"), ("missing.txt", "missing")]
     assert [Path(f).name for f in inputs.parquet] == ["t.parquet"]
     assert len(inputs.errors) == 1 and "broken.parquet: not a readable Parquet file" in inputs.errors[0]
-    assert inputs.estimated_documents() == 2 + 2 + 1  # two text files, two rows, one unreadable input
+    assert inputs.estimated_documents() == 3 + 2 + 1  # three text files, two rows, one unreadable input
     assert list_inputs([str(tmp_path / "out")], exclude=tmp_path / "out").errors
 
 

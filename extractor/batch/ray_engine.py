@@ -109,7 +109,7 @@ ROW_KEYS = ("article_id", "status", "line", "message", "prompt_tokens", "complet
 def _decode(raw: str) -> Document | DocumentError:
     record = json.loads(raw)
     if "error" in record:
-        return DocumentError(str(record["error"]))
+        return DocumentError(str(record["error"]), article_id=record.get("article_id"))
     try:
         return Document.model_validate(record)
     except ValidationError as exc:
@@ -233,7 +233,8 @@ def _documents(ray: Any, inputs: Any) -> Any:
     parts = []
     light = {"num_cpus": 0.25}  # reading is I/O; leave the CPUs to the extractors
     if inputs.files:
-        parts.append(ray.data.from_items([{"path": p} for p in inputs.files]).flat_map(read_file_rows, **light))
+        files = ray.data.from_items([{"path": p, "article_id": i} for p, i in inputs.files])
+        parts.append(files.flat_map(read_file_rows, **light))
     if inputs.parquet:
         table = ray.data.read_parquet(inputs.parquet, include_paths=True)
         parts.append(table.map_batches(parquet_rows, batch_format="pyarrow", **light))
@@ -250,8 +251,13 @@ def _drain(
     """Write the lines as they stream back; count every row into one summary."""
     summary = RunSummary()
     writer = ShardWriter(out_dir, lines_per_shard=lines_per_shard)
+    extracted: set[str] = set()
     try:
         for row in results.iter_rows():
+            if row["status"] == "ok" and row["article_id"] in extracted:
+                row = _duplicate(row)
+            elif row["status"] == "ok":
+                extracted.add(row["article_id"])
             if row["status"] != "skipped":
                 writer.write(row["line"])
             _merge(summary, row)
@@ -271,6 +277,18 @@ def _drain(
     finally:
         writer.close()
     return summary
+
+
+def _duplicate(row: dict[str, Any]) -> dict[str, Any]:
+    """A second result for an id already extracted in this run becomes a failure, as locally.
+
+    Workers read files independently, so a repeated id (in two JSONL files, say) is only
+    seen here; the first result is kept and the repeat is recorded as refused.
+    """
+    error = DocumentError(f"duplicate id {row['article_id']!r}: ids must be unique within a run; this document "
+                          "is not kept", article_id=str(row["article_id"]))
+    line = json.dumps(failure_line(str(row["article_id"]), error), ensure_ascii=False)
+    return {**row, "status": "failed", "line": line, "message": str(error)}
 
 
 def _first_line(exc: BaseException) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from extractor.core.documents import SUPPORTED_SUFFIXES, read_file
+from extractor.core.documents import SUPPORTED_SUFFIXES, document_files, read_file
 from extractor.core.errors import DocumentError
 
 from .results import done_ids, repair_tail
@@ -29,7 +29,7 @@ DOC_FIELDS = ("id", "text", "title", "published", "url", "publisher")
 class Inputs:
     """The files of a run: read by the local readers, read as Parquet, or named but unusable."""
 
-    files: list[str] = field(default_factory=list)
+    files: list[tuple[str, str]] = field(default_factory=list)  # (path, id of a text or HTML file's document)
     parquet: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     parquet_rows: int = 0
@@ -37,7 +37,7 @@ class Inputs:
     def estimated_documents(self) -> int:
         """Documents the inputs hold (for the progress bar): 1 per text file, lines of JSONL, Parquet rows."""
         total = len(self.errors) + self.parquet_rows
-        for name in self.files:
+        for name, _ in self.files:
             path = Path(name)
             if path.suffix.lower() in {".jsonl", ".ndjson"}:
                 try:
@@ -51,53 +51,60 @@ class Inputs:
 
 
 def list_inputs(paths: list[str], *, exclude: Path | None = None) -> Inputs:
-    """The files named by `paths` (directories walked as the local path walks them, plus .parquet).
+    """The files named by `paths`: what the local readers would read (same ids), plus .parquet files.
 
     `exclude` (the output directory) is passed over, so results are never read back as input.
     """
     skip = exclude.resolve() if exclude is not None else None
     inputs = Inputs()
-    suffixes = SUPPORTED_SUFFIXES | PARQUET_SUFFIXES
+    readable: list[str] = []
     for raw in paths:
         if raw == "-":
             raise DocumentError("--engine ray reads files and directories, not stdin (-): use --engine local")
         path = Path(raw)
         if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in suffixes and not (skip and p.resolve().is_relative_to(skip))
-            )
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in SUPPORTED_SUFFIXES | PARQUET_SUFFIXES
+                           and p.is_file() and not (skip and p.resolve().is_relative_to(skip)))
             if not found:
                 inputs.errors.append(f"{path}: no .txt, .md, .html, .jsonl or .parquet files in this directory")
             for file in found:
-                _add(inputs, file)
+                if file.suffix.lower() in PARQUET_SUFFIXES:
+                    _add_parquet(inputs, file)
+            if any(f.suffix.lower() in SUPPORTED_SUFFIXES for f in found):
+                readable.append(raw)
+        elif path.suffix.lower() in PARQUET_SUFFIXES and path.is_file():
+            _add_parquet(inputs, path)
         else:
-            _add(inputs, path)
+            readable.append(raw)  # missing or unreadable files become reader errors, as locally
+    # The readers pass over excluded files (not folders): name every file under the output directory.
+    outputs = [p for p in exclude.rglob("*") if p.is_file()] if exclude is not None and exclude.is_dir() else []
+    for item in document_files(readable, exclude=outputs):
+        if isinstance(item, DocumentError):
+            inputs.errors.append(str(item))
+        else:
+            file, article_id = item
+            inputs.files.append((str(file.resolve()) if file.exists() else str(file), article_id))
     return inputs
 
 
-def _add(inputs: Inputs, path: Path) -> None:
-    if path.suffix.lower() in PARQUET_SUFFIXES and path.is_file():
-        import pyarrow.parquet as pq
+def _add_parquet(inputs: Inputs, path: Path) -> None:
+    import pyarrow.parquet as pq
 
-        try:
-            rows = pq.read_metadata(path).num_rows
-        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-            inputs.errors.append(f"{path}: not a readable Parquet file ({exc})")
-            return
-        inputs.parquet.append(str(path.resolve()))
-        inputs.parquet_rows += rows
-    else:
-        # Missing or unreadable files become reader errors on a worker, exactly as locally.
-        inputs.files.append(str(path.resolve()) if path.exists() else str(path))
+    try:
+        rows = pq.read_metadata(path).num_rows
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        inputs.errors.append(f"{path}: not a readable Parquet file ({exc})")
+        return
+    inputs.parquet.append(str(path.resolve()))
+    inputs.parquet_rows += rows
 
 
 def read_file_rows(row: dict[str, Any]) -> list[dict[str, str]]:
     """`flat_map` step: the documents (or reader errors) of one file, as `doc` rows."""
     out = []
-    for item in read_file(Path(row["path"])):
+    for item in read_file(Path(row["path"]), row["article_id"]):
         if isinstance(item, DocumentError):
-            out.append({"doc": json.dumps({"error": str(item)})})
+            out.append({"doc": json.dumps({"error": str(item), "article_id": item.article_id})})
         else:
             out.append({"doc": item.model_dump_json(exclude_none=True)})
     return out
