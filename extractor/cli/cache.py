@@ -1,8 +1,9 @@
-"""`extractor cache`: inspect or clear the result cache."""
+"""`extractor cache`: inspect or clear the result cache (disk, or Redis with EXTRACTOR_CACHE_URL)."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 
@@ -14,14 +15,26 @@ cache_app = typer.Typer(help="Inspect or clear the result cache.", no_args_is_he
 app.add_typer(cache_app, name="cache")
 
 
-@cache_app.command("stats")
-def cache_stats(cache_dir: CacheDirOpt = None) -> None:
-    """Show the cache directory, its entries and size."""
-    from extractor.core.cache import ResultCache
+def _open(cache_dir: Any) -> tuple[Any, str]:
+    from extractor.core.cache_redis import redacted
+    from extractor.core.caches import open_cache
 
     settings = settings_from(cache_dir=cache_dir)
+    where = redacted(settings.cache_url) if settings.cache_url else str(settings.cache_dir)
     try:
-        stats = ResultCache(settings.cache_dir).stats()
+        cache = open_cache(settings, enabled=True)
+    except ExtractorError as exc:
+        fail(str(exc), 1)
+    assert cache is not None
+    return cache, where
+
+
+@cache_app.command("stats")
+def cache_stats(cache_dir: CacheDirOpt = None) -> None:
+    """Show where the cache is, its entries and size."""
+    cache, _ = _open(cache_dir)
+    try:
+        stats = cache.stats()
     except ExtractorError as exc:
         fail(str(exc), 1)
     typer.echo(json.dumps(stats, indent=2))
@@ -30,11 +43,9 @@ def cache_stats(cache_dir: CacheDirOpt = None) -> None:
 @cache_app.command("clear")
 def cache_clear(cache_dir: CacheDirOpt = None) -> None:
     """Remove every cached answer."""
-    from extractor.core.cache import ResultCache
-
-    settings = settings_from(cache_dir=cache_dir)
+    cache, where = _open(cache_dir)
     try:
-        removed = ResultCache(settings.cache_dir).clear()
+        removed = cache.clear()
     except ExtractorError as exc:
         fail(str(exc), 1)
-    typer.echo(f"removed {removed} cached answer(s) from {settings.cache_dir}")
+    typer.echo(f"removed {removed} cached answer(s) from {where}")

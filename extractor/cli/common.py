@@ -7,6 +7,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from extractor.core.errors import ExtractorError
 
@@ -44,7 +45,7 @@ CacheDirOpt = Annotated[
 
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error and exit."""
-    err.print(f"[red]error:[/red] {message}", soft_wrap=True)
+    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)  # "[ray]" in a message is text, not markup
     raise typer.Exit(code)
 
 

@@ -40,6 +40,13 @@ def extract_cmd(
         bool, typer.Option("--batch-api", help="Submit through the OpenAI Batch API (needs --out); re-run to resume.")
     ] = False,
     poll: Annotated[float, typer.Option("--poll", help="Batch API polling interval, seconds.")] = 30.0,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (asyncio in this process) or ray (an actor pool; --out DIR).")
+    ] = "local",
+    ray_address: Annotated[
+        str | None, typer.Option("--ray-address", help="Join this Ray cluster (default: start Ray in-process).")
+    ] = None,
+    actors: Annotated[int | None, typer.Option("--actors", min=1, help="Ray actors, each with -j in flight.")] = None,
     server: Annotated[
         str | None, typer.Option("--server", help="Send the documents to this `extractor serve` URL instead.")
     ] = None,
@@ -66,6 +73,14 @@ def extract_cmd(
             fail(str(exc))
     elif batch_api:
         fail("--server and --batch-api do not go together")
+    if engine != "local" or ray_address or actors:
+        if server is not None or batch_api:
+            fail("--engine ray goes with neither --server nor --batch-api")
+        from .ray_extract import extract_with_ray
+
+        extract_with_ray(extractor, paths, out, engine=engine, address=ray_address, actors=actors,
+                         concurrency=concurrency)
+        return
     if out is not None:
         _check_out(out, paths, extractor)
     if batch_api:

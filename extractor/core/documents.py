@@ -325,3 +325,24 @@ def _file_ids(files: list[Path]) -> dict[Path, str]:
         for file, file_parts in zip(group, parts, strict=True):
             ids[file] = "/".join(file_parts[-depth:]).lstrip("/")
     return ids
+
+
+def document_files(
+    paths: Iterable[str | Path], *, exclude: Iterable[Path] = ()
+) -> list[tuple[Path, str] | DocumentError]:
+    """The files `iter_documents` reads for `paths`, each with its document id, and errors in between.
+
+    For readers that open the files elsewhere (Ray workers call `read_file(path, article_id)`),
+    so ids come out as they do locally. Stdin is not a file: `-` becomes a `DocumentError`.
+    """
+    sources = list(_sources(paths, {_resolve(Path(p)) for p in exclude}))
+    ids = _file_ids([s for s in sources if isinstance(s, Path) and s != STDIN])
+    out: list[tuple[Path, str] | DocumentError] = []
+    for source in sources:
+        if isinstance(source, DocumentError):
+            out.append(source)
+        elif source == STDIN:
+            out.append(DocumentError("-: stdin is not a file", path="-"))
+        else:
+            out.append((source, ids[source]))
+    return out

@@ -30,7 +30,8 @@ from pydantic import BaseModel, Field
 from . import accounting, strategies
 from .aio import run_sync
 from .backends import Backend, get_backend
-from .cache import ResultCache, key_base, key_with
+from .cache import key_base, key_with
+from .caches import Cache, open_cache
 from .chunking import merge_answers, split_text
 from .continuation import added_anything, combine, continuation_messages, salvage
 from .documents import Document, make_document
@@ -112,9 +113,9 @@ class Extractor:
         return get_backend(self.settings)
 
     @cached_property
-    def cache(self) -> ResultCache | None:
-        """The on-disk result cache, or None when caching is off."""
-        return ResultCache(self.settings.cache_dir) if self.settings.cache else None
+    def cache(self) -> Cache | None:
+        """The result cache (disk, or Redis with EXTRACTOR_CACHE_URL), or None when caching is off."""
+        return open_cache(self.settings)
 
     @cached_property
     def bounded(self) -> bool:

@@ -17,6 +17,7 @@ from .errors import ConfigError
 
 EMBEDDED_PREFIX = "embedded"
 MODES = ("json_schema", "tools", "json", "md_json")
+CACHE_URL_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 def default_cache_dir() -> Path:
@@ -75,6 +76,8 @@ class Settings:
     cache: bool = True
     refresh: bool = False
     cache_dir: Path = field(default_factory=default_cache_dir)
+    # redis://… shares one cache between processes and machines; unset means diskcache in cache_dir.
+    cache_url: str | None = field(default=None, repr=False)
     n_ctx: int = 8192
     context_tokens: int = 32768
     require_grounding: bool = False
@@ -91,6 +94,7 @@ class Settings:
             "base_url": os.environ.get("OPENAI_BASE_URL") or None,
             "api_key": os.environ.get("OPENAI_API_KEY") or None,
             "mode": os.environ.get("EXTRACTOR_MODE") or "json_schema",
+            "cache_url": os.environ.get("EXTRACTOR_CACHE_URL") or None,
             "timeout": _env_float("EXTRACTOR_TIMEOUT", 120.0),
             "transport_budget": _env_float("EXTRACTOR_RETRY_BUDGET", 300.0),
             "max_tokens": _env_int("EXTRACTOR_MAX_TOKENS"),
@@ -138,6 +142,10 @@ class Settings:
             raise ConfigError(f"n_ctx={self.n_ctx} is too small (at least 512)")
         if self.base_url and not self.base_url.startswith(("http://", "https://")):
             raise ConfigError(f"OPENAI_BASE_URL / --base-url {self.base_url!r} must start with http:// or https://")
+        if self.cache_url and not self.cache_url.startswith(CACHE_URL_SCHEMES):
+            raise ConfigError(
+                f"EXTRACTOR_CACHE_URL must start with {', '.join(CACHE_URL_SCHEMES)} (unset it for the disk cache)"
+            )
         if self.model is None and self.base_url:
             raise ConfigError("OPENAI_BASE_URL is set but no model is: set EXTRACTOR_MODEL or pass --model")
 
