@@ -112,3 +112,20 @@ def test_prompts_list_show_diff():
     assert "sanctions@v1" in listed
     assert "system:" in runner.invoke(app, ["prompts", "show", "sanctions@v1"]).stdout
     assert "identical" in runner.invoke(app, ["prompts", "diff", "sanctions@v1", "sanctions@v1"]).stdout
+
+
+def test_extract_stores_results_in_a_service_database(endpoint, tmp_path):
+    from extractor.store import Store
+    from extractor.store.models import DocumentRow, ExtractionRow
+
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.txt").write_text(f"Treasury sanctioned firm {name}.", encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'service.db'}"
+    result = runner.invoke(app, ["extract", str(tmp_path / "a.txt"), str(tmp_path / "b.txt"), str(tmp_path / "c.txt"),
+                                 "--db", db, "-j", "2", "--out", str(tmp_path / "o.jsonl")])
+    assert result.exit_code == 0, result.output
+    with Store(db).read() as session:
+        assert sorted(row.id for row in session.query(DocumentRow)) == ["a", "b", "c"]
+        assert session.query(ExtractionRow).count() == 3
+    bad = runner.invoke(app, ["extract", str(tmp_path / "a.txt"), "--db", "nosuchdb://x"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output

@@ -201,3 +201,20 @@ def test_a_failing_worker_is_one_error_naming_its_cause(local_ray, fake, tmp_pat
     assert message.startswith("a Ray worker failed: ConfigError: prompt sanctions@v3 differs on this node")
     assert "run again with the same --out to resume" in message and "\n" not in message
     assert fake.chat_requests() == []
+
+
+def test_results_go_straight_into_the_service_database(local_ray, fake, tmp_path, monkeypatch):
+    from extractor.store import Store
+    from extractor.store.models import DocumentRow, ExtractionRow
+
+    monkeypatch.setenv("OPENAI_API_KEY", "test")
+    inputs = make_inputs(tmp_path)
+    db = f"sqlite:///{tmp_path / 'service.db'}"
+    result = runner.invoke(app, [*ray_args(inputs, tmp_path / "out", fake), "--db", db])
+    assert result.exit_code == 0, result.output
+    with Store(db).read() as session:
+        documents = {row.id: (row.text, row.doc_meta) for row in session.query(DocumentRow)}
+        extracted = [e.document_id for e in session.query(ExtractionRow)]
+    assert set(documents) == expected_ids()
+    assert len(extracted) == TOTAL and set(extracted) == expected_ids()
+    assert documents["p3"] == ("The EU sanctioned Gamma Bank 3.", {"title": "Gamma 3"})

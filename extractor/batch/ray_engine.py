@@ -66,9 +66,10 @@ class ExtractBatch:
 
     def __init__(
         self, settings: Settings, prompt_id: str, prompt_hash: str, concurrency: int, done: frozenset[str],
-        env: dict[str, str],
+        env: dict[str, str], sink: Callable[[Document, dict[str, Any]], None] | None = None,
     ) -> None:
         os.environ.update(env)
+        self.sink = sink
         self.extractor = Extractor(settings, prompt=prompt_id)
         if self.extractor.prompt.hash != prompt_hash:
             # A node with other prompt files would silently produce results of another prompt.
@@ -87,11 +88,15 @@ class ExtractBatch:
                 continue
             items.append(item)
 
+        by_id = {item.id: item for item in items if isinstance(item, Document)}
+
         def collect(outcome: Outcome) -> None:
             one = RunSummary()
             one.add(outcome)
             if outcome.result is not None:
                 line, status, message = result_line(outcome.result), "ok", ""
+                if self.sink is not None:
+                    self.sink(by_id[outcome.article_id], line)  # stored before it counts as done
             else:
                 assert outcome.error is not None
                 line, status, message = failure_line(outcome.article_id, outcome.error), "failed", str(outcome.error)
@@ -180,8 +185,12 @@ def run_ray(
     lines_per_shard: int = 10000,
     on_start: Callable[[int], None] | None = None,
     on_row: Callable[[RowEvent, RunSummary], None] | None = None,
+    sink: Callable[[Document, dict[str, Any]], None] | None = None,
 ) -> RunSummary:
     """Extract the documents in `paths` on Ray into result shards under `out_dir`.
+
+    `sink(document, line)`, when given, is shipped to every actor and called for each result
+    (the CLI passes a `StoreSink` for `--db URL`: results straight into the service's database).
 
     `actors` extractors each keep `concurrency` documents in flight. `on_start` gets the
     estimated number of inputs, `on_row` each finished (or skipped) document with the
@@ -214,6 +223,7 @@ def run_ray(
             fn_constructor_kwargs={
                 "settings": extractor.settings, "prompt_id": extractor.prompt.id,
                 "prompt_hash": extractor.prompt.hash, "concurrency": concurrency, "done": done, "env": env,
+                "sink": sink,
             },
             batch_size=size,
             compute=ray.data.ActorPoolStrategy(size=actors),

@@ -53,6 +53,10 @@ def extract_cmd(
     api_key: Annotated[
         str | None, typer.Option("--api-key", help="API key for --server. Env: EXTRACTOR_API_KEY.")
     ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Also store every result in this service database (a SQLAlchemy URL)."),
+    ] = None,
 ) -> None:
     """Extract sanctions actions from documents; print one JSON line per document."""
     from extractor.batch.run import Pending, extract_into
@@ -79,14 +83,17 @@ def extract_cmd(
         from .ray_extract import extract_with_ray
 
         extract_with_ray(extractor, paths, out, engine=engine, address=ray_address, actors=actors,
-                         concurrency=concurrency)
+                         concurrency=concurrency, db=db)
         return
+    if db is not None and server is not None:
+        fail("--db goes with a local or Ray extraction, not --server (the server stores its results itself)")
     if out is not None:
         _check_out(out, paths, extractor)
     if batch_api:
         _extract_with_batch_api(extractor, paths, out, poll)
         return
     todo = Pending(iter_documents(paths, exclude=[out] if out else []), out)
+    stored = _Stored(db) if db is not None else None
     expected = count_inputs(paths)
     if expected is not None:
         expected = max(expected - len(todo.done), 0)
@@ -97,6 +104,8 @@ def extract_cmd(
         progress = stack.enter_context(BatchProgress(expected, enabled=expected is None or expected > 1))
 
         def report(outcome: Any) -> None:
+            if stored is not None:
+                stored.outcome(outcome)
             if outcome.error is not None:
                 progress.console.print(f"[red]error:[/red] {outcome.error}", soft_wrap=True, highlight=False)
             progress.advance(outcome)
@@ -108,7 +117,8 @@ def extract_cmd(
                 summary = extract_via_server(sink, server, api_key, todo, prompt=prompt, model=model,
                                              concurrency=concurrency, on_outcome=report)
             else:
-                summary = extract_into(sink, extractor, todo, concurrency=concurrency, on_outcome=report)
+                documents = stored.remember(todo) if stored is not None else todo
+            summary = extract_into(sink, extractor, documents, concurrency=concurrency, on_outcome=report)
         except KeyboardInterrupt:
             err.print("interrupted: finished documents are saved; run again with the same --out to resume")
             raise typer.Exit(130) from None
@@ -117,6 +127,37 @@ def extract_cmd(
         print_summary(err, summary)
     if summary.failed:
         raise typer.Exit(1)
+
+
+class _Stored:
+    """`--db URL` on the local engine: each result is stored with its document, as `serve` stores them."""
+
+    def __init__(self, db: str) -> None:
+        from extractor.store.sink import StoreSink
+
+        self.sink = StoreSink(db)
+        try:
+            self.sink.store  # noqa: B018  (open and migrate now: a wrong URL is one error before any document)
+        except ExtractorError as exc:
+            fail(str(exc))
+        self.in_flight: dict[str, Any] = {}  # documents handed out and not finished: at most -j of them
+
+    def remember(self, items: Any) -> Any:
+        for item in items:
+            if hasattr(item, "text"):
+                self.in_flight[item.id] = item
+            yield item
+
+    def outcome(self, outcome: Any) -> None:
+        from extractor.batch.results import result_line
+
+        document = self.in_flight.pop(outcome.article_id, None)
+        if outcome.result is not None and document is not None:
+            try:
+                self.sink(document, result_line(outcome.result))
+            except Exception as exc:  # the database failed: the result is still in --out / stdout
+                err.print(f"[red]error:[/red] {outcome.article_id}: not stored in --db: {type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else ''}", soft_wrap=True, highlight=False)
 
 
 def _check_out(out: Path, paths: list[str], extractor: Any) -> None:

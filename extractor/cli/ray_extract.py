@@ -20,9 +20,9 @@ DEFAULT_ACTORS = 2
 
 def extract_with_ray(
     extractor: Any, paths: list[str], out: Path | None, *, engine: str, address: str | None, actors: int | None,
-    concurrency: int,
+    concurrency: int, db: str | None = None,
 ) -> None:
-    """Run `paths` through `run_ray` into the directory `out`; exit 1 when a document failed."""
+    """Run `paths` through `run_ray` into the directory `out` (and the database `db`); exit 1 when one failed."""
     if engine != "ray":
         if engine != "local":
             fail(f"--engine {engine!r} is not one of local, ray")
@@ -60,8 +60,14 @@ def extract_with_ray(
 
     try:
         try:
+            sink = None
+            if db is not None:
+                from extractor.store.sink import StoreSink
+
+                sink = StoreSink(db)
+                sink.store  # noqa: B018  (opens and migrates once here, so a bad URL fails before Ray starts)
             summary = run_ray(extractor, paths, out, actors=actors or DEFAULT_ACTORS, concurrency=concurrency,
-                              address=address, on_start=start, on_row=row)
+                              address=address, on_start=start, on_row=row, sink=sink)
         finally:
             progress.stop()
     except KeyboardInterrupt:
