@@ -138,7 +138,9 @@ def test_two_hundred_documents_under_thirty_percent_faults(fake, tmp_path):
         return rng.choice(faults) if rng.random() < 0.3 else completion(VALID_ANSWER)
 
     fake.default = flaky
-    extractor = _extractor(fake, tmp_path, transport_attempts=6)
+    # A generous timeout: on a loaded machine a 1 s limit could cut a request before it reaches
+    # the server, and then the server would not count what the client did.
+    extractor = _extractor(fake, tmp_path, transport_attempts=6, timeout=30.0)
     documents = [Document(id=f"d{i:03d}", text=f"{ARTICLE} Case {i}.") for i in range(200)]
     sink = StringIO()
     summary = extract_into(sink, extractor, documents, concurrency=16)
