@@ -25,6 +25,7 @@ from .cache import ResultCache, cache_key
 from .chunking import merge_answers, split_text
 from .documents import Document, make_document
 from .errors import BackendError, ConfigError, ExtractionFailed
+from .grounded import grounded_answer_model
 from .grounding import ground, require_grounding
 from .prompts import Prompt, load_prompt
 from .schema import SCHEMA_VERSION, ArticleExtraction, ExtractionAnswer, answer_model, schema_hash, to_article
@@ -226,7 +227,8 @@ class Extractor:
 
     def answer_model_for(self, document: Document) -> type[BaseModel]:
         """The model-facing response model used for `document`."""
-        return self.response_model
+        grounded = getattr(self.backend, "grounded_decoding", False)
+        return grounded_answer_model(document, self.response_model) if grounded else self.response_model
 
     def call(
         self, document: Document, messages: list[dict[str, str]], response_model: type[BaseModel],

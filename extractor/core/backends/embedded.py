@@ -116,6 +116,8 @@ class EmbeddedBackend:
     name = "embedded"
     mode = Mode.JSON_SCHEMA
     endpoint = "in-process"
+    # A tiny model copies from the prompt's examples: decode it under a per-document schema.
+    grounded_decoding = True
 
     def __init__(self, model: EmbeddedModel, path: Path, n_ctx: int) -> None:
         self.spec = model

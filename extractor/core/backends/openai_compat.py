@@ -18,6 +18,7 @@ class OpenAICompatBackend:
     """Chat completions through the official client; its own retries are off (ours are tenacity)."""
 
     name = "openai"
+    grounded_decoding = False
 
     def __init__(self, settings: Settings) -> None:
         if not settings.model:
