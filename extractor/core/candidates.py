@@ -197,12 +197,9 @@ def _runs(sentence: str) -> Iterator[tuple[int, int]]:
     for word, start, end in words:
         gap = sentence[run[-1][2]:start] if run else ""
         joins = bool(run) and (gap.strip() == "" or (gap.strip() == "," and word.lower() in _COMPANY_SUFFIXES))
-        name_word = _is_capitalised(word) or word in ("&",) or (
-            bool(run) and (word.lower() in _CONNECTORS or word[:1].isdigit() or word.lower() in _COMPANY_SUFFIXES)
-        )
-        if run and (not joins or not name_word):
+        if run and not (joins and _name_word(word, inside=True)):
             yield from flush()
-        if not name_word:
+        if not _name_word(word, inside=bool(run)):
             continue
         possessive = _POSSESSIVE.search(word) if _is_capitalised(word) else None
         if possessive and len(word) > len(possessive.group()) + 1:
@@ -211,6 +208,14 @@ def _runs(sentence: str) -> Iterator[tuple[int, int]]:
             continue
         run.append((word, start, end))
     yield from flush()
+
+
+def _name_word(word: str, *, inside: bool) -> bool:
+    """Whether `word` can be part of a name; connectors, numbers and suffixes only after a first word."""
+    if _is_capitalised(word):
+        return True
+    lowered = word.lower()
+    return inside and (lowered in _CONNECTORS or word[:1].isdigit() or lowered in _COMPANY_SUFFIXES)
 
 
 def _variants(sentence: str, start: int, end: int) -> Iterator[str]:
@@ -231,7 +236,7 @@ def _variants(sentence: str, start: int, end: int) -> Iterator[str]:
         if _is_capitalised(following) and following.lower().rstrip(".") not in _TITLES:
             yield sentence[words[i + 1][1]:end]
     # "Canada and the United Kingdom" are two names; "Production and Construction Corps" may be one.
-    joins = [i for i, (w, _, _) in enumerate(words) if w.lower() in ("and", "&")]
+    joins = [i for i, (w, _, _) in enumerate(words) if w.lower() == "and"]
     bounds = [-1, *joins, len(words)]
     if joins:
         for left, right in itertools.pairwise(bounds):

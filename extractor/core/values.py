@@ -70,11 +70,16 @@ def dates_in(text: str, published: str | None = None) -> tuple[str, ...]:
     """
     found: dict[str, None] = {}
     pub = _parse_iso(published)
+    covered: list[tuple[int, int]] = []
     for pattern in _DATE_PATTERNS:
         for match in pattern.finditer(text):
+            # "April 2022" inside "5 April 2022" is the same date, not a month of its own.
+            if any(start < match.end() and match.start() < end for start, end in covered):
+                continue
             value = _date_value(match, pub)
             if value:
                 found[value] = None
+                covered.append(match.span())
     if pub is not None:
         found[pub.isoformat()] = None
     return tuple(sorted(found))
@@ -118,18 +123,26 @@ def jurisdictions_in(spans: Iterable[str], text: str) -> tuple[str, ...]:
             codes[code] = None
     for span in spans:
         words = span.replace("(", " ").replace(")", " ").split()
-        for size in range(1, min(len(words), 4) + 1):
+        taken = [False] * len(words)
+        # Longest runs first, and a word counts once: "North Korean" is kp, its "Korean" is not kr too.
+        for size in range(min(len(words), 4), 0, -1):
             for i in range(len(words) - size + 1):
                 part = words[i:i + size]
-                # Only capitalised runs name places: "in" and "and" are words, not India and Andorra.
-                if not (part[0][:1].isupper() and part[-1][:1].isupper()):
-                    continue
-                if size == 1 and len(part[0]) <= 3 and not part[0].replace(".", "").isupper():
+                if any(taken[i:i + size]) or not _place_like(part):
                     continue
                 found = _code(" ".join(part))
                 if found:
                     codes[found] = None
+                    taken[i:i + size] = [True] * size
     return tuple(sorted(codes))
+
+
+def _place_like(words: list[str]) -> bool:
+    """Capitalised at both ends, and a short single word only as an initialism ("US", "U.K.")."""
+    # Only capitalised runs name places: "in" and "and" are words, not India and Andorra.
+    if not (words[0][:1].isupper() and words[-1][:1].isupper()):
+        return False
+    return len(words) > 1 or len(words[0]) > 3 or words[0].replace(".", "").isupper()
 
 
 def _code(name: str) -> str | None:
