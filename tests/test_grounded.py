@@ -152,8 +152,9 @@ def test_a_text_without_any_jurisdiction_can_only_say_no():
 
 def test_the_model_validates_supported_values_and_rejects_invented_ones():
     model = grounded_answer_model(Document(id="d", text=RELEASE), BASE)
+    soin = {"name": "Dmitry Yurevich Soin", "entity_type": "person", "role": "provost of the European Institute Justo"}
     action = {"authority": "US", "action": "impose", "issuer": "Office of Foreign Assets Control (OFAC)",
-              "targets": [{"name": "Dmitry Yurevich Soin", "entity_type": "person", "role": "provost of the European Institute Justo"}],
+              "targets": [soin],
               "legal_basis": ["Executive Order (E.O.) 13818"], "evidence": [find_candidates(RELEASE).evidence[0]]}
     answer = model.model_validate({"is_sanctions_news": True, "actions": [action]})
     plain = ExtractionAnswer.model_validate(answer.model_dump())  # what strategies.ask does
