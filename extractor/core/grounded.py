@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Annotated, Any, get_args
 
 import annotated_types
@@ -53,7 +54,13 @@ def grammar_safe(values: Sequence[str], min_chars: int = 2) -> tuple[str, ...]:
 
 def grounded_answer_model(document: Document, base: type[BaseModel]) -> type[BaseModel]:
     """The answer model for `document`: `base` with every open value narrowed to the document's candidates."""
-    return answer_model_from(find_candidates(document.text, document.published), base)
+    return _grounded(document.text, document.published, base)
+
+
+# The same document is asked for its model more than once (cache key, call, re-asks): build it once.
+@lru_cache(maxsize=32)
+def _grounded(text: str, published: str | None, base: type[BaseModel]) -> type[BaseModel]:
+    return answer_model_from(find_candidates(text, published), base)
 
 
 def answer_model_from(found: Candidates, base: type[BaseModel]) -> type[BaseModel]:
