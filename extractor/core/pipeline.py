@@ -22,7 +22,7 @@ import os
 import time
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -36,6 +36,7 @@ from .chunking import merge_answers, split_text
 from .continuation import added_anything, combine, continuation_messages, salvage
 from .documents import Document, make_document
 from .errors import BackendError, ConfigError, ExtractionFailed
+from .grounded import GROUNDED_VERSION, grounded_answer_model
 from .grounding import GROUNDING_VERSION, Grounding, ground, require_grounding
 from .prompts import Prompt, load_prompt
 from .schema import SCHEMA_VERSION, ArticleExtraction, ExtractionAnswer, answer_model, schema_hash
@@ -154,8 +155,10 @@ class Extractor:
 
     @cached_property
     def _key_base(self) -> str:
-        return key_base(backend=self.backend.identity(), schema=self.json_schema, params=self._params,
-                        prompt_hash=self.prompt.hash)
+        # Under grounded decoding the schema sent is a function of the document (in the messages)
+        # and of the code that builds it, whose version goes into the key instead.
+        backend = {**self.backend.identity(), **({"grounded": GROUNDED_VERSION} if self.grounded else {})}
+        return key_base(backend=backend, schema=self.json_schema, params=self._params, prompt_hash=self.prompt.hash)
 
     @cached_property
     def _schema_hash(self) -> str:
@@ -186,9 +189,14 @@ class Extractor:
         """The cache key of `document` under this configuration."""
         return key_with(self._key_base, self.messages(document))
 
+    @cached_property
+    def grounded(self) -> bool:
+        """Whether answers are decoded under a per-document schema of what the text supports (small models)."""
+        return bool(getattr(self.backend, "grounded_decoding", False))
+
     def answer_model_for(self, document: Document) -> type[BaseModel]:
-        """The model-facing response model used for `document`."""
-        return self.response_model
+        """The model-facing response model used for `document`: per document under grounded decoding."""
+        return grounded_answer_model(document, self.response_model) if self.grounded else self.response_model
 
     def extract(
         self, text: str, *, article_id: str | None = None, metadata: dict[str, Any] | None = None
@@ -415,7 +423,7 @@ class Extractor:
         )
 
 
-@cache
+@lru_cache(maxsize=128)  # bounded: grounded decoding makes one answer model per document
 def prepared(model: type[BaseModel]) -> type[BaseModel]:
     """`model` as instructor's response class, built once, with its JSON schema generated once.
 

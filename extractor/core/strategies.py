@@ -13,7 +13,7 @@ parts validate into the same `ExtractionAnswer` as the single-call strategy.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from functools import cache
+from functools import lru_cache
 from typing import Any, get_args
 
 from pydantic import BaseModel, create_model
@@ -28,7 +28,8 @@ Call = Callable[[list[dict[str, str]], type[BaseModel], str | None], Awaitable[A
 TARGET_FIELDS = ("targets", "target_countries", "target_count")
 
 
-@cache
+# Bounded: grounded decoding makes one answer model per document.
+@lru_cache(maxsize=64)
 def step_models(answer: type[BaseModel]) -> dict[str, type[BaseModel]]:
     """Response models of the three split steps, cut from the (bounded) answer model."""
     action = get_args(answer.model_fields["actions"].annotation)[0]

@@ -123,6 +123,8 @@ class EmbeddedBackend:
     # A 135M model repeats list items until the token limit unless the schema bounds them.
     bounded_lists = True
     default_max_tokens = 2048
+    # A tiny model copies from the prompt's examples: decode it under a per-document schema.
+    grounded_decoding = True
 
     def __init__(self, model: EmbeddedModel, path: Path, n_ctx: int) -> None:
         self.spec = model

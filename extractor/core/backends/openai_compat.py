@@ -31,6 +31,7 @@ class OpenAICompatBackend:
     name = "openai"
     bounded_lists = False
     default_max_tokens = DEFAULT_MAX_TOKENS
+    grounded_decoding = False
 
     def __init__(self, settings: Settings) -> None:
         if not settings.model:
