@@ -127,7 +127,7 @@ def test_schema_enumerates_the_documents_values_and_keeps_the_bounds():
     defs = schema["$defs"]
     target = defs["Target"]["properties"]
     found = find_candidates(RELEASE, "2021-03-22")
-    assert target["name"]["enum"] == list(found.names)
+    assert target["name"]["enum"] == list(found.entities)
     action = defs["SanctionAction"]["properties"]
     # Paris, U.S., and "European" (rigour reads the adjective as the EU).
     assert action["authority"]["enum"] == list(found.jurisdictions) == ["eu", "fr", "us"]
@@ -198,7 +198,7 @@ def test_endpoints_keep_the_plain_schema_and_the_embedded_backend_gets_the_groun
     assert remote.answer_model_for(document) is remote.response_model
     embedded = Extractor(Settings(model="embedded"))  # building the backend loads no model
     schema = embedded.answer_model_for(document).model_json_schema()
-    assert schema["$defs"]["Target"]["properties"]["name"]["enum"] == list(find_candidates(RELEASE).names)
+    assert schema["$defs"]["Target"]["properties"]["name"]["enum"] == list(find_candidates(RELEASE).entities)
 
 
 def test_answer_model_from_empty_candidates_allows_only_an_empty_answer():
@@ -243,3 +243,10 @@ def test_embedded_model_says_only_what_the_seed_supports(grounded_extractor, pat
         assert action.issuer is None or action.issuer in text
         assert all(basis in text for basis in action.legal_basis) and all(r in text for r in action.reasons)
         assert "Northwind" not in json.dumps(action.model_dump())
+
+
+def test_places_are_names_but_never_target_candidates():
+    found = find_candidates("Treasury sanctioned Acme Shipping LLC. Bangladesh and North Korea protested.")
+    assert "Bangladesh" in found.names and "Bangladesh" not in found.entities and "North Korea" not in found.entities
+    assert "Acme Shipping LLC" in found.entities
+    assert "bd" in found.jurisdictions and "kp" in found.jurisdictions

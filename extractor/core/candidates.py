@@ -106,6 +106,7 @@ class Candidates:
     """What a document supports, per kind of answer field (each tuple in text order, no repeats)."""
 
     names: tuple[str, ...]
+    entities: tuple[str, ...]  # names that are not themselves a place: what a target, alias or issuer can be
     roles: tuple[str, ...]
     evidence: tuple[str, ...]
     legal_bases: tuple[str, ...]
@@ -122,6 +123,8 @@ def find_candidates(text: str, published: str | None = None) -> Candidates:
     clauses = _unique(c for s in sentences for c in clauses_of(s))
     return Candidates(
         names=names[:MAX_NAMES],
+        # The schema's rule: a target is never a country ("Bangladesh" is a place, not an entity).
+        entities=tuple(n for n in names if not values.is_place(n))[:MAX_NAMES],
         roles=_unique([*names, *clauses])[:MAX_ROLES],
         evidence=evidence_sentences(sentences)[:MAX_EVIDENCE],
         legal_bases=_unique(b for s in sentences for b in legal_bases(s))[:MAX_LEGAL],

@@ -31,7 +31,7 @@ from .documents import Document
 from .schema import _iso_date, _jurisdiction, _none_if_blank
 
 # Bumped whenever the schema built for a document changes: it goes into cache keys.
-GROUNDED_VERSION = 1
+GROUNDED_VERSION = 2
 _NULL: dict[str, Any] = {"type": "null"}
 
 
@@ -69,7 +69,7 @@ def answer_model_from(found: Candidates, base: type[BaseModel]) -> type[BaseMode
     """`base` (an `answer_model(...)`) with its values restricted to `found`."""
     action_base = _item_model(base, "actions")
     target_base = _item_model(action_base, "targets")
-    names, roles, codes = grammar_safe(found.names), grammar_safe(found.roles), found.jurisdictions
+    names, roles, codes = grammar_safe(found.entities), grammar_safe(found.roles), found.jurisdictions
     evidence, legal = grammar_safe(found.evidence, min_chars=20), grammar_safe(found.legal_bases)
     reasons = grammar_safe(found.reasons)
 

@@ -137,6 +137,12 @@ def jurisdictions_in(spans: Iterable[str], text: str) -> tuple[str, ...]:
     return tuple(sorted(codes))
 
 
+def is_place(span: str) -> bool:
+    """True when the whole span names a country or region ("Bangladesh", "North Korea"): never a target."""
+    words = span.split()
+    return bool(words) and _place_like(words) and _code(span) is not None
+
+
 def _place_like(words: list[str]) -> bool:
     """Capitalised at both ends, and a short single word only as an initialism ("US", "U.K.")."""
     # Only capitalised runs name places: "in" and "and" are words, not India and Andorra.
