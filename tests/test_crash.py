@@ -85,7 +85,7 @@ def _lines(path: Path) -> int:
 
 def test_extract_survives_kill_9_at_random_moments(fake, tmp_path):
     rng = random.Random(20240611)
-    fake.delay = 0.02
+    fake.delay = 0.08  # 100 documents at -j 4 take at least 2 s: the kills land mid-run
     ids = _docs(tmp_path / "docs", 100)
     out = tmp_path / "out" / "results.jsonl"
     cmd = [sys.executable, "-m", "extractor", "extract", str(tmp_path / "docs"), "--out", str(out), "-j", "4",

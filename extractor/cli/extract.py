@@ -118,7 +118,7 @@ def extract_cmd(
                                              concurrency=concurrency, on_outcome=report)
             else:
                 documents = stored.remember(todo) if stored is not None else todo
-            summary = extract_into(sink, extractor, documents, concurrency=concurrency, on_outcome=report)
+                summary = extract_into(sink, extractor, documents, concurrency=concurrency, on_outcome=report)
         except KeyboardInterrupt:
             err.print("interrupted: finished documents are saved; run again with the same --out to resume")
             raise typer.Exit(130) from None
