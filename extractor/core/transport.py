@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from tenacity import AsyncRetrying, RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_base
 
 from . import accounting
@@ -167,32 +167,31 @@ class RetryPolicy:
         return max(min(self.timeout, deadline - time.monotonic()), MIN_ATTEMPT_SECONDS)
 
     def wrap(self, create: Callable[..., Any], *, check: Callable[[Any], None] | None = None) -> Callable[..., Any]:
-        """`create` with this policy: transient faults retried, others raised as `BackendError`."""
+        """`create` (synchronous) with this policy: the same retry loop as `awrap`, run to completion here.
+
+        For callers without an event loop (the Batch API's file calls); the call itself runs on
+        a worker thread, so the per-attempt time limit holds for it too.
+        """
+
+        async def threaded(*args: Any, **kwargs: Any) -> Any:
+            return await asyncio.to_thread(create, *args, **kwargs)
+
+        retried = self.awrap(threaded, check=check)
+
+        async def attempt(*args: Any, **kwargs: Any) -> Any:
+            return await retried(*args, **kwargs)
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            deadline = time.monotonic() + self.budget
-            tried = 0
-            try:
-                for attempt in Retrying(**self._options(deadline)):
-                    with attempt:
-                        tried += 1
-                        result = create(*args, **kwargs, timeout=self._timeout(deadline))
-                        if check is not None:
-                            check(result)
-                        return result
-            except Exception as exc:
-                error = self._error(exc, tried)
-                if error is exc:
-                    raise
-                raise error from exc
-            raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+            return asyncio.run(attempt(*args, **kwargs))
 
         return call
 
     def awrap(
         self, create: Callable[..., Awaitable[Any]], *, check: Callable[[Any], None] | None = None
     ) -> Callable[..., Awaitable[Any]]:
-        """The async twin of `wrap`, for `AsyncOpenAI` calls; `check` rejects a malformed result (retried).
+        """`create` (async) with this policy: transient faults retried, others raised as `BackendError`.
+
+        `check` rejects a malformed result (retried).
 
         Each attempt also has a hard wall-clock limit: httpx's timeouts apply per read, so a
         body trickling in byte by byte would otherwise outlast any budget.
