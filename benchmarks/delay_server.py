@@ -33,11 +33,10 @@ def _body() -> dict[str, Any]:
 class DelayServer:
     """`with DelayServer(delay_s=0.2) as server:` then point a client at `server.base_url`."""
 
-    def __init__(self, delay_s: float = 0.0) -> None:
-        self.delay_s = delay_s
+    def __init__(self, delay_s: float = 0.0, *, shared: tuple[Any, Any, Any] | None = None) -> None:
+        # (delay, peak, requests), each with a `.value`: plain here, multiprocessing values when shared.
+        self._delay, self._peak, self._requests = shared or (_Value(delay_s), _Value(0), _Value(0))
         self.in_flight = 0
-        self.peak = 0
-        self.requests = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -48,20 +47,29 @@ class DelayServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
+    @property
+    def peak(self) -> int:
+        return int(self._peak.value)
+
+    @property
+    def requests(self) -> int:
+        return int(self._requests.value)
+
     def reset(self, delay_s: float | None = None) -> None:
         """Zero the counters (and change the delay) between measurements."""
         if delay_s is not None:
-            self.delay_s = delay_s
-        self.peak = self.requests = 0
+            self._delay.value = delay_s
+        self._peak.value = 0
+        self._requests.value = 0
 
     async def _chat(self, request: web.Request) -> web.Response:
         await request.read()
         self.in_flight += 1
-        self.requests += 1
-        self.peak = max(self.peak, self.in_flight)
+        self._requests.value += 1
+        self._peak.value = max(self._peak.value, self.in_flight)
         try:
-            if self.delay_s:
-                await asyncio.sleep(self.delay_s)
+            if self._delay.value:
+                await asyncio.sleep(self._delay.value)
             return web.json_response(_body())
         finally:
             self.in_flight -= 1
@@ -101,41 +109,25 @@ class DelayServer:
         self._thread.join(10)
 
 
-class ProcessDelayServer:
+class _Value:
+    """A counter with `.value`, like a `multiprocessing.Value`, for the in-process server."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+
+class ProcessDelayServer(DelayServer):
     """The same server in a process of its own, as a real model server is: its CPU and GIL
     never compete with the client being measured. Counters are shared through `multiprocessing`."""
 
     def __init__(self, delay_s: float = 0.0) -> None:
         import multiprocessing
 
-        self._ctx = multiprocessing.get_context("spawn")
-        self._delay = self._ctx.Value("d", delay_s)
-        self._peak = self._ctx.Value("i", 0)
-        self._requests = self._ctx.Value("i", 0)
-        self._ports = self._ctx.Queue()
-        self._process = self._ctx.Process(
-            target=_serve, args=(self._delay, self._peak, self._requests, self._ports), daemon=True
-        )
-        self.port = 0
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    @property
-    def peak(self) -> int:
-        return int(self._peak.value)
-
-    @property
-    def requests(self) -> int:
-        return int(self._requests.value)
-
-    def reset(self, delay_s: float | None = None) -> None:
-        """Zero the counters (and change the delay) between measurements."""
-        if delay_s is not None:
-            self._delay.value = delay_s
-        self._peak.value = 0
-        self._requests.value = 0
+        ctx = multiprocessing.get_context("spawn")
+        super().__init__(shared=(ctx.Value("d", delay_s), ctx.Value("i", 0), ctx.Value("i", 0)))
+        self._ports = ctx.Queue()
+        self._process = ctx.Process(target=_serve, args=(self._delay, self._peak, self._requests, self._ports),
+                                    daemon=True)
 
     def __enter__(self) -> ProcessDelayServer:
         self._process.start()
@@ -148,22 +140,7 @@ class ProcessDelayServer:
 
 
 def _serve(delay: Any, peak: Any, requests: Any, ports: Any) -> None:
-    """The server process: the thread server above, its counters mirrored into shared values."""
-    server = DelayServer(delay.value)
-
-    async def chat(request: web.Request) -> web.Response:
-        await request.read()
-        server.in_flight += 1
-        requests.value += 1
-        peak.value = max(peak.value, server.in_flight)
-        try:
-            if delay.value:
-                await asyncio.sleep(delay.value)
-            return web.json_response(_body())
-        finally:
-            server.in_flight -= 1
-
-    server._chat = chat  # type: ignore[method-assign]
-    with server:
+    """The server process: an in-process server whose counters are the shared values."""
+    with DelayServer(shared=(delay, peak, requests)) as server:
         ports.put(server.port)
         threading.Event().wait()

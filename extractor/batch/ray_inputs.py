@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from extractor.core.documents import SUPPORTED_SUFFIXES, document_files, read_file
+from extractor.core.documents import SUPPORTED_SUFFIXES, document_files, documents_in, read_file
 from extractor.core.errors import DocumentError
 
 from .results import done_ids, repair_tail
@@ -36,18 +36,7 @@ class Inputs:
 
     def estimated_documents(self) -> int:
         """Documents the inputs hold (for the progress bar): 1 per text file, lines of JSONL, Parquet rows."""
-        total = len(self.errors) + self.parquet_rows
-        for name, _ in self.files:
-            path = Path(name)
-            if path.suffix.lower() in {".jsonl", ".ndjson"}:
-                try:
-                    with path.open("rb") as handle:
-                        total += sum(1 for line in handle if line.strip())
-                except OSError:
-                    total += 1
-            else:
-                total += 1
-        return total
+        return len(self.errors) + self.parquet_rows + sum(documents_in(Path(name)) for name, _ in self.files)
 
 
 def list_inputs(paths: list[str], *, exclude: Path | None = None) -> Inputs:

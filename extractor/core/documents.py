@@ -24,6 +24,13 @@ JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 
 
+def not_blank(value: str) -> str:
+    """`value` unless it is empty or whitespace only (then a ValueError saying so)."""
+    if not value.strip():
+        raise ValueError("text is empty or whitespace only")
+    return value
+
+
 class Document(BaseModel):
     """One article to extract from, with the optional metadata the prompt shows the model."""
 
@@ -39,9 +46,7 @@ class Document(BaseModel):
     @field_validator("text")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("text is empty or whitespace only")
-        return value
+        return not_blank(value)
 
     @field_validator("published")
     @classmethod
@@ -259,17 +264,19 @@ def count_inputs(paths: Iterable[str | Path]) -> int | None:
     for source in _sources(paths, set()):
         if source == STDIN:
             return None
-        if isinstance(source, DocumentError):
-            total += 1
-        elif source.suffix.lower() in JSONL_SUFFIXES:
-            try:
-                with source.open("rb") as handle:
-                    total += sum(1 for line in handle if line.strip())
-            except OSError:
-                total += 1
-        else:
-            total += 1
+        total += 1 if isinstance(source, DocumentError) else documents_in(source)
     return total
+
+
+def documents_in(path: Path) -> int:
+    """About how many documents one file holds: one, or a JSONL file's non-empty lines (unparsed)."""
+    if path.suffix.lower() not in JSONL_SUFFIXES:
+        return 1
+    try:
+        with path.open("rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    except OSError:
+        return 1  # unreadable: it will be one failure line
 
 
 def _sources(paths: Iterable[str | Path], skip: set[Path]) -> Iterator[Path | DocumentError]:

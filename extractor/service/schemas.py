@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from extractor.core.documents import not_blank
+
 
 class ExtractRequest(BaseModel):
     """One document to extract now."""
@@ -25,9 +27,7 @@ class ExtractRequest(BaseModel):
     @field_validator("text")
     @classmethod
     def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("text is empty or whitespace only")
-        return value
+        return not_blank(value)
 
 
 class Rejection(BaseModel):
