@@ -1,0 +1,1 @@
+"""Exports out of the service's store (approved reviews as a gold set)."""
