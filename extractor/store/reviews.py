@@ -128,8 +128,8 @@ def approved_reviews(session: Session) -> Iterator[tuple[ReviewRow, DocumentRow]
         .where(ReviewRow.status == APPROVED)
         .order_by(ReviewRow.document_id, ReviewRow.id)
     )
-    for review, document in session.execute(query):
-        yield review, document
+    for row in session.execute(query):
+        yield row.tuple()
 
 
 @dataclass(frozen=True)
