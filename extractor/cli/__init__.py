@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from . import cache, evaluate, extract, keys, prompts, serve  # noqa: F401  (importing registers the commands)
+from . import cache, evaluate, extract, keys, prompts, review, serve  # noqa: F401  (importing registers the commands)
 from .common import app
 
 __all__ = ["app", "main"]

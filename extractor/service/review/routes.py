@@ -154,31 +154,32 @@ def document_page(request: Request, document_id: str, approved: bool = False, re
     if user is None:
         return _login_redirect(request)
     info, browser = user
+    prev_id, next_id = _neighbours(request, document_id)
+    # Everything is read and rendered inside the session: rows expire when it ends.
     with get_state(request).store.read() as session:
         doc = rv.document_with_extractions(session, document_id)
         extraction = rv.latest_extraction(doc) if doc is not None else None
-        review = rv.get_review(session, extraction.id) if extraction is not None else None
-    if doc is None:
-        return _error(404, "Not found", f"No document {document_id!r}.", info, browser.csrf)
-    if extraction is None:
-        return _error(404, "No extraction", f"Document {document_id!r} has no extraction to review yet.",
-                      info, browser.csrf)
-    if review is not None:
-        draft = forms.draft_from_result(review.result, review.spans, review.notes)
-    else:
-        draft = forms.draft_from_result(extraction.result)
-    answer, errors = forms.validate(draft, doc.id)
-    highlighted = answer if answer is not None else _model_answer(extraction.result)
-    spans = forms.checked_spans(draft, doc.text)
-    prev_id, next_id = _neighbours(request, doc.id)
-    model_result = {k: v for k, v in extraction.result.items() if k != "meta"}
-    changes = diff_answers(model_result, answer.model_dump(mode="json")) if answer is not None else []
-    return _page(render(
-        "document.html.j2", doc=doc, meta=doc.doc_meta or {}, extraction=extraction, review=review, draft=draft,
-        errors=errors, view=text_view(highlighted, doc.text, spans), prev_id=prev_id, next_id=next_id,
-        approved=approved, refused=refused, changes=changes, user=info, csrf=browser.csrf,
-        model_meta=extraction.meta or {},
-    ), 200)
+        if doc is None:
+            return _error(404, "Not found", f"No document {document_id!r}.", info, browser.csrf)
+        if extraction is None:
+            return _error(404, "No extraction", f"Document {document_id!r} has no extraction to review yet.",
+                          info, browser.csrf)
+        review = rv.get_review(session, extraction.id)
+        if review is not None:
+            draft = forms.draft_from_result(review.result, review.spans, review.notes)
+        else:
+            draft = forms.draft_from_result(extraction.result)
+        answer, errors = forms.validate(draft, doc.id)
+        highlighted = answer if answer is not None else _model_answer(extraction.result)
+        spans = forms.checked_spans(draft, doc.text, keep_blank=True)
+        model_result = {k: v for k, v in extraction.result.items() if k != "meta"}
+        changes = diff_answers(model_result, answer.model_dump(mode="json")) if answer is not None else []
+        return _page(render(
+            "document.html.j2", doc=doc, meta=doc.doc_meta or {}, extraction=extraction, review=review,
+            draft=draft, errors=errors, view=text_view(highlighted, doc.text, spans), prev_id=prev_id,
+            next_id=next_id, approved=approved, refused=refused, changes=changes, user=info, csrf=browser.csrf,
+            model_meta=extraction.meta or {},
+        ))
 
 
 @router.post("/documents/{document_id}")

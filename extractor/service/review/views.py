@@ -21,7 +21,6 @@ env = jinja2.Environment(
     autoescape=True,
     trim_blocks=True,
     lstrip_blocks=True,
-    undefined=jinja2.StrictUndefined,
 )
 env.globals.update(measures=MEASURES, entity_types=ENTITY_TYPES, action_kinds=ACTION_KINDS)
 
