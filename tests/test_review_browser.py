@@ -138,15 +138,16 @@ def test_review_loop_makes_gold_that_scores_one(env: Env, tmp_path: Path) -> Non
     page.wait_for_load_state()
     assert page.locator("input[name='a0.t1.name']").input_value() == "Pavel Sorokin"
     page.select_option("select[name='a0.t1.entity_type']", "person")
+    _shot(page, "review-document.png")
     # A wrong jurisdiction code is refused next to its field.
     page.fill("input[name='a0.t1.country']", "xx")
     page.click("#approve")
     page.wait_for_load_state()
+    assert page.locator("#doctext mark:has-text('Harbor Light Trading')").count() == 0  # the draft's marks
     error = page.locator(".field-error[data-for='a0.t1.country']")
     assert "not a jurisdiction code" in error.inner_text()
     assert page.locator("#review-status").inner_text() == "in review"
     page.fill("input[name='a0.t1.country']", "ru")
-    _shot(page, "review-document.png")
     page.locator("#doctext").focus()
     page.keyboard.press("a")  # approve from the keyboard
     page.wait_for_url("**approved=1*")

@@ -8,14 +8,12 @@ session's CSRF token. Each edit is saved as a draft and answered with a redirect
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
-from extractor.core.schema import ExtractionAnswer
+from extractor.core.schema import ExtractionAnswer, SanctionAction, Target
 from extractor.store import DocumentFilter
 from extractor.store import reviews as rv
 from extractor.store.keys import KeyInfo, find_key
@@ -140,11 +138,16 @@ def _neighbours(request: Request, document_id: str) -> tuple[str | None, str | N
     return (ids[at - 1] if at > 0 else None), (ids[at + 1] if at + 1 < len(ids) else None)
 
 
-def _model_answer(result: dict[str, Any]) -> ExtractionAnswer | None:
-    try:
-        return ExtractionAnswer.model_validate({k: v for k, v in result.items() if k not in ("meta", "article_id")})
-    except ValidationError:
-        return None
+def _draft_marks(draft: forms.Draft) -> ExtractionAnswer:
+    """The draft's quotes and names only, unvalidated: an invalid draft still shows what it marks."""
+    actions = [
+        SanctionAction.model_construct(
+            evidence=[q["text"].strip() for q in a["evidence"] if q["text"].strip()],
+            targets=[Target.model_construct(name=t["name"].strip()) for t in a["targets"] if t["name"].strip()],
+        )
+        for a in draft["actions"]
+    ]
+    return ExtractionAnswer.model_construct(is_sanctions_news=draft["is_sanctions_news"], actions=actions)
 
 
 @router.get("/documents/{document_id}")
@@ -170,7 +173,7 @@ def document_page(request: Request, document_id: str, approved: bool = False, re
         else:
             draft = forms.draft_from_result(extraction.result)
         answer, errors = forms.validate(draft, doc.id)
-        highlighted = answer if answer is not None else _model_answer(extraction.result)
+        highlighted = answer if answer is not None else _draft_marks(draft)
         spans = forms.checked_spans(draft, doc.text, keep_blank=True)
         model_result = {k: v for k, v in extraction.result.items() if k != "meta"}
         changes = diff_answers(model_result, answer.model_dump(mode="json")) if answer is not None else []
