@@ -102,6 +102,7 @@ def _select(page: Any, text: str) -> None:
 
 def _shot(page: Any, name: str) -> None:
     if SCREENSHOTS:
+        page.evaluate("window.scrollTo(0, 0)")
         Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SCREENSHOTS) / name), full_page=False)
 
