@@ -160,7 +160,7 @@ def test_document_detail_and_delete(api: httpx.Client) -> None:
 
 
 def test_auth_is_required_on_every_v1_route(running: Running) -> None:
-    spec = httpx.get(f"{running.service.url}/openapi.json").json()
+    spec = running.client().get("/openapi.json").json()
     routes = [(method, path) for path, ops in spec["paths"].items() for method in ops]
     assert ("post", "/v1/extract") in routes and ("get", "/v1/documents") in routes
     for method, path in routes:
@@ -254,9 +254,15 @@ def test_jsonl_upload_with_a_bad_line(api: httpx.Client) -> None:
 
 
 def test_openapi_docs_and_ready(running: Running) -> None:
-    spec = httpx.get(f"{running.service.url}/openapi.json").json()
+    for path in ("/openapi.json", "/docs"):
+        anonymous = httpx.get(f"{running.service.url}{path}")
+        assert anonymous.status_code == 401 and error_of(anonymous)["code"] == "unauthorized"
+        forged = httpx.get(f"{running.service.url}{path}", cookies={"sx_session": "eyJrIjoxfQ.forged.sig"})
+        assert forged.status_code == 401
+    spec = running.client().get("/openapi.json").json()
     assert "bearerAuth" in json.dumps(spec) or "HTTPBearer" in json.dumps(spec)
-    assert httpx.get(f"{running.service.url}/docs").status_code == 200
+    assert not any(path.startswith("/review") for path in spec["paths"])
+    assert running.client().get("/docs").status_code == 200
     ready = httpx.get(f"{running.service.url}/ready").json()
     assert ready["status"] == "ready" and ready["database"] == "ok"
 

@@ -13,6 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from extractor.core.settings import Settings
 from extractor.store import Store
@@ -20,16 +23,20 @@ from extractor.store import Store
 from . import errors
 from .auth import RateLimiter
 from .config import ServiceConfig
-from .deps import require_key
+from .deps import require_key, require_key_or_session
 from .limits import BodyLimit, DataOnlyHeaders
 from .registry import Registry
+from .review import STATIC_DIR
+from .review import router as review_router
 from .routes import documents, extract, ftm, health, jobs
+from .sessions import Sessions, session_secret
 from .state import ServiceState
 from .workers import JobWorkers
 
 log = logging.getLogger("extractor.service")
 
-PUBLIC_PATHS = ("/health", "/ready", "/docs", "/docs/oauth2-redirect", "/openapi.json")
+# Without a key: the probes, and what a browser needs to log in (the form and its stylesheet).
+PUBLIC_PATHS = ("/health", "/ready", "/review/login", "/review/static")
 
 
 def create_app(config: ServiceConfig | None = None, *, store: Store | None = None) -> FastAPI:
@@ -50,7 +57,8 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
         registry = Registry(settings, prompt=config.prompt, models=config.models)
         workers = JobWorkers(db, registry, concurrency=config.workers, lease_s=config.lease_s,
                              poll_s=config.poll_s, max_attempts=config.max_attempts)
-        app.state.service = ServiceState(config, db, registry, workers, RateLimiter())
+        sessions = Sessions(session_secret(db))
+        app.state.service = ServiceState(config, db, registry, workers, RateLimiter(), sessions)
         await workers.start()
         log.info("serving with %s, %d job worker(s)", db.display_url, config.workers)
         try:
@@ -65,6 +73,8 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
         version="1",
         lifespan=lifespan,
         redoc_url=None,
+        docs_url=None,
+        openapi_url=None,
     )
     errors.install(app)
     app.add_middleware(DataOnlyHeaders)
@@ -74,4 +84,22 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
     for module in (extract, jobs, documents, ftm):
         v1.include_router(module.router)
     app.include_router(v1)
+    app.include_router(_docs_router(app))
+    app.include_router(review_router)
+    app.mount("/review/static", StaticFiles(directory=STATIC_DIR), name="review-static")
     return app
+
+
+def _docs_router(app: FastAPI) -> APIRouter:
+    """`/openapi.json` and `/docs`, behind a key or a logged-in session like everything else."""
+    router = APIRouter(dependencies=[Depends(require_key_or_session)], include_in_schema=False)
+
+    @router.get("/openapi.json")
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @router.get("/docs")
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} · API")
+
+    return router

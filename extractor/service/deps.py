@@ -14,9 +14,11 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from extractor.store.keys import KeyInfo, find_key
+from extractor.store.keys import KeyInfo, find_key, key_by_id
 
 from .auth import bearer_token, check_key, hash_key
+from .errors import ApiError
+from .sessions import COOKIE
 from .state import ServiceState
 
 # Declares the Bearer scheme in the OpenAPI document (the docs page's "Authorize" button);
@@ -55,3 +57,28 @@ def require_key(
 
 
 ApiKeyDep = Annotated[KeyInfo, Depends(require_key)]
+
+
+def session_key(request: Request, state: ServiceState) -> KeyInfo | None:
+    """The API key of the request's session cookie, if it has a valid one (not rate-limited here)."""
+    browser = state.sessions.read(request.cookies.get(COOKIE))
+    if browser is None:
+        return None
+    with state.store.read() as session:
+        info = key_by_id(session, browser.key_id)
+    return info if info is not None and not info.revoked else None
+
+
+def require_key_or_session(
+    request: Request, state: StateDep,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
+) -> KeyInfo:
+    """A Bearer key, or else a logged-in browser session (for the API docs pages)."""
+    if request.headers.get("authorization"):
+        return require_key(request, state)
+    info = session_key(request, state)
+    if info is None:
+        raise ApiError(401, "unauthorized", "send Authorization: Bearer <key>, or log in at /review/login",
+                       {"WWW-Authenticate": "Bearer"})
+    state.limiter.check(info)
+    return info

@@ -10,6 +10,7 @@ from extractor.store import Store
 from .auth import RateLimiter
 from .config import ServiceConfig
 from .registry import Registry
+from .sessions import Sessions
 
 if TYPE_CHECKING:
     from .workers import JobWorkers
@@ -24,3 +25,4 @@ class ServiceState:
     registry: Registry
     workers: JobWorkers
     limiter: RateLimiter
+    sessions: Sessions

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from extractor.core.documents import Document
 from extractor.core.errors import ExtractorError
 
-from .models import ActionRow, DocumentRow, ExtractionRow, TargetRow
+from .models import ActionRow, DocumentRow, ExtractionRow, ReviewRow, TargetRow
 
 MAX_FUZZY_MATCHES = 500
 
@@ -209,7 +209,7 @@ def delete_document(session: Session, document_id: str) -> int | None:
         return None
     count = session.scalar(select(func.count()).where(ExtractionRow.document_id == document_id)) or 0
     # Explicit deletes, child tables first, so this does not depend on the database enforcing cascades.
-    for table in (TargetRow, ActionRow, ExtractionRow):
+    for table in (ReviewRow, TargetRow, ActionRow, ExtractionRow):
         session.execute(delete(table).where(table.document_id == document_id))
     session.execute(delete(DocumentRow).where(DocumentRow.id == document_id))
     return count

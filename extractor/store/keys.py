@@ -77,3 +77,9 @@ def revoke_key(session: Session, name_or_id: str) -> KeyInfo:
 def active_key_count(session: Session) -> int:
     """How many keys are not revoked."""
     return len(session.scalars(select(ApiKeyRow.id).where(ApiKeyRow.revoked_at.is_(None))).all())
+
+
+def key_by_id(session: Session, key_id: int) -> KeyInfo | None:
+    """The key with this id (revoked or not), or None."""
+    row = session.get(ApiKeyRow, key_id)
+    return _info(row) if row is not None else None

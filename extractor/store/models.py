@@ -151,3 +151,38 @@ class JobItemRow(Base):
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     finished_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class ReviewRow(Base):
+    """An analyst's review of one extraction: the corrected answer, who and when, and what changed.
+
+    One row per extraction: a draft is `in_review` and is updated in place; approving it fixes
+    reviewer, time and the diff against the model's answer (`changes`, a list of field changes).
+    `spans` keeps the document offsets of names and quotes filled by selecting text.
+    """
+
+    __tablename__ = "reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    extraction_id: Mapped[int] = mapped_column(
+        ForeignKey("extractions.id", ondelete="CASCADE"), unique=True, index=True
+    )
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="in_review")
+    reviewer: Mapped[str] = mapped_column(String(100))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    spans: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    approved_at: Mapped[dt.datetime | None] = mapped_column(nullable=True, index=True)
+
+
+class SecretRow(Base):
+    """A server secret generated on first start (the session-cookie signing key)."""
+
+    __tablename__ = "service_secrets"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
