@@ -32,7 +32,7 @@ def main() -> None:
     for context in (8192, 32768):
         with FakeOpenAI() as fake, tempfile.TemporaryDirectory() as cache:
             settings = Settings(model="m", base_url=fake.base_url, api_key="k", cache_dir=Path(cache),
-                                context_tokens=context)
+                                context_tokens=context, max_tokens=2048)
             extractor = Extractor(settings, prompt="sanctions@v3")
             started = time.perf_counter()
             result = extractor.extract(text, article_id="long")
