@@ -3,7 +3,8 @@
 from .batch.run import Outcome, extract_many
 from .core.documents import Document
 from .core.errors import BackendError, ConfigError, DocumentError, ExtractionFailed, ExtractorError, PromptError
-from .core.pipeline import Extractor, RunMeta, extract
+from .core.meta import RunMeta
+from .core.pipeline import Extractor, extract
 from .core.schema import ArticleExtraction, SanctionAction, Target
 from .core.settings import Settings
 

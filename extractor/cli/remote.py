@@ -15,7 +15,7 @@ from extractor.batch.results import failure_line, write_line
 from extractor.batch.run import Outcome, RunSummary
 from extractor.core.documents import Document
 from extractor.core.errors import DocumentError, ExtractorError
-from extractor.core.pipeline import RunMeta
+from extractor.core.meta import RunMeta
 from extractor.core.schema import ArticleExtraction
 
 from .common import fail

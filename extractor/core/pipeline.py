@@ -14,7 +14,6 @@ a cache hit costs one key, one read and one validation, and never builds a model
 from __future__ import annotations
 
 import asyncio
-import copy
 import datetime as dt
 import hashlib
 import logging
@@ -22,10 +21,10 @@ import os
 import time
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from . import accounting, strategies
 from .aio import run_sync
@@ -35,50 +34,17 @@ from .caches import Cache, open_cache
 from .chunking import merge_answers, split_text
 from .continuation import added_anything, combine, continuation_messages, salvage
 from .documents import Document, make_document
-from .errors import BackendError, ConfigError, ExtractionFailed
+from .errors import ConfigError, ExtractionFailed
 from .grounded import GROUNDED_VERSION, grounded_answer_model
 from .grounding import GROUNDING_VERSION, Grounding, ground, require_grounding
+from .meta import RunMeta, Usage
 from .prompts import Prompt, load_prompt
-from .schema import SCHEMA_VERSION, ArticleExtraction, ExtractionAnswer, answer_model, schema_hash
+from .schema import ArticleExtraction, ExtractionAnswer, answer_model, schema_hash
 from .settings import Settings
+from .structured import backend_error, last_reason, prepared, step_reason
 
 log = logging.getLogger("extractor")
 MANY_CHUNKS = 50
-
-
-class Usage(BaseModel):
-    """Tokens over every attempt of one extraction."""
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-
-
-class RunMeta(BaseModel):
-    """How a result was produced: prompt, model, cost, cache and timing."""
-
-    prompt_id: str
-    prompt_hash: str
-    schema_version: str = SCHEMA_VERSION
-    schema_hash: str
-    backend: str
-    model: str
-    endpoint: str
-    cache_hit: bool = False
-    cache_key: str
-    attempts: int = Field(description="Model calls made (validation attempts and continuations); 0 on a cache hit")
-    transport_retries: int = 0
-    continuations: int = Field(default=0, description="Extra calls that fetched the rest of cut-off answers")
-    incomplete: bool = Field(default=False, description="True when an answer was still cut off at the call bound")
-    incomplete_reason: str | None = None
-    usage: Usage = Field(default_factory=Usage, description="Tokens spent by this call (0 on a cache hit)")
-    cost: float | None = None
-    latency_s: float
-    created_at: str
-    chunks: int = Field(default=1, description="Pieces the document was split into to fit the context")
-    grounding: dict[str, Any] | None = Field(
-        default=None, description="Evidence quotes and target names aligned to the text: rate and spans"
-    )
 
 
 @dataclass
@@ -357,20 +323,20 @@ class Extractor:
                     max_retries=self.settings.validation_retries, **self._params, **self.backend.request_kwargs(),
                 )
             except InstructorRetryException as exc:
-                transport = _backend_error(exc)
+                transport = backend_error(exc)
                 if transport is not None:
                     raise transport from None  # the endpoint failed: not a validation failure
-                raise self._failed(document, stats, _where(step, _last_reason(exc))) from None
+                raise self._failed(document, stats, step_reason(step, last_reason(exc))) from None
             except IncompleteOutputException as exc:
                 cut = salvage(accounting.completion_text(exc.last_completion), response_model)
                 before = combine(parts) if parts else None
                 if cut is not None:
                     parts.append(cut)
                 if number > 1 and before is not None and not added_anything(before, combine(parts)):
-                    stats.incomplete.append(_where(step, "the model repeated itself instead of continuing"))
+                    stats.incomplete.append(step_reason(step, "the model repeated itself instead of continuing"))
                     break
                 if number == self.settings.max_calls:
-                    stats.incomplete.append(_where(step, f"still cut off at max_tokens={self.max_tokens} after "
+                    stats.incomplete.append(step_reason(step, f"still cut off at max_tokens={self.max_tokens} after "
                                                          f"{number} call(s) (EXTRACTOR_MAX_CALLS)"))
                     break
                 stats.continuations += 1
@@ -380,7 +346,7 @@ class Extractor:
             break
         if not parts:
             reason = f"output cut off at max_tokens={self.max_tokens} before any item was complete"
-            raise self._failed(document, stats, _where(step, reason + " (raise EXTRACTOR_MAX_TOKENS)"))
+            raise self._failed(document, stats, step_reason(step, reason + " (raise EXTRACTOR_MAX_TOKENS)"))
         return combine(parts)
 
     def _failed(self, document: Document, stats: accounting.CallStats, reason: str) -> ExtractionFailed:
@@ -421,57 +387,6 @@ class Extractor:
             chunks=chunks,
             grounding=grounding,
         )
-
-
-@lru_cache(maxsize=128)  # bounded: grounded decoding makes one answer model per document
-def prepared(model: type[BaseModel]) -> type[BaseModel]:
-    """`model` as instructor's response class, built once, with its JSON schema generated once.
-
-    instructor wraps a plain model (a new class) and regenerates its schema on every call;
-    both are the same for every document, so they are made here once per model.
-    """
-    from instructor.v2.core.function_calls import response_schema
-
-    wrapped = response_schema(model)
-    schema = wrapped.model_json_schema()
-
-    class Prepared(wrapped):  # type: ignore[valid-type, misc]
-        @classmethod
-        def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
-            if args or kwargs:
-                return super().model_json_schema(*args, **kwargs)
-            return copy.deepcopy(schema)  # callers may edit the schema they get
-
-    Prepared.__name__ = Prepared.__qualname__ = model.__name__
-    Prepared.__doc__ = wrapped.__doc__
-    return Prepared
-
-
-def _where(step: str | None, reason: str) -> str:
-    return f"step {step}: {reason}" if step else reason
-
-
-def _backend_error(exc: Exception) -> BackendError | None:
-    attempts = getattr(exc, "failed_attempts", None) or []
-    candidates = [a.exception for a in attempts] + [exc.__cause__, exc.__context__]
-    return next((c for c in candidates if isinstance(c, BackendError)), None)
-
-
-def _last_reason(exc: Exception) -> str:
-    attempts = getattr(exc, "failed_attempts", None) or []
-    error = attempts[-1].exception if attempts else exc
-    errors = getattr(error, "errors", None)
-    if callable(errors):
-        # A pydantic ValidationError: name the field and the reason, not just "1 validation error".
-        try:
-            found = errors()
-            first = found[0]
-            where = ".".join(str(p) for p in first["loc"]) or "answer"
-            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
-            return f"{where}: {first['msg']}{more}"
-        except (TypeError, IndexError, KeyError):
-            pass
-    return str(error)
 
 
 def extract(
