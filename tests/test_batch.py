@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from extractor import Document, Extractor, Settings
@@ -18,10 +19,11 @@ from extractor.cli import app
 from tests.fakeserver import completion
 
 
-def test_never_more_than_n_requests_in_flight(fake, tmp_path):
+@pytest.mark.parametrize("http", ["aiohttp", "httpx"])
+def test_never_more_than_n_requests_in_flight(fake, tmp_path, http):
     fake.delay = 0.15
     docs = [Document(id=f"d{i}", text=f"Treasury sanctioned company number {i}.") for i in range(12)]
-    settings = Settings.from_env(model="m", base_url=fake.base_url, cache=False)
+    settings = Settings.from_env(model="m", base_url=fake.base_url, cache=False, http=http)
     outcomes = extract_many(docs, extractor=Extractor(settings), concurrency=3)
     assert sorted(o.article_id for o in outcomes) == sorted(d.id for d in docs)
     assert all(o.ok for o in outcomes)

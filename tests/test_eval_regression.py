@@ -13,6 +13,7 @@ import pytest
 from rigour.names import tokenize_name
 from rigour.text import ascii_text
 
+from extractor.core.errors import DocumentError
 from extractor.eval import bulk
 from extractor.eval.bulk import evaluate_run
 from extractor.eval.comparing import build_compare_report, compare
@@ -56,6 +57,34 @@ def test_bulk_eval_reproduces_the_committed_report(version, gold_set, tmp_path):
     written = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert_same(written, recorded, version)
     assert evaluation.omitted == 0 and evaluation.shown == recorded["n_documents"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_scoring_in_worker_processes_reproduces_the_committed_report(version, gold_set, tmp_path, monkeypatch):
+    from extractor.eval import scored
+
+    monkeypatch.setattr(scored, "CHUNK", 7)  # several chunks in flight, the last one short
+    recorded = json.loads((RUNS / version / "report.json").read_text(encoding="utf-8"))
+    for name in ("predictions.jsonl", "run.json"):
+        shutil.copy(RUNS / version / name, tmp_path / name)
+    parallel = scored.score_in_workers
+    calls = []
+    monkeypatch.setattr(bulk, "score_in_workers", lambda *a, **k: calls.append(k["workers"]) or parallel(*a, **k))
+    evaluate_run(load_run(tmp_path), gold_set, tmp_path, n_boot=recorded["micro"]["n_boot"], workers=2)
+    assert calls == [2]  # the workers really scored it
+    assert_same(json.loads((tmp_path / "report.json").read_text(encoding="utf-8")), recorded, version)
+
+
+def test_a_bad_gold_file_in_a_worker_is_reported_by_name(tmp_path):
+    gold_dir, docs_dir = tmp_path / "gold", tmp_path / "docs"
+    shutil.copytree(ROOT / "evals" / "gold", gold_dir)
+    shutil.copytree(ROOT / "evals" / "docs", docs_dir)
+    broken = sorted(gold_dir.glob("*.json"))[-1]
+    broken.write_text('{"article_id": 5}', encoding="utf-8")
+    gold = load_gold_set(gold_dir, docs_dir, validate=False)
+    run = load_run(RUNS / "smollm2-v3")
+    with pytest.raises(DocumentError, match=broken.name):
+        evaluate_run(run, gold, tmp_path / "out", n_boot=100, workers=2)
 
 
 @pytest.mark.parametrize("version", VERSIONS)

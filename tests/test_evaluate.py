@@ -147,3 +147,19 @@ def test_show_renders_marked_document(tmp_path):
     assert result.exit_code == 0, result.output
     html = out.read_text()
     assert '<mark class="evidence exact"' in html and "Ivan Petrov" in html
+
+
+def test_eval_workers_option_gives_the_same_report(tmp_path):
+    """`--workers 2` (worker processes) and `--workers 1` (this process) write the same numbers."""
+    predictions = Path(__file__).resolve().parent.parent / "evals" / "runs" / "smollm2-v3" / "predictions.jsonl"
+    reports = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"w{workers}"
+        result = runner.invoke(app, ["eval", "--predictions", str(predictions), "--out", str(out),
+                                     "--workers", workers, "--n-boot", "200"])
+        assert result.exit_code == 0, result.output
+        report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+        report.pop("run")  # says where the predictions were copied to
+        reports.append(report)
+    assert reports[0] == reports[1]
+    assert reports[0]["n_documents"] == 30

@@ -159,3 +159,58 @@ def test_require_grounding_with_nothing_found_is_not_sanctions_news():
 def test_require_grounding_rejects_a_mismatched_grounding():
     with pytest.raises(ValueError, match="actions"):
         require_grounding(_result(), ground(ExtractionAnswer(is_sanctions_news=False), TEXT))
+
+
+def _refine_every_pair(needle: str, text: str, start: int, end: int) -> tuple[int, int, float]:
+    """The edge refinement by scoring every nearby pair of edges (what `_refine` must equal)."""
+    import numpy as np
+    from rapidfuzz import fuzz
+
+    radius = min(max(2, len(needle) // 8), 16)
+    shortfall = min(max(0, len(needle) - (end - start)), len(needle) // 5)
+    edges = [(start, end)] + [
+        (s, e)
+        for s in range(max(0, start - radius - shortfall), min(end, start + radius + 1))
+        for e in range(max(s + 1, end - radius), min(len(text), end + radius + shortfall) + 1)
+    ]
+    scores = np.array([fuzz.ratio(needle, text[s:e]) for s, e in edges])
+    moved = np.array([abs(s - start) + abs(e - end) for s, e in edges])
+    best = np.flatnonzero(scores == scores.max())
+    pick = int(best[np.argmin(moved[best])])
+    return edges[pick][0], edges[pick][1], float(scores[pick])
+
+
+def test_edge_refinement_equals_scoring_every_pair():
+    """The pruned refinement picks the same span and score as the exhaustive one, ties included."""
+    import random
+
+    from rapidfuzz import fuzz
+
+    from extractor.core.grounding import _refine
+
+    rng = random.Random(7)
+    words = ["the", "treasury", "sanctioned", "acme", "shipping", "co", "vessel", "oil", "on", "of", "a"]
+    checked = 0
+    for _ in range(300):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(5, 80)))
+        quote = text.split()
+        i = rng.randrange(len(quote))
+        needle_words = quote[i : i + rng.randint(1, 25)]
+        for _ in range(rng.randint(0, 3)):  # respell, drop or add a word
+            k = rng.randrange(len(needle_words))
+            action = rng.choice(("respell", "drop", "add"))
+            if action == "respell":
+                needle_words[k] = needle_words[k][::-1]
+            elif action == "drop" and len(needle_words) > 1:
+                del needle_words[k]
+            else:
+                needle_words.insert(k, rng.choice(words))
+        needle = " ".join(needle_words)
+        hit = fuzz.partial_ratio_alignment(needle, text)
+        if hit is None or hit.dest_end <= hit.dest_start:
+            continue
+        assert _refine(needle, text, hit.dest_start, hit.dest_end) == _refine_every_pair(
+            needle, text, hit.dest_start, hit.dest_end
+        ), (needle, text)
+        checked += 1
+    assert checked > 250

@@ -156,7 +156,8 @@ def test_failed_document_accounts_its_attempts(fake, tmp_path):
 
 @pytest.mark.parametrize(("name", "value"), [("EXTRACTOR_TIMEOUT", "0"), ("EXTRACTOR_TIMEOUT", "-1"),
                                              ("EXTRACTOR_RETRY_BUDGET", "0"), ("EXTRACTOR_MAX_TOKENS", "abc"),
-                                             ("EXTRACTOR_MAX_CALLS", "0"), ("EXTRACTOR_LIST_BOUNDS", "maybe")])
+                                             ("EXTRACTOR_MAX_CALLS", "0"), ("EXTRACTOR_LIST_BOUNDS", "maybe"),
+                                             ("EXTRACTOR_HTTP", "curl")])
 def test_settings_are_validated_with_their_name(monkeypatch, name, value):
     from extractor import ConfigError
 

@@ -36,6 +36,10 @@ def eval_cmd(
         Path | None,
         typer.Option("--list", help="Also report which gold and predicted targets are on this sanctions list."),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="Scoring processes (default: one per core from 1,000 documents)."),
+    ] = None,
 ) -> None:
     """Score extractions against the gold set and write report.json, report.md and report.html."""
     from extractor.core.pipeline import Extractor
@@ -64,7 +68,7 @@ def eval_cmd(
             out_dir = out or default_run_dir(extractor)
             with BatchProgress(len(gold_set.ids)) as progress:
                 run = run_eval(gold_set, extractor, out_dir, concurrency=concurrency, on_outcome=progress.advance)
-        evaluation = evaluate_run(run, gold_set, out_dir, n_boot=n_boot, shown=shown)
+        evaluation = evaluate_run(run, gold_set, out_dir, n_boot=n_boot, shown=shown, workers=workers)
     except ExtractorError as exc:
         fail(str(exc))
     print_eval(Console(width=max(Console().width, 150)), evaluation.report, run.info)

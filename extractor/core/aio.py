@@ -30,6 +30,11 @@ def _portal() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+def is_portal(loop: asyncio.AbstractEventLoop) -> bool:
+    """True for the shared loop of synchronous callers (it runs until the process ends)."""
+    return loop is _loop
+
+
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run `coro` to completion on the shared background loop and return its result.
 

@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import LCSseq
 
 from .schema import ArticleExtraction, ExtractionAnswer
 
@@ -137,7 +138,12 @@ class _Source:
         return self.folded if casefold else self.plain
 
 
+@lru_cache(maxsize=8192)
 def _normalise_needle(needle: str, casefold: bool) -> str:
+    if needle.isascii():
+        # The same as `_Normalised` for ASCII (whitespace runs to one space, A-Z folded), without numpy.
+        text = " ".join(needle.split())
+        return text.lower() if casefold else text
     return _Normalised(needle.strip(), casefold=casefold).text.strip()
 
 
@@ -174,21 +180,44 @@ def _refine(needle: str, text: str, start: int, end: int) -> tuple[int, int, flo
     window is off by a few characters at one edge; fuzz.ratio over nearby edges puts it right.
     At either end of the text the window comes back shorter than the needle: search wider by
     the shortfall (up to a fifth of the needle, beyond which no span could reach the threshold).
+
+    Only pairs of edges that could score at least the window as found are scored: fuzz.ratio
+    is 200·LCS / (len(needle) + len(span)), and the LCS of a span is at most that of the
+    widest span sharing its start, of the widest sharing its end, and its own length. Those
+    bounds cost two short rows of LCS; the pairs they rule out could never win, so the result
+    is that of scoring every pair.
     """
     radius = min(max(2, len(needle) // 8), 16)
     shortfall = min(max(0, len(needle) - (end - start)), len(needle) // 5)
-    # The window as found first, then every nearby pair of edges, all scored in one C call.
-    edges = [(start, end)] + [
-        (s, e)
-        for s in range(max(0, start - radius - shortfall), min(end, start + radius + 1))
-        for e in range(max(s + 1, end - radius), min(len(text), end + radius + shortfall) + 1)
-    ]
-    scores = process.cdist([needle], [text[s:e] for s, e in edges], scorer=fuzz.ratio, dtype=np.float64)[0]
-    moved = np.array([abs(s - start) + abs(e - end) for s, e in edges])
+    s_lo, s_hi = max(0, start - radius - shortfall), min(end, start + radius + 1)
+    e_lo, e_hi = max(s_lo + 1, end - radius), min(len(text), end + radius + shortfall)
+    starts, ends = np.arange(s_lo, s_hi), np.arange(e_lo, e_hi + 1)
+    # Every nearby pair of edges, in (start, end) order, each end at least max(start + 1, end - radius).
+    grid_s, grid_e = np.meshgrid(starts, ends, indexing="ij")
+    valid = grid_e >= np.maximum(grid_s + 1, end - radius)
+    pair_s, pair_e = grid_s[valid], grid_e[valid]
+    by_start = np.array(_lcs(needle, [text[s:e_hi] for s in starts.tolist()]))
+    by_end = np.array(_lcs(needle, [text[s_lo:e] for e in ends.tolist()]))
+    lengths = pair_e - pair_s
+    bound = 200 * np.minimum(np.minimum(by_start[pair_s - s_lo], by_end[pair_e - e_lo]), lengths) / (
+        len(needle) + lengths
+    )
+    cutoff = fuzz.ratio(needle, text[start:end])
+    # A hair of slack so float rounding never rules out a pair that ties the cut-off.
+    keep = bound >= cutoff - 1e-6
+    # The window as found first, then the pairs that could score at least as well.
+    chosen = [(start, end), *zip(pair_s[keep].tolist(), pair_e[keep].tolist(), strict=True)]
+    scores = process.cdist([needle], [text[s:e] for s, e in chosen], scorer=fuzz.ratio, dtype=np.float64)[0]
+    moved = np.array([abs(s - start) + abs(e - end) for s, e in chosen])
     # Higher score wins; on a tie, the edges that moved least; then the first in order.
     best = np.flatnonzero(scores == scores.max())
     pick = int(best[np.argmin(moved[best])])
-    return edges[pick][0], edges[pick][1], float(scores[pick])
+    return chosen[pick][0], chosen[pick][1], float(scores[pick])
+
+
+def _lcs(needle: str, spans: list[str]) -> list[float]:
+    """Length of the longest common subsequence of `needle` with each span (one C call)."""
+    return process.cdist([needle], spans, scorer=LCSseq.similarity, dtype=np.int64)[0].tolist()  # type: ignore[no-any-return]
 
 
 def _align(

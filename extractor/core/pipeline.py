@@ -253,7 +253,7 @@ class Extractor:
     def chunks(self, document: Document) -> list[Document]:
         """The document, or overlapping pieces of it when it would not fit the model's context."""
         window = self.backend.context_window() or self.settings.context_tokens
-        overhead = sum(len(m["content"]) for m in self.messages(document.model_copy(update={"text": " "})))
+        overhead = self.prompt.prefix_chars + len(self.prompt.render_user(" ", document.metadata()))
         reserve = self.max_tokens + 64
         if len(document.text) + overhead <= window - reserve:
             return [document]  # fits even at one character per token: no need to count

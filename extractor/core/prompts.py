@@ -168,13 +168,23 @@ class Prompt:
         messages[-1] = {"role": "user", "content": messages[-1]["content"] + "\n" + question}
         return messages
 
+    @cached_property
+    def _prefix(self) -> tuple[tuple[str, str], ...]:
+        """The system message and the worked examples: the same for every document, rendered once."""
+        messages = [("system", self.spec.system.strip())]
+        for example in self.spec.examples:
+            messages.append(("user", self.render_user(example.text, example.metadata)))
+            messages.append(("assistant", example.answer.model_dump_json(exclude_defaults=False)))
+        return tuple(messages)
+
+    @cached_property
+    def prefix_chars(self) -> int:
+        """Characters of the messages that come before the document's own."""
+        return sum(len(content) for _, content in self._prefix)
+
     def messages(self, document: Document) -> list[dict[str, str]]:
         """The full message list sent to the model for `document`."""
-        messages = [{"role": "system", "content": self.spec.system.strip()}]
-        for example in self.spec.examples:
-            messages.append({"role": "user", "content": self.render_user(example.text, example.metadata)})
-            answer = example.answer.model_dump_json(exclude_defaults=False)
-            messages.append({"role": "assistant", "content": answer})
+        messages = [{"role": role, "content": content} for role, content in self._prefix]
         messages.append({"role": "user", "content": self.render_user(document.text, document.metadata())})
         return messages
 

@@ -76,19 +76,38 @@ def retry_after(exc: BaseException | None, *, now: float | None = None) -> float
         return None  # unparseable: fall back to backoff
 
 
+def _root(exc: BaseException) -> BaseException:
+    """The innermost `__cause__` of an exception chain (bounded: chains are short)."""
+    for _ in range(16):
+        if exc.__cause__ is None:
+            break
+        exc = exc.__cause__
+    return exc
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """True when the fault at the root of the chain is a timeout.
+
+    The SDK's aiohttp transport reports every lost or refused connection as a connect
+    *timeout*; the aiohttp error underneath says what really happened.
+    """
+    root = _root(exc)
+    return root is exc or isinstance(root, TimeoutError) or "Timeout" in type(root).__name__
+
+
 def describe(exc: BaseException, endpoint: str) -> str:
     """One line saying what went wrong with the endpoint and which setting to check."""
     import json
 
     import openai
 
-    if isinstance(exc, openai.APITimeoutError | AttemptTimedOut):
+    if isinstance(exc, AttemptTimedOut) or (isinstance(exc, openai.APITimeoutError) and _is_timeout(exc)):
         return f"timed out talking to {endpoint}: no complete answer within the request timeout (EXTRACTOR_TIMEOUT)"
     if isinstance(exc, MalformedResponse | json.JSONDecodeError):
         return (f"{endpoint} answered something that is not a chat completion ({exc}): check that OPENAI_BASE_URL "
                 "is an OpenAI-compatible /v1 endpoint")
     if isinstance(exc, openai.APIConnectionError):
-        cause = exc.__cause__ or exc
+        cause = _root(exc) if isinstance(exc, openai.APITimeoutError) else exc.__cause__ or exc
         text = f"{type(cause).__name__}: {cause}"
         if _dropped(cause):
             return f"{endpoint} closed the connection mid-answer ({text}); the server or a proxy dropped it"
@@ -109,7 +128,9 @@ def describe(exc: BaseException, endpoint: str) -> str:
 
 def _dropped(cause: BaseException) -> bool:
     name = type(cause).__name__
-    return name in ("RemoteProtocolError", "ReadError") or "incomplete" in str(cause).lower()
+    return name in ("RemoteProtocolError", "ReadError", "ServerDisconnectedError", "ClientPayloadError") or (
+        "incomplete" in str(cause).lower()
+    )
 
 
 class _Budget(stop_base):

@@ -1,10 +1,12 @@
 """Scoring a stored run in one streaming pass, and writing its reports.
 
 One document at a time: read its gold, text and prediction, score it, ground the prediction
-once (for the grounding summary and, for the documents shown, the HTML marks), write its
-score to a part file and fold it into the corpus totals (`scoring.aggregate`). Memory holds
-the ids, one count row per document and the `HTML_DOCUMENTS` lowest-scoring documents, so it
-does not grow with the size of the run beyond that.
+(for the grounding summary), write its score to a part file and fold it into the corpus
+totals (`scoring.aggregate`). Big runs are scored by one worker process per core
+(`scored.score_in_workers`), the results folded in id order, so the numbers are the same
+as from one process. Memory holds the ids, one count row per document and the
+`HTML_DOCUMENTS` lowest-scoring documents' entries, so it does not grow with the size of
+the run beyond that; the shown documents are grounded again for the HTML marks.
 
 Reports: report.json has every document (streamed in from the part file); report.md and
 report.html show the `HTML_DOCUMENTS` lowest-scoring documents (all of them in a run up to
@@ -13,23 +15,25 @@ that size) and say how many more report.json holds.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from extractor.core.files import write_atomic
-from extractor.core.grounding import Grounding, ground
+from extractor.core.grounding import ground
 from extractor.core.schema import ArticleExtraction
 
 from .goldset import GoldSet
 from .predictions import PredictionFile
-from .runs import StoredRun
+from .runs import StoredRun, record_gold_hash
+from .scored import Scored, default_workers, score_in_workers, score_serially
 from .scoring.aggregate import Aggregate
 from .scoring.corpus import report_header
-from .scoring.document import score_document
 from .scoring.stats import DEFAULT_RESAMPLES, Seed
 
 HTML_DOCUMENTS = 200
@@ -53,15 +57,17 @@ class Evaluation:
     omitted: int
 
 
-def _predictions(run: StoredRun, ids: list[str]) -> Any:
+def _scored(run: StoredRun, gold_set: GoldSet, *, indent: bool, workers: int | None) -> Iterator[Scored]:
+    """Every document scored, in id order: in worker processes for big runs from a file, else here."""
+    ids = gold_set.ids
+    count = default_workers(len(ids)) if workers is None else workers
+    if count > 1 and isinstance(run.predictions, PredictionFile):
+        return score_in_workers(gold_set, run.predictions, workers=count, indent=indent)
     if isinstance(run.predictions, PredictionFile):
-        return run.predictions.many(ids)
-    return (run.predictions.get(doc_id) for doc_id in ids)
-
-
-def _rank(index: int, doc: dict[str, Any]) -> tuple[bool, float, int]:
-    """Report order: undefined F1 first, then lowest F1, then id order."""
-    return (doc["f1"] is not None, doc["f1"] or 0.0, index)
+        predictions: Iterator[Any] = run.predictions.many(ids)
+    else:
+        predictions = (run.predictions.get(doc_id) for doc_id in ids)
+    return score_serially(gold_set, predictions, indent=indent)
 
 
 def evaluate_run(
@@ -72,51 +78,52 @@ def evaluate_run(
     n_boot: int = DEFAULT_RESAMPLES,
     seed: Seed = 0,
     shown: int = HTML_DOCUMENTS,
+    workers: int | None = None,
 ) -> Evaluation:
-    """Score `run` against `gold_set` and write report.json, report.md and report.html into `out_dir`."""
+    """Score `run` against `gold_set` and write report.json, report.md and report.html into `out_dir`.
+
+    `workers` scoring processes (default: one per core for runs of `scored.PARALLEL_MIN`
+    documents or more, else 1); the numbers are the same whatever their count.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    ids = gold_set.ids
-    indent = len(ids) <= INDENT_LIMIT
+    indent = len(gold_set.ids) <= INDENT_LIMIT
     aggregate = Aggregate()
     grounding = {"evidence": dict.fromkeys(_STATUSES, 0), "names": dict.fromkeys(_STATUSES, 0)}
-    worst: list[tuple[tuple[float, float, int], str, dict[str, Any], Grounding | None]] = []
+    digest = hashlib.sha256()
+    # A max-heap (negated rank) of the `shown` lowest-ranked documents: rank, id, report entry.
+    worst: list[tuple[tuple[float, float, int], str, str]] = []
     part = out_dir / "report.json.part"
     with part.open("w", encoding="utf-8") as sink:
-        items = zip(gold_set.items(), _predictions(run, ids), strict=True)
-        for index, ((doc_id, gold, document), pred) in enumerate(items):
-            score = score_document(gold, pred, document.text)
-            aggregate.add(doc_id, score)
-            doc = score.to_dict()
-            if indent:
-                body = json.dumps(doc, indent=2, ensure_ascii=False).replace("\n", "\n    ")
-            else:
-                body = json.dumps(doc, ensure_ascii=False)
-            sink.write(("" if index == 0 else ",\n") + f"    {json.dumps(doc_id, ensure_ascii=False)}: {body}")
-            marks = None
-            if isinstance(pred, ArticleExtraction):
-                marks = ground(pred, document.text)  # once per document: summary and HTML marks
-                for kind, counts in (("evidence", marks.evidence), ("names", marks.names)):
-                    for status in _STATUSES:
-                        grounding[kind][status] += getattr(counts, status)
-            # A max-heap (negated rank) of the `shown` lowest-ranked documents.
-            rank = _rank(index, doc)
-            entry = ((-float(rank[0]), -rank[1], -rank[2]), doc_id, doc, marks)
+        for index, item in enumerate(_scored(run, gold_set, indent=indent, workers=workers)):
+            aggregate.add_counts(item.doc_id, failed=item.failed, fields=item.fields, views=item.views,
+                                 headline=item.headline)
+            digest.update(item.hash_part)
+            key = json.dumps(item.doc_id, ensure_ascii=False)
+            sink.write(("" if index == 0 else ",\n") + f"    {key}: {item.body}")
+            if item.grounding is not None:
+                for k, (kind, status) in enumerate((kind, status) for kind in grounding for status in _STATUSES):
+                    grounding[kind][status] += item.grounding[k]
+            # Report order: undefined F1 first, then lowest F1, then id order.
+            entry = ((-float(item.f1 is not None), -(item.f1 or 0.0), -index), item.doc_id, item.body)
             if len(worst) < shown:
                 heapq.heappush(worst, entry)
             elif shown:
                 heapq.heappushpop(worst, entry)
+    gold_set.remember_hash(digest)
     totals = aggregate.finish(n_boot=n_boot, seed=seed)
     report = report_header(totals, sorted(doc_id for doc_id in run.predictions if doc_id not in gold_set.gold))
     report["gold_hash"] = gold_set.hash()  # recorded by the pass above
+    if not run.info.get("gold_hash"):
+        record_gold_hash(run, report["gold_hash"])
     total = sum(sum(c.values()) for c in grounding.values())
     found = total - sum(c["not_found"] for c in grounding.values())
     report["grounding"] = {"rate": found / total if total else None, "items": total, **grounding}
     report["run"] = run.info
     paths = [out_dir / "report.json", out_dir / "report.md", out_dir / "report.html"]
     _write_json(paths[0], report, part)
-    chosen = sorted(worst, key=lambda e: -e[0][2])  # back to id order
-    report["documents"] = {doc_id: doc for _, doc_id, doc, _ in chosen}
-    omitted = len(ids) - len(chosen)
+    chosen = [(doc_id, json.loads(body)) for _, doc_id, body in sorted(worst, key=lambda e: -e[0][2])]  # id order
+    report["documents"] = dict(chosen)
+    omitted = len(gold_set.ids) - len(chosen)
     _write_pages(paths[1], paths[2], report, run, gold_set, chosen, omitted)
     return Evaluation(report, paths, len(chosen), omitted)
 
@@ -146,7 +153,7 @@ def _write_pages(
     report: dict[str, Any],
     run: StoredRun,
     gold_set: GoldSet,
-    chosen: list[tuple[Any, str, dict[str, Any], Grounding | None]],
+    chosen: list[tuple[str, dict[str, Any]]],
     omitted: int,
 ) -> None:
     from .reports.html import document_section, report_html
@@ -154,10 +161,12 @@ def _write_pages(
 
     write_atomic(md, eval_markdown(report, run.info, omitted=omitted))
     sections = []
-    for _, doc_id, doc, marks in chosen:
+    for doc_id, doc in chosen:
         gold, document = gold_set.gold[doc_id], gold_set.documents[doc_id]
+        pred = run.predictions.get(doc_id)
+        marks = ground(pred, document.text) if isinstance(pred, ArticleExtraction) else None  # the shown only
         sections.append(
-            document_section(doc_id, gold, run.predictions.get(doc_id), document.text, doc, title=document.title,
+            document_section(doc_id, gold, pred, document.text, doc, title=document.title,
                              notes=gold.notes, grounding=marks)
         )
     sections.sort(key=lambda d: (d["score"]["f1"] is not None, d["score"]["f1"] or 0.0))

@@ -21,6 +21,7 @@ from extractor.core.pipeline import Extractor
 from extractor.core.schema import SCHEMA_VERSION, schema_hash
 
 from .goldset import GoldSet
+from .predictions import PredictionFile
 from .runs import PREDICTIONS, StoredRun, load_run, slug, write_info
 
 
@@ -86,9 +87,17 @@ def store_run(run: StoredRun, gold_set: GoldSet, out_dir: Path) -> StoredRun:
         if target.exists() and target.read_bytes() != data:
             raise DocumentError(f"{out_dir} already holds other predictions ({target}): choose another --out")
         write_atomic(target, data)
-    recorded = {**run.info, "predictions_from": str(source), "gold_hash": run.info.get("gold_hash") or gold_set.hash(),
+    # A big gold set's hash is known only after a pass over it: the scoring pass records it
+    # (`runs.record_gold_hash`) rather than a pass of its own here.
+    recorded = {**run.info, "predictions_from": str(source),
+                "gold_hash": run.info.get("gold_hash") or gold_set.known_hash(),
                 "gold_dir": run.info.get("gold_dir") or str(gold_set.gold_dir), "n_documents": len(run.predictions)}
     write_info(out_dir, recorded)
+    if isinstance(run.predictions, PredictionFile):
+        # The same bytes: keep the index rather than read the copy again.
+        predictions = run.predictions.moved(target)
+        info = {**predictions.setup(), **{k: v for k, v in recorded.items() if v is not None}}
+        return StoredRun(path=out_dir, info=info, predictions=predictions, torn=run.torn)
     return load_run(out_dir)
 
 

@@ -85,10 +85,18 @@ class GoldSet:
         digest = hashlib.sha256()
         for doc_id in self.ids:
             gold, document = self.gold[doc_id], self.documents[doc_id]
-            _hash_one(digest, gold, document.text)
+            digest.update(hash_part(gold, document.text))
             yield doc_id, gold, document
+        self.remember_hash(digest)
+
+    def remember_hash(self, digest: Any) -> None:
+        """Record the hash of a pass over every document in id order (`hash_part` of each, in turn)."""
         if not self._hash:
             self._hash.append(digest.hexdigest()[:12])
+
+    def known_hash(self) -> str | None:
+        """The gold-set hash if a pass has recorded it already, else None (no file is read)."""
+        return self._hash[0] if self._hash else None
 
     def hash(self) -> str:
         """Content hash of every gold file (without notes) and every document text."""
@@ -98,10 +106,10 @@ class GoldSet:
         return self._hash[0]
 
 
-def _hash_one(digest: Any, gold: GoldFile, text: str) -> None:
+def hash_part(gold: GoldFile, text: str) -> bytes:
+    """What one document adds to the gold-set hash: its gold (without notes), then its text."""
     data = gold.model_dump(mode="json", exclude={"notes"})
-    digest.update(json.dumps(data, sort_keys=True, ensure_ascii=False).encode())
-    digest.update(text.encode())
+    return json.dumps(data, sort_keys=True, ensure_ascii=False).encode() + text.encode()
 
 
 def _resolve(path: Path | None, default: Path) -> Path:

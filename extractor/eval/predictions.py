@@ -80,6 +80,21 @@ class PredictionFile(Mapping[str, Prediction]):
         handle.seek(offset)
         return parse_record(json.loads(handle.readline()), number)
 
+    def moved(self, path: Path) -> PredictionFile:
+        """This index for a byte-identical copy of the file at `path` (nothing is read)."""
+        copy = object.__new__(PredictionFile)
+        copy.__dict__.update(self.__dict__)
+        copy.path = Path(path)
+        return copy
+
+    def place(self, doc_id: str) -> tuple[int, int] | None:
+        """Where the line of `doc_id` is (byte offset, line number); None when the file has none."""
+        return self._offsets.get(doc_id)
+
+    def read_at(self, handle: Any, place: tuple[int, int]) -> Prediction:
+        """The prediction at `place` (from `place()`), read through an open binary handle."""
+        return self._read(handle, *place)
+
     def many(self, ids: Iterable[str]) -> Iterator[Prediction | None]:
         """The prediction of each id in turn (None when the file has none), reading through one handle."""
         with self.path.open("rb") as handle:

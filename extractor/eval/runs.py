@@ -77,3 +77,15 @@ def slug(value: str) -> str:
 def write_info(directory: Path, info: dict[str, Any]) -> None:
     """Write run.json (atomically: a crash leaves the old file or the new one)."""
     write_atomic(directory / RUN_INFO, json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+
+
+def record_gold_hash(run: StoredRun, gold_hash: str) -> None:
+    """Record the gold-set hash in a run directory's run.json when it has none yet."""
+    if run.info.get("gold_hash") == gold_hash:
+        return
+    run.info["gold_hash"] = gold_hash
+    info_path = run.path / RUN_INFO
+    if run.path.is_dir() and info_path.exists():
+        info = _read_info(info_path)
+        if not info.get("gold_hash"):
+            write_info(run.path, {**info, "gold_hash": gold_hash})

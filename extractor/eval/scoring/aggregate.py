@@ -50,19 +50,24 @@ class Aggregate:
 
     def add(self, doc_id: str, doc: DocScore) -> None:
         """Fold the score of document `doc_id` in."""
+        self.add_counts(doc_id, failed=doc.failed, fields=doc.fields, views=doc.views, headline=doc.headline)
+
+    def add_counts(
+        self, doc_id: str, *, failed: bool, fields: dict[str, Counts], views: dict[str, Counts], headline: Counts
+    ) -> None:
+        """Fold in a document's counts (what `add` takes from a `DocScore`)."""
         for path in FIELD_PATHS:
-            self.fields[path] = self.fields[path] + doc.fields[path]
+            self.fields[path] = self.fields[path] + fields[path]
         for path in VIEW_PATHS:
-            self.views[path] = self.views[path] + doc.views[path]
-        if doc.failed:
+            self.views[path] = self.views[path] + views[path]
+        if failed:
             self.failed_ids.append(doc_id)
         if self.n == len(self._counts):  # grow by doubling: amortised O(1) per document
             self._counts = np.concatenate([self._counts, np.zeros_like(self._counts)])
-        head = doc.headline
         row = self._counts[self.n]
-        row[0] = (head.tp, head.fp, head.fn)
+        row[0] = (headline.tp, headline.fp, headline.fn)
         for k, path in enumerate(FIELD_PATHS, start=1):
-            c = doc.fields[path]
+            c = fields[path]
             row[k] = (c.tp, c.fp, c.fn)
         self.n += 1
 

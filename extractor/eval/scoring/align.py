@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TypeVar
 
 import numpy as np
@@ -107,6 +108,8 @@ def match_items(
     stay unpaired.
     """
     n_gold, n_pred = scores.shape
+    if not n_gold or not n_pred:  # the common case of an empty side: nothing to pair
+        return ItemMatch([], [], list(range(n_gold)), list(range(n_pred)))
     pairs = _assign(scores, list(range(n_gold)), list(range(n_pred)), min_score)
     paired_gold, paired_pred = {g for g, _, _ in pairs}, {p for _, p, _ in pairs}
     gold_left = [i for i in range(n_gold) if i not in paired_gold]
@@ -138,9 +141,17 @@ def target_keys(target: Target) -> tuple[str, ...]:
 
 
 def target_scores(gold: Sequence[Target], pred: Sequence[Target], *, strict: bool) -> np.ndarray:
-    """Name similarity of every gold target with every predicted target."""
-    matrix = strict_matrix if strict else lenient_matrix
-    return matrix([target_keys(t) for t in gold], [p.name for p in pred])
+    """Name similarity of every gold target with every predicted target (read-only)."""
+    return _name_scores(tuple(target_keys(t) for t in gold), tuple(p.name for p in pred), strict)
+
+
+@lru_cache(maxsize=4096)
+def _name_scores(gold_keys: tuple[tuple[str, ...], ...], pred: tuple[str, ...], strict: bool) -> np.ndarray:
+    # Memoised: an action pair's target names are compared for the action similarity, then
+    # again (both modes) when the pair is scored.
+    matrix = (strict_matrix if strict else lenient_matrix)(gold_keys, pred)
+    matrix.flags.writeable = False
+    return matrix
 
 
 def align_targets(

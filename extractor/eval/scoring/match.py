@@ -46,6 +46,11 @@ def _key(name: str) -> str:
 
 def name_keys(forms: Iterable[str]) -> tuple[str, ...]:
     """The distinct non-empty keys of a gold name and its aliases."""
+    return _keys_of(tuple(forms))
+
+
+@lru_cache(maxsize=65536)
+def _keys_of(forms: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(key for key in map(_key, forms) if key))
 
 
@@ -101,11 +106,12 @@ def strict_matrix(gold_keys: Sequence[Sequence[str]], pred: Sequence[str]) -> np
     return matrix
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=1024)
 def name_in_text(name: str, normalized_text: str) -> bool:
     """True when the name occurs in the (already normalised) document text, allowing small variation.
 
-    Memoised: a predicted name is looked up once per action and again by the document views.
+    Memoised: a predicted name is looked up once per action and again by the document views,
+    all while one document is scored (a small memo: its keys hold whole document texts).
     """
     for form in name_surface_forms(name):
         if form in normalized_text:

@@ -91,10 +91,6 @@ def text_tokens(text: str) -> list[str]:
     return [token for token in tokens if token not in _ARTICLES]
 
 
-_NON_ASCII_WORD = re.compile(r"[^ ]*[^\x00-\x7f][^ ]*")
-"""A space-separated word with at least one non-ASCII character."""
-
-
 @lru_cache(maxsize=65536)
 def _ascii_word(word: str) -> str:
     return ascii_text(word)
@@ -110,8 +106,32 @@ def normalized_text(text: str) -> str:
     """
     folded = _fold(text)
     if not folded.isascii():
-        folded = _NON_ASCII_WORD.sub(lambda m: _ascii_word(m.group()), folded)
+        folded = _transliterate_words(folded)
     return " ".join(tokenize_name(folded.casefold()))
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _transliterate_words(folded: str) -> str:
+    """`folded` with every space-separated word holding a non-ASCII character transliterated.
+
+    Jumps from one non-ASCII run to the next and widens it to its word, so the plain ASCII
+    words in between (most of a document) are copied, never visited one by one.
+    """
+    pieces: list[str] = []
+    done = 0  # everything before this index is in `pieces`
+    for run in _NON_ASCII.finditer(folded):
+        if run.start() < done:
+            continue  # in a word already transliterated
+        start = folded.rfind(" ", 0, run.start()) + 1
+        end = folded.find(" ", run.end())
+        end = len(folded) if end == -1 else end
+        pieces.append(folded[done:start])
+        pieces.append(_ascii_word(folded[start:end]))
+        done = end
+    pieces.append(folded[done:])
+    return "".join(pieces)
 
 
 def code(value: str | None) -> str | None:
