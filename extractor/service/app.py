@@ -65,6 +65,7 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
             yield
         finally:
             await workers.stop()
+            await registry.aclose()
             db.close()
 
     app = FastAPI(

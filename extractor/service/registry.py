@@ -67,3 +67,8 @@ class Registry:
         entry = Entry(extractor, key)
         self._entries[(prompt_name, model_name)] = entry
         return entry
+
+    async def aclose(self) -> None:
+        """Close every extractor's connections on this loop (at shutdown: an open session warns)."""
+        for entry in self._entries.values():
+            await entry.extractor.aclose()
