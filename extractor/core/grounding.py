@@ -196,8 +196,8 @@ def _refine(needle: str, text: str, start: int, end: int) -> tuple[int, int, flo
     grid_s, grid_e = np.meshgrid(starts, ends, indexing="ij")
     valid = grid_e >= np.maximum(grid_s + 1, end - radius)
     pair_s, pair_e = grid_s[valid], grid_e[valid]
-    by_start = np.array(_lcs(needle, [text[s:e_hi] for s in starts.tolist()]))
-    by_end = np.array(_lcs(needle, [text[s_lo:e] for e in ends.tolist()]))
+    by_start = _lcs(needle, [text[s:e_hi] for s in starts.tolist()])
+    by_end = _lcs(needle, [text[s_lo:e] for e in ends.tolist()])
     lengths = pair_e - pair_s
     bound = 200 * np.minimum(np.minimum(by_start[pair_s - s_lo], by_end[pair_e - e_lo]), lengths) / (
         len(needle) + lengths
@@ -215,9 +215,9 @@ def _refine(needle: str, text: str, start: int, end: int) -> tuple[int, int, flo
     return chosen[pick][0], chosen[pick][1], float(scores[pick])
 
 
-def _lcs(needle: str, spans: list[str]) -> list[float]:
+def _lcs(needle: str, spans: list[str]) -> np.ndarray:
     """Length of the longest common subsequence of `needle` with each span (one C call)."""
-    return process.cdist([needle], spans, scorer=LCSseq.similarity, dtype=np.int64)[0].tolist()  # type: ignore[no-any-return]
+    return process.cdist([needle], spans, scorer=LCSseq.similarity, dtype=np.int64)[0]
 
 
 def _align(

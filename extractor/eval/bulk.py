@@ -31,7 +31,7 @@ from extractor.core.schema import ArticleExtraction
 from .goldset import GoldSet
 from .predictions import PredictionFile
 from .runs import StoredRun, record_gold_hash
-from .scored import Scored, default_workers, score_in_workers, score_serially
+from .scored import GROUNDING_KEYS, Scored, default_workers, score_in_workers, score_serially
 from .scoring.aggregate import Aggregate
 from .scoring.corpus import report_header
 from .scoring.stats import DEFAULT_RESAMPLES, Seed
@@ -43,7 +43,6 @@ INDENT_LIMIT = 1000
 """Runs up to this size get every document of report.json indented (readable diffs); larger
 runs one line per document, which json's C encoder writes about ten times faster."""
 
-_STATUSES = ("exact", "fuzzy", "not_found")
 _SLOT = "__documents_streamed_here__"
 
 
@@ -88,21 +87,22 @@ def evaluate_run(
     out_dir.mkdir(parents=True, exist_ok=True)
     indent = len(gold_set.ids) <= INDENT_LIMIT
     aggregate = Aggregate()
-    grounding = {"evidence": dict.fromkeys(_STATUSES, 0), "names": dict.fromkeys(_STATUSES, 0)}
+    grounding: dict[str, dict[str, int]] = {}
+    for kind, status in GROUNDING_KEYS:
+        grounding.setdefault(kind, {})[status] = 0
     digest = hashlib.sha256()
     # A max-heap (negated rank) of the `shown` lowest-ranked documents: rank, id, report entry.
     worst: list[tuple[tuple[float, float, int], str, str]] = []
     part = out_dir / "report.json.part"
     with part.open("w", encoding="utf-8") as sink:
         for index, item in enumerate(_scored(run, gold_set, indent=indent, workers=workers)):
-            aggregate.add_counts(item.doc_id, failed=item.failed, fields=item.fields, views=item.views,
-                                 headline=item.headline)
+            aggregate.add_counts(item.doc_id, failed=item.failed, fields=item.fields, views=item.views)
             digest.update(item.hash_part)
             key = json.dumps(item.doc_id, ensure_ascii=False)
             sink.write(("" if index == 0 else ",\n") + f"    {key}: {item.body}")
             if item.grounding is not None:
-                for k, (kind, status) in enumerate((kind, status) for kind in grounding for status in _STATUSES):
-                    grounding[kind][status] += item.grounding[k]
+                for (kind, status), count in zip(GROUNDING_KEYS, item.grounding, strict=True):
+                    grounding[kind][status] += count
             # Report order: undefined F1 first, then lowest F1, then id order.
             entry = ((-float(item.f1 is not None), -(item.f1 or 0.0), -index), item.doc_id, item.body)
             if len(worst) < shown:
@@ -113,8 +113,7 @@ def evaluate_run(
     totals = aggregate.finish(n_boot=n_boot, seed=seed)
     report = report_header(totals, sorted(doc_id for doc_id in run.predictions if doc_id not in gold_set.gold))
     report["gold_hash"] = gold_set.hash()  # recorded by the pass above
-    if not run.info.get("gold_hash"):
-        record_gold_hash(run, report["gold_hash"])
+    record_gold_hash(run, report["gold_hash"])
     total = sum(sum(c.values()) for c in grounding.values())
     found = total - sum(c["not_found"] for c in grounding.values())
     report["grounding"] = {"rate": found / total if total else None, "items": total, **grounding}

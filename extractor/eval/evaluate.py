@@ -96,7 +96,8 @@ def store_run(run: StoredRun, gold_set: GoldSet, out_dir: Path) -> StoredRun:
     if isinstance(run.predictions, PredictionFile):
         # The same bytes: keep the index rather than read the copy again.
         predictions = run.predictions.moved(target)
-        info = {**predictions.setup(), **{k: v for k, v in recorded.items() if v is not None}}
+        # gold_hash keeps its place while still None, so the report lists the run's fields in one order.
+        info = {**predictions.setup(), **{k: v for k, v in recorded.items() if v is not None or k == "gold_hash"}}
         return StoredRun(path=out_dir, info=info, predictions=predictions, torn=run.torn)
     return load_run(out_dir)
 

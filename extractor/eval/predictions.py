@@ -8,6 +8,7 @@ lines' `meta`, and parses a result only when it is looked up.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -82,10 +83,9 @@ class PredictionFile(Mapping[str, Prediction]):
 
     def moved(self, path: Path) -> PredictionFile:
         """This index for a byte-identical copy of the file at `path` (nothing is read)."""
-        copy = object.__new__(PredictionFile)
-        copy.__dict__.update(self.__dict__)
-        copy.path = Path(path)
-        return copy
+        moved = copy.copy(self)
+        moved.path = Path(path)
+        return moved
 
     def place(self, doc_id: str) -> tuple[int, int] | None:
         """Where the line of `doc_id` is (byte offset, line number); None when the file has none."""

@@ -80,12 +80,10 @@ def write_info(directory: Path, info: dict[str, Any]) -> None:
 
 
 def record_gold_hash(run: StoredRun, gold_hash: str) -> None:
-    """Record the gold-set hash in a run directory's run.json when it has none yet."""
-    if run.info.get("gold_hash") == gold_hash:
+    """Record the gold-set hash in the run (and its run.json) when it has none yet."""
+    if run.info.get("gold_hash"):
         return
     run.info["gold_hash"] = gold_hash
     info_path = run.path / RUN_INFO
     if run.path.is_dir() and info_path.exists():
-        info = _read_info(info_path)
-        if not info.get("gold_hash"):
-            write_info(run.path, {**info, "gold_hash": gold_hash})
+        write_info(run.path, {**_read_info(info_path), "gold_hash": gold_hash})

@@ -34,7 +34,8 @@ PARALLEL_MIN = 1000
 CHUNK = 200
 """Documents per task sent to a worker."""
 
-_STATUSES = ("exact", "fuzzy", "not_found")
+GROUNDING_KEYS = tuple((kind, status) for kind in ("evidence", "names") for status in ("exact", "fuzzy", "not_found"))
+"""The order of `Scored.grounding`: (kind, status) pairs."""
 
 
 @dataclass(frozen=True)
@@ -45,13 +46,14 @@ class Scored:
     failed: bool
     fields: dict[str, Counts]
     views: dict[str, Counts]
-    headline: Counts
     body: str
     """The document's report.json entry, serialised."""
     f1: float | None
+    """The entry's F1: its place in the report order."""
     grounding: tuple[int, ...] | None
-    """Evidence then names, each (exact, fuzzy, not_found); None for a failed extraction."""
+    """Counts in `GROUNDING_KEYS` order; None for a failed extraction."""
     hash_part: bytes
+    """Its share of the gold-set hash, which only a pass in id order can fold together."""
 
 
 def score_item(doc_id: str, gold: GoldFile, document: Document, pred: Prediction | None, *, indent: bool) -> Scored:
@@ -65,8 +67,8 @@ def score_item(doc_id: str, gold: GoldFile, document: Document, pred: Prediction
     counts = None
     if isinstance(pred, ArticleExtraction):
         marks = ground(pred, document.text)
-        counts = tuple(getattr(c, s) for c in (marks.evidence, marks.names) for s in _STATUSES)
-    return Scored(doc_id, score.failed, score.fields, score.views, score.headline, body, doc["f1"], counts,
+        counts = tuple(getattr(getattr(marks, kind), status) for kind, status in GROUNDING_KEYS)
+    return Scored(doc_id, score.failed, score.fields, score.views, body, doc["f1"], counts,
                   hash_part(gold, document.text))
 
 

@@ -50,11 +50,9 @@ class Aggregate:
 
     def add(self, doc_id: str, doc: DocScore) -> None:
         """Fold the score of document `doc_id` in."""
-        self.add_counts(doc_id, failed=doc.failed, fields=doc.fields, views=doc.views, headline=doc.headline)
+        self.add_counts(doc_id, failed=doc.failed, fields=doc.fields, views=doc.views)
 
-    def add_counts(
-        self, doc_id: str, *, failed: bool, fields: dict[str, Counts], views: dict[str, Counts], headline: Counts
-    ) -> None:
+    def add_counts(self, doc_id: str, *, failed: bool, fields: dict[str, Counts], views: dict[str, Counts]) -> None:
         """Fold in a document's counts (what `add` takes from a `DocScore`)."""
         for path in FIELD_PATHS:
             self.fields[path] = self.fields[path] + fields[path]
@@ -64,6 +62,7 @@ class Aggregate:
             self.failed_ids.append(doc_id)
         if self.n == len(self._counts):  # grow by doubling: amortised O(1) per document
             self._counts = np.concatenate([self._counts, np.zeros_like(self._counts)])
+        headline = micro(fields[path] for path in HEADLINE_FIELDS)  # as `DocScore.headline`
         row = self._counts[self.n]
         row[0] = (headline.tp, headline.fp, headline.fn)
         for k, path in enumerate(FIELD_PATHS, start=1):

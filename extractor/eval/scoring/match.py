@@ -46,11 +46,6 @@ def _key(name: str) -> str:
 
 def name_keys(forms: Iterable[str]) -> tuple[str, ...]:
     """The distinct non-empty keys of a gold name and its aliases."""
-    return _keys_of(tuple(forms))
-
-
-@lru_cache(maxsize=65536)
-def _keys_of(forms: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(key for key in map(_key, forms) if key))
 
 
