@@ -145,6 +145,28 @@ def test_word_wise_transliteration_equals_whole_text(gold_set):
         assert normalized_text(text) == " ".join(tokenize_name(ascii_text(_fold(text)).casefold()))
 
 
+def test_fast_text_reduction_equals_the_rigour_reference():
+    """The translate-table and punctuation fast paths give what rigour gives, on random texts.
+
+    The alphabet mixes ASCII, the punctuation the fast path folds, non-ASCII the reference
+    handles word by word, and characters that send a word to normality whole (which treats
+    its ASCII punctuation differently): a fast path that got any of these wrong differs here.
+    """
+    import random
+
+    from extractor.eval.scoring.normalize import _PUNCTUATION, _normalized_slow
+
+    punctuation = "".join(_PUNCTUATION)
+    ascii_chars = "".join(chr(i) for i in range(128))
+    others = "éüßŞİıΣσçñ語Лав·…«»§•‧⁚\u200b\u200d\u2028¨´ﬁＡ"
+    rng = random.Random(11)
+    for _ in range(20_000):
+        pools = [rng.choice((punctuation, ascii_chars, others)) for _ in range(rng.randint(1, 30))]
+        text = "".join(rng.choice(pool) for pool in pools)
+        assert normalized_text(text) == _normalized_slow(text), repr(text)
+    assert len(_PUNCTUATION) > 20 and {"’", "“", "”", "—", "\u00a0"} <= set(_PUNCTUATION)
+
+
 def test_a_large_gold_set_is_read_on_demand(tmp_path):
     """Bad gold in a set past the eager limit is reported, naming the file, when it is read."""
     gold, docs = tmp_path / "gold", tmp_path / "docs"

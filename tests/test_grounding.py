@@ -6,7 +6,15 @@ import json
 
 import pytest
 
-from extractor.core.grounding import FUZZY_THRESHOLD, align, align_all, align_name, ground, require_grounding
+from extractor.core.grounding import (
+    FUZZY_THRESHOLD,
+    align,
+    align_all,
+    align_name,
+    ground,
+    grounding_counts,
+    require_grounding,
+)
 from extractor.core.schema import ArticleExtraction, ExtractionAnswer
 
 TEXT = (
@@ -214,3 +222,62 @@ def test_edge_refinement_equals_scoring_every_pair():
         ), (needle, text)
         checked += 1
     assert checked > 250
+
+
+def test_status_counts_equal_those_of_ground():
+    """`grounding_counts` gives every quote and name the status `ground` gives it.
+
+    Quotes are cut from the gold documents and edited (letters changed, dropped, inserted) so
+    that all three statuses occur, fuzzy ones both found as the window and only after
+    refinement, at several thresholds.
+    """
+    import random
+    from pathlib import Path
+
+    from extractor.core.grounding import _align, _Source, _status
+
+    docs = sorted((Path(__file__).resolve().parent.parent / "evals" / "docs").glob("*.txt"))[:12]
+    rng = random.Random(3)
+    seen = set()
+    for path in docs:
+        text = path.read_text(encoding="utf-8")
+        for _ in range(25):
+            start = rng.randrange(max(1, len(text) - 300))
+            quote = list(text[start : start + rng.randint(4, 260)])
+            for _ in range(rng.randint(0, max(1, len(quote) // 6))):
+                k = rng.randrange(len(quote)) if quote else 0
+                edit = rng.random()
+                if edit < 0.4 and quote:
+                    quote[k] = rng.choice("abxyz ")
+                elif edit < 0.7 and quote:
+                    del quote[k]
+                else:
+                    quote.insert(k, rng.choice("qe "))
+            needle = "".join(quote)
+            for name in (False, True):
+                for threshold in (80.0, FUZZY_THRESHOLD, 95.0):
+                    source = _Source(text)
+                    expected = _align(needle, source, threshold=threshold, start_hint=None, casefold=name,
+                                      min_fuzzy_chars=6 if name else 0).status
+                    assert _status(needle, source, threshold=threshold, casefold=name,
+                                   min_fuzzy_chars=6 if name else 0) == expected, (needle, name, threshold)
+                    seen.add(expected)
+    assert seen == {"exact", "fuzzy", "not_found"}
+    result = ExtractionAnswer.model_validate(
+        {
+            "is_sanctions_news": True,
+            "actions": [
+                {
+                    "authority": "us",
+                    "action": "impose",
+                    "evidence": ["sanctioned Wang Junzheng", "These oficials are responsible for serius abuse",
+                                 "a sentence that is nowhere"],
+                    "targets": [{"name": "Chen Mingguo", "entity_type": "person"},
+                                {"name": "Wang Junzhen", "entity_type": "person"},
+                                {"name": "Nobody Atall", "entity_type": "person"}],
+                }
+            ],
+        }
+    )
+    marks = ground(result, TEXT)
+    assert grounding_counts(result, TEXT) == (marks.evidence, marks.names)

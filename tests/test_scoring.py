@@ -399,3 +399,21 @@ def test_macro_f1_is_the_mean_over_defined_headline_fields() -> None:
     # name 0.8, entity_type 0.8 (2 of 3), country 0.8; role: 1 of 2 found, F1 2/3.
     expected = (11 * 1.0 + 0.8 + 0.8 + 0.8 + 2 / 3) / 15
     assert corpus.macro_f1 == pytest.approx(expected)
+
+
+def test_equality_matching_equals_the_assignment():
+    """`match_equal` gives what the solver gives on the equality matrix, leftovers included."""
+    import random
+
+    from extractor.eval.scoring.align import match_equal, match_items, score_matrix
+
+    rng = random.Random(5)
+    for _ in range(500):
+        pool = list("abcdefghij")
+        gold = rng.sample(pool, rng.randint(0, 7))
+        pred = rng.sample(pool, rng.randint(0, 7))
+        matrix = score_matrix(gold, pred, lambda g, p: float(g == p))
+        for leftovers in (True, False):
+            assert match_equal(gold, pred, pair_leftovers=leftovers) == match_items(
+                matrix, 1.0, pair_leftovers=leftovers
+            ), (gold, pred, leftovers)

@@ -173,7 +173,28 @@ def _exact_spans(needle: str, source: _Source, casefold: bool) -> list[Span]:
     return spans
 
 
-def _refine(needle: str, text: str, start: int, end: int) -> tuple[int, int, float]:
+def _edge_ranges(needle_len: int, text_len: int, start: int, end: int) -> tuple[int, int, int, int, int]:
+    """Where `_refine` may move the edges of a window: radius, start range [s_lo, s_hi), end range [e_lo, e_hi]."""
+    radius = min(max(2, needle_len // 8), 16)
+    shortfall = min(max(0, needle_len - (end - start)), needle_len // 5)
+    s_lo, s_hi = max(0, start - radius - shortfall), min(end, start + radius + 1)
+    e_lo, e_hi = max(s_lo + 1, end - radius), min(text_len, end + radius + shortfall)
+    return radius, s_lo, s_hi, e_lo, e_hi
+
+
+def _may_reach(needle: str, text: str, start: int, end: int, threshold: float) -> bool:
+    """False when no span `_refine` could choose scores `threshold`: one LCS over the whole region.
+
+    Every candidate lies inside text[s_lo:e_hi], so its LCS with the needle is at most L, that
+    of the region, and at most its own length; fuzz.ratio = 200·LCS / (n + length) is then at
+    most 200·L / (n + L).
+    """
+    _, s_lo, _, _, e_hi = _edge_ranges(len(needle), len(text), start, end)
+    best = int(_lcs(needle, [text[s_lo:e_hi]])[0])
+    return 200 * best / (len(needle) + best) >= threshold - 1e-6
+
+
+def _refine(needle: str, text: str, start: int, end: int, *, floor: float = 0.0) -> tuple[int, int, float]:
     """Move the edges of a fuzzy window a little to the span that scores best against the needle.
 
     partial_ratio compares windows of the needle's length, so when a word changed length the
@@ -186,11 +207,11 @@ def _refine(needle: str, text: str, start: int, end: int) -> tuple[int, int, flo
     widest span sharing its start, of the widest sharing its end, and its own length. Those
     bounds cost two short rows of LCS; the pairs they rule out could never win, so the result
     is that of scoring every pair.
+
+    With `floor`, pairs that could not reach it are not scored either: for a caller that only
+    asks whether the best score reaches `floor`, the answer is the same.
     """
-    radius = min(max(2, len(needle) // 8), 16)
-    shortfall = min(max(0, len(needle) - (end - start)), len(needle) // 5)
-    s_lo, s_hi = max(0, start - radius - shortfall), min(end, start + radius + 1)
-    e_lo, e_hi = max(s_lo + 1, end - radius), min(len(text), end + radius + shortfall)
+    radius, s_lo, s_hi, e_lo, e_hi = _edge_ranges(len(needle), len(text), start, end)
     starts, ends = np.arange(s_lo, s_hi), np.arange(e_lo, e_hi + 1)
     # Every nearby pair of edges, in (start, end) order, each end at least max(start + 1, end - radius).
     grid_s, grid_e = np.meshgrid(starts, ends, indexing="ij")
@@ -204,15 +225,17 @@ def _refine(needle: str, text: str, start: int, end: int) -> tuple[int, int, flo
     )
     cutoff = fuzz.ratio(needle, text[start:end])
     # A hair of slack so float rounding never rules out a pair that ties the cut-off.
-    keep = bound >= cutoff - 1e-6
+    keep = bound >= max(cutoff, floor) - 1e-6
     # The window as found first, then the pairs that could score at least as well.
-    chosen = [(start, end), *zip(pair_s[keep].tolist(), pair_e[keep].tolist(), strict=True)]
-    scores = process.cdist([needle], [text[s:e] for s, e in chosen], scorer=fuzz.ratio, dtype=np.float64)[0]
-    moved = np.array([abs(s - start) + abs(e - end) for s, e in chosen])
+    chosen_s = np.concatenate([[start], pair_s[keep]])
+    chosen_e = np.concatenate([[end], pair_e[keep]])
+    spans = [text[s:e] for s, e in zip(chosen_s.tolist(), chosen_e.tolist(), strict=True)]
+    scores = process.cdist([needle], spans, scorer=fuzz.ratio, dtype=np.float64)[0]
+    moved = np.abs(chosen_s - start) + np.abs(chosen_e - end)
     # Higher score wins; on a tie, the edges that moved least; then the first in order.
     best = np.flatnonzero(scores == scores.max())
     pick = int(best[np.argmin(moved[best])])
-    return chosen[pick][0], chosen[pick][1], float(scores[pick])
+    return int(chosen_s[pick]), int(chosen_e[pick]), float(scores[pick])
 
 
 def _lcs(needle: str, spans: list[str]) -> np.ndarray:
@@ -236,18 +259,54 @@ def _align(
         if start_hint is None:
             return spans[0]
         return min(spans, key=lambda span: (abs((span.start or 0) - start_hint), span.start or 0))
-    norm = source.normalised(casefold)
-    key = _normalise_needle(needle, casefold)
-    if len(key) < min_fuzzy_chars or not norm.text:
+    window = _fuzzy_window(needle, source, casefold, min_fuzzy_chars)
+    if window is None:
         return Span()
-    hit = fuzz.partial_ratio_alignment(key, norm.text)
-    if hit is None or hit.dest_end <= hit.dest_start:
-        return Span()
-    s, e, score = _refine(key, norm.text, hit.dest_start, hit.dest_end)
+    key, norm, hit_start, hit_end = window
+    s, e, score = _refine(key, norm.text, hit_start, hit_end)
     if score < threshold:
         return Span(score=round(score, 2))
     start, end = norm.to_original(s, e)
     return Span(start=start, end=end, status="fuzzy", score=round(score, 2))
+
+
+def _fuzzy_window(
+    needle: str, source: _Source, casefold: bool, min_fuzzy_chars: int
+) -> tuple[str, _Normalised, int, int] | None:
+    """The normalised needle, the normalised text and rapidfuzz's best window in it; None if none."""
+    norm = source.normalised(casefold)
+    key = _normalise_needle(needle, casefold)
+    if len(key) < min_fuzzy_chars or not norm.text:
+        return None
+    hit = fuzz.partial_ratio_alignment(key, norm.text)
+    if hit is None or hit.dest_end <= hit.dest_start:
+        return None
+    return key, norm, hit.dest_start, hit.dest_end
+
+
+def _status(needle: str, source: _Source, *, threshold: float, casefold: bool, min_fuzzy_chars: int) -> Status:
+    """The status `_align` gives `needle`, doing only the work that decides it.
+
+    No offsets are mapped and the fuzzy edges are refined only when the window as found
+    misses the threshold and the region around it could still reach it: refining never
+    scores below the window itself, and `_may_reach` bounds what it could score.
+    """
+    if not needle.strip():
+        return "not_found"
+    if not casefold and needle in source.text:
+        return "exact"
+    key = _normalise_needle(needle, casefold)
+    if key and key in source.normalised(casefold).text:
+        return "exact"
+    window = _fuzzy_window(needle, source, casefold, min_fuzzy_chars)
+    if window is None:
+        return "not_found"
+    key, norm, start, end = window
+    if fuzz.ratio(key, norm.text[start:end]) >= threshold:
+        return "fuzzy"
+    if not _may_reach(key, norm.text, start, end, threshold):
+        return "not_found"
+    return "fuzzy" if _refine(key, norm.text, start, end, floor=threshold)[2] >= threshold else "not_found"
 
 
 def align(
@@ -360,6 +419,35 @@ def ground(result: ExtractionAnswer | ArticleExtraction, text: str, *, threshold
     found = total - evidence.not_found - names.not_found
     rate = round(found / total, 4) if total else None
     return Grounding(threshold=threshold, actions=actions, evidence=evidence, names=names, rate=rate)
+
+
+def grounding_counts(
+    result: ExtractionAnswer | ArticleExtraction, text: str, *, threshold: float = FUZZY_THRESHOLD
+) -> tuple[StatusCounts, StatusCounts]:
+    """The evidence and name counts of `ground(result, text)`, without the spans.
+
+    For bulk evaluation, which keeps only the counts: each string gets the status `ground`
+    would give it, found with less work (see `_status`).
+    """
+    source = _Source(text)
+    memo: dict[tuple[str, bool], Status] = {}
+
+    def status(needle: str, name: bool) -> Status:
+        if (needle, name) not in memo:
+            memo[(needle, name)] = _status(
+                needle, source, threshold=threshold, casefold=name,
+                min_fuzzy_chars=NAME_MIN_FUZZY_CHARS if name else 0,
+            )
+        return memo[(needle, name)]
+
+    evidence = {"exact": 0, "fuzzy": 0, "not_found": 0}
+    names = dict(evidence)
+    for action in result.actions:
+        for quote in action.evidence:
+            evidence[status(quote, False)] += 1
+        for target in action.targets:
+            names[status(target.name, True)] += 1
+    return StatusCounts(**evidence), StatusCounts(**names)
 
 
 def require_grounding(result: Result, grounding: Grounding) -> Result:

@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from functools import cache
+from functools import cache, lru_cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -53,6 +53,13 @@ def _jurisdiction(value: Any) -> Any:
     """Accept an ISO 3166-1 alpha-2 code (any case) or a name rigour can resolve ("USA")."""
     if not isinstance(value, str):
         return value
+    return _jurisdiction_code(value)
+
+
+@lru_cache(maxsize=4096)
+def _jurisdiction_code(value: str) -> str:
+    # Memoised: the same few codes are checked in every result and gold file (a bad value
+    # raises, and exceptions are never cached).
     raw = value.strip()
     code = raw.lower()
     if code in ("eu", "un"):

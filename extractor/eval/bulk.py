@@ -96,7 +96,7 @@ def evaluate_run(
     part = out_dir / "report.json.part"
     with part.open("w", encoding="utf-8") as sink:
         for index, item in enumerate(_scored(run, gold_set, indent=indent, workers=workers)):
-            aggregate.add_counts(item.doc_id, failed=item.failed, fields=item.fields, views=item.views)
+            aggregate.add_row(item.doc_id, failed=item.failed, row=item.row)
             digest.update(item.hash_part)
             key = json.dumps(item.doc_id, ensure_ascii=False)
             sink.write(("" if index == 0 else ",\n") + f"    {key}: {item.body}")

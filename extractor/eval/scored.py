@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from extractor.core.documents import Document
-from extractor.core.grounding import ground
+from extractor.core.grounding import grounding_counts
 from extractor.core.schema import ArticleExtraction, GoldFile
 
 from .goldset import GoldSet, hash_part
 from .predictions import Prediction, PredictionFile
+from .scoring.aggregate import count_row
 from .scoring.document import score_document
-from .scoring.metrics import Counts
 
 PARALLEL_MIN = 1000
 """Runs smaller than this are scored in-process: starting workers would cost more than it saves."""
@@ -44,8 +44,8 @@ class Scored:
 
     doc_id: str
     failed: bool
-    fields: dict[str, Counts]
-    views: dict[str, Counts]
+    row: tuple[float, ...]
+    """Its counts, as `aggregate.count_row` lays them out."""
     body: str
     """The document's report.json entry, serialised."""
     f1: float | None
@@ -66,9 +66,9 @@ def score_item(doc_id: str, gold: GoldFile, document: Document, pred: Prediction
         body = json.dumps(doc, ensure_ascii=False)
     counts = None
     if isinstance(pred, ArticleExtraction):
-        marks = ground(pred, document.text)
-        counts = tuple(getattr(getattr(marks, kind), status) for kind, status in GROUNDING_KEYS)
-    return Scored(doc_id, score.failed, score.fields, score.views, body, doc["f1"], counts,
+        by_kind = dict(zip(("evidence", "names"), grounding_counts(pred, document.text), strict=True))
+        counts = tuple(getattr(by_kind[kind], status) for kind, status in GROUNDING_KEYS)
+    return Scored(doc_id, score.failed, count_row(score.fields, score.views), body, doc["f1"], counts,
                   hash_part(gold, document.text))
 
 

@@ -31,7 +31,7 @@ against the gold name and every gold alias (see `match`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TypeVar
@@ -81,7 +81,7 @@ def _assign(scores: np.ndarray, rows: Sequence[int], cols: Sequence[int], min_sc
     if len(rows) == 1 and len(cols) == 1:  # the common case, without the solver's overhead
         value = float(scores[rows[0], cols[0]])
         return [(rows[0], cols[0], value)] if value >= min_score else []
-    sub = scores[np.ix_(rows, cols)]
+    sub = scores[np.asarray(rows)[:, None], np.asarray(cols)]  # np.ix_, without its checks
     # Inadmissible pairs weigh nothing, so they never displace an admissible one.
     weights = np.where(sub >= min_score, sub, 0.0)
     row_ind, col_ind = linear_sum_assignment(weights, maximize=True)
@@ -126,6 +126,25 @@ def match_items(
     return ItemMatch(pairs, leftover, gold_only, pred_only)
 
 
+def match_equal(gold: Sequence[Hashable], pred: Sequence[Hashable], *, pair_leftovers: bool = True) -> ItemMatch:
+    """`match_items` over the equality matrix of two lists of distinct values, without building it.
+
+    The equal values are the matches (similarity 1.0); with `pair_leftovers` the unequal rest
+    is paired in order, gold with prediction, which is what the solver returns for the
+    all-zero matrix they leave (checked in the tests).
+    """
+    at = {value: j for j, value in enumerate(pred)}
+    pairs = [(i, at[value], 1.0) for i, value in enumerate(gold) if value in at]
+    matched = {j for _, j, _ in pairs}
+    gold_left = [i for i, value in enumerate(gold) if value not in at]
+    pred_left = [j for j in range(len(pred)) if j not in matched]
+    if not pair_leftovers:
+        return ItemMatch(pairs, [], gold_left, pred_left)
+    k = min(len(gold_left), len(pred_left))
+    leftover = [(gold_left[n], pred_left[n], 0.0) for n in range(k)]
+    return ItemMatch(pairs, leftover, gold_left[k:], pred_left[k:])
+
+
 def score_matrix(gold: Sequence[G], pred: Sequence[P], score: Callable[[G, P], float]) -> np.ndarray:
     """The len(gold) × len(pred) matrix of `score(gold_item, pred_item)`."""
     matrix = np.zeros((len(gold), len(pred)))
@@ -137,7 +156,13 @@ def score_matrix(gold: Sequence[G], pred: Sequence[P], score: Callable[[G, P], f
 
 def target_keys(target: Target) -> tuple[str, ...]:
     """Keys of a gold target's acceptable names: the name and every alias."""
-    return name_keys([target.name, *target.aliases])
+    return _forms_keys(target.name, tuple(target.aliases))
+
+
+@lru_cache(maxsize=65536)
+def _forms_keys(name: str, aliases: tuple[str, ...]) -> tuple[str, ...]:
+    # Memoised: a gold target is compared with the targets of every predicted action.
+    return name_keys([name, *aliases])
 
 
 def target_scores(gold: Sequence[Target], pred: Sequence[Target], *, strict: bool) -> np.ndarray:
@@ -169,24 +194,57 @@ def align_targets(
     return match_items(strict_scores, 1.0, unpairable=unpairable, display_scores=lenient)
 
 
-def action_similarity(gold: SanctionAction, pred: SanctionAction) -> float:
-    """Similarity of two actions in [0, 1] (weights in the module docstring)."""
+@dataclass(frozen=True)
+class _ActionView:
+    """What the action similarity reads of one action, reduced once per document."""
+
+    authority: str | None
+    action: str
+    is_countermeasure: bool
+    measures: frozenset[str]
+    names: tuple[str, ...]
+    """Target names as given (the predicted side of a name matrix)."""
+    keys: tuple[tuple[str, ...], ...]
+    """Target name keys, aliases included (the gold side of a name matrix)."""
+
+
+def _view(action: SanctionAction, *, gold: bool) -> _ActionView:
+    return _ActionView(
+        code(action.authority),
+        action.action,
+        action.is_countermeasure,
+        frozenset(map(measure, action.measures)),
+        tuple(t.name for t in action.targets),
+        tuple(target_keys(t) for t in action.targets) if gold else (),
+    )
+
+
+def _similarity(gold: _ActionView, pred: _ActionView) -> float:
     parts = [
-        ("authority", float(code(gold.authority) == code(pred.authority))),
+        ("authority", float(gold.authority == pred.authority)),
         ("action", float(gold.action == pred.action)),
         ("is_countermeasure", float(gold.is_countermeasure == pred.is_countermeasure)),
     ]
     if gold.measures or pred.measures:
-        parts.append(("measures", jaccard(map(measure, gold.measures), map(measure, pred.measures))))
-    if gold.targets or pred.targets:
-        matched = len(align_targets(gold.targets, pred.targets, strict=False).pairs)
-        parts.append(("targets", matched / (len(gold.targets) + len(pred.targets) - matched)))
+        parts.append(("measures", jaccard(gold.measures, pred.measures)))
+    if gold.names or pred.names:
+        scores = _name_scores(gold.keys, pred.names, False)
+        matched = len(match_items(scores, NAME_THRESHOLD).pairs)
+        parts.append(("targets", matched / (len(gold.names) + len(pred.names) - matched)))
     total = sum(ACTION_WEIGHTS[name] for name, _ in parts)
     return sum(ACTION_WEIGHTS[name] * value for name, value in parts) / total
 
 
+def action_similarity(gold: SanctionAction, pred: SanctionAction) -> float:
+    """Similarity of two actions in [0, 1] (weights in the module docstring)."""
+    return _similarity(_view(gold, gold=True), _view(pred, gold=False))
+
+
 def align_actions(gold: Sequence[SanctionAction], pred: Sequence[SanctionAction]) -> ItemMatch:
     """Match predicted actions to gold actions; pairs below MIN_ACTION_SIMILARITY stay unmatched."""
+    # Each action is reduced once, not once per action it is compared with.
+    gold_views = [_view(action, gold=True) for action in gold]
+    pred_views = [_view(action, gold=False) for action in pred]
     return match_items(
-        score_matrix(gold, pred, action_similarity), MIN_ACTION_SIMILARITY, pair_leftovers=False
+        score_matrix(gold_views, pred_views, _similarity), MIN_ACTION_SIMILARITY, pair_leftovers=False
     )

@@ -290,7 +290,9 @@ def score_document(gold: ArticleExtraction, pred: Prediction, text: str | None =
         if isinstance(pred, ArticleExtraction)
         else ArticleExtraction(article_id=gold.article_id, is_sanctions_news=False, actions=[])
     )
-    norm_text = normalized_text(text) if text is not None else None
+    # Only predicted target names are looked up in the text: without any, skip reducing it.
+    has_names = any(action.targets for action in prediction.actions)
+    norm_text = normalized_text(text) if text is not None and has_names else None
     tally = Tally(FIELD_PATHS)
 
     flag(tally, IS_NEWS, gold.is_sanctions_news, prediction.is_sanctions_news, Where())

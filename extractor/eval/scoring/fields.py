@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .align import ItemMatch, match_items, score_matrix
+from .align import ItemMatch, match_equal, match_items, score_matrix
 from .match import token_f1
 from .tally import Tally, Where
 
@@ -116,8 +116,7 @@ def code_set(
     """Score two lists of codes as sets after normalisation (exact match per item)."""
     gold_set = [v for v in dict.fromkeys(map(normalize, gold)) if v]
     pred_set = [v for v in dict.fromkeys(map(normalize, pred)) if v]
-    match = match_items(score_matrix(gold_set, pred_set, lambda g, p: float(g == p)), 1.0)
-    record(tally, path, match, gold_set, pred_set, where, paired=paired)
+    record(tally, path, match_equal(gold_set, pred_set), gold_set, pred_set, where, paired=paired)
 
 
 def text_list(

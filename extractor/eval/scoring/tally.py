@@ -77,18 +77,18 @@ class ErrorItem:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form; empty optional keys are left out."""
         # Built by hand: dataclasses.asdict deep-copies every value, a cost paid per error item.
-        out = {
-            "path": self.path,
-            "category": self.category,
-            "gold": self.gold,
-            "pred": self.pred,
-            "gold_action": self.gold_action,
-            "pred_action": self.pred_action,
-            "target": self.target,
-            "credit": self.credit,
-            "note": self.note,
-        }
-        return {k: v for k, v in out.items() if v is not None or k in ("gold", "pred")}
+        out: dict[str, Any] = {"path": self.path, "category": self.category, "gold": self.gold, "pred": self.pred}
+        if self.gold_action is not None:
+            out["gold_action"] = self.gold_action
+        if self.pred_action is not None:
+            out["pred_action"] = self.pred_action
+        if self.target is not None:
+            out["target"] = self.target
+        if self.credit is not None:
+            out["credit"] = self.credit
+        if self.note is not None:
+            out["note"] = self.note
+        return out
 
 
 class Tally:
