@@ -46,6 +46,9 @@ ROW_PATHS = (*FIELD_PATHS, *VIEW_PATHS)
 
 _HEADLINE_AT = tuple(FIELD_PATHS.index(path) for path in HEADLINE_FIELDS)
 
+_BATCH = 512
+"""Rows folded in at once."""
+
 
 def count_row(fields: dict[str, Counts], views: dict[str, Counts]) -> tuple[float, ...]:
     """A document's counts as one flat row: `COUNT_KEYS` for each path of `ROW_PATHS`.
@@ -68,9 +71,10 @@ class Aggregate:
         # Running sums of every path's values, added document by document in order (float64
         # holds the integer counts exactly), so they equal summing `Counts` in that order.
         self._sums = np.zeros(len(ROW_PATHS) * len(COUNT_KEYS))
+        self._pending: list[tuple[float, ...]] = []
         self.failed_ids: list[str] = []
         self._counts = np.zeros((64, GROUPS, 3))
-        self.n = 0
+        self._folded = 0  # rows of `_counts` filled
 
     def add(self, doc_id: str, doc: DocScore) -> None:
         """Fold the score of document `doc_id` in."""
@@ -78,23 +82,40 @@ class Aggregate:
 
     def add_row(self, doc_id: str, *, failed: bool, row: tuple[float, ...]) -> None:
         """Fold in a document's `count_row`."""
-        values = np.array(row)
-        self._sums += values
         if failed:
             self.failed_ids.append(doc_id)
-        if self.n == len(self._counts):  # grow by doubling: amortised O(1) per document
+        self._pending.append(row)
+        if len(self._pending) >= _BATCH:
+            self._fold()
+
+    def _fold(self) -> None:
+        """Fold the pending rows in with numpy, a batch at a time.
+
+        `cumsum` adds row after row, left to right, so the sums and each headline come out
+        bit for bit as adding the documents one by one would give them.
+        """
+        if not self._pending:
+            return
+        rows = np.array(self._pending)
+        self._pending = []
+        self._sums = np.cumsum(np.vstack([self._sums, rows]), axis=0)[-1]
+        while self._folded + len(rows) > len(self._counts):  # grow by doubling: amortised O(1) per document
             self._counts = np.concatenate([self._counts, np.zeros_like(self._counts)])
-        out = self._counts[self.n]
         width = len(COUNT_KEYS)
-        out[1:] = values[: len(FIELD_PATHS) * width].reshape(len(FIELD_PATHS), width)[:, :3]
+        values = rows[:, : len(FIELD_PATHS) * width].reshape(len(rows), len(FIELD_PATHS), width)[:, :, :3]
+        block = self._counts[self._folded : self._folded + len(rows)]
+        block[:, 1:] = values
         # The headline as `DocScore.headline` sums it: path by path, in order, from zero.
-        tp = fp = fn = 0.0
-        for k in _HEADLINE_AT:
-            tp, fp, fn = tp + row[k * width], fp + row[k * width + 1], fn + row[k * width + 2]
-        out[0] = (tp, fp, fn)
-        self.n += 1
+        block[:, 0] = np.cumsum(values[:, list(_HEADLINE_AT)], axis=1)[:, -1]
+        self._folded += len(rows)
+
+    @property
+    def n(self) -> int:
+        """Documents added so far."""
+        return self._folded + len(self._pending)
 
     def _totals(self, paths: tuple[str, ...]) -> dict[str, Counts]:
+        self._fold()
         width = len(COUNT_KEYS)
         out = {}
         for path in paths:
@@ -116,7 +137,8 @@ class Aggregate:
     @property
     def counts(self) -> np.ndarray:
         """(n_docs, GROUPS, 3) counts of the documents added so far."""
-        return self._counts[: self.n]
+        self._fold()
+        return self._counts[: self._folded]
 
     def finish(self, *, n_boot: int = DEFAULT_RESAMPLES, seed: Seed = 0) -> Totals:
         """Micro (with its bootstrap interval over documents) and macro over the documents added."""

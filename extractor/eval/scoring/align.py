@@ -92,6 +92,11 @@ def _assign(scores: np.ndarray, rows: Sequence[int], cols: Sequence[int], min_sc
     )
 
 
+def one_sided(n_gold: int, n_pred: int) -> ItemMatch:
+    """The alignment when one side is empty (the common case of an unmatched action): nothing to pair."""
+    return ItemMatch([], [], list(range(n_gold)), list(range(n_pred)))
+
+
 def match_items(
     scores: np.ndarray,
     min_score: float,
@@ -108,8 +113,8 @@ def match_items(
     stay unpaired.
     """
     n_gold, n_pred = scores.shape
-    if not n_gold or not n_pred:  # the common case of an empty side: nothing to pair
-        return ItemMatch([], [], list(range(n_gold)), list(range(n_pred)))
+    if not n_gold or not n_pred:
+        return one_sided(n_gold, n_pred)
     pairs = _assign(scores, list(range(n_gold)), list(range(n_pred)), min_score)
     paired_gold, paired_pred = {g for g, _, _ in pairs}, {p for _, p, _ in pairs}
     gold_left = [i for i in range(n_gold) if i not in paired_gold]
@@ -187,6 +192,8 @@ def align_targets(
     Leftovers are paired on the lenient score in both modes, so a near miss is shown next
     to the gold name it misses.
     """
+    if not gold or not pred:  # no name to compare: skip the matrices
+        return one_sided(len(gold), len(pred))
     lenient = target_scores(gold, pred, strict=False)
     if not strict:
         return match_items(lenient, NAME_THRESHOLD, unpairable=unpairable)

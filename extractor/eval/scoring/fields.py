@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .align import ItemMatch, match_equal, match_items, score_matrix
+from .align import ItemMatch, match_equal, match_items, one_sided, score_matrix
 from .match import token_f1
 from .tally import Tally, Where
 
@@ -125,5 +125,8 @@ def text_list(
     """Score two lists of free-text items by one-to-one token-F1 assignment with fractional credit."""
     gold_items = list(dict.fromkeys(v for v in gold if v.strip()))
     pred_items = list(dict.fromkeys(v for v in pred if v.strip()))
-    match = match_items(score_matrix(gold_items, pred_items, token_f1), _ANY_OVERLAP)
+    if gold_items and pred_items:
+        match = match_items(score_matrix(gold_items, pred_items, token_f1), _ANY_OVERLAP)
+    else:
+        match = one_sided(len(gold_items), len(pred_items))
     record(tally, path, match, gold_items, pred_items, where, paired=paired, partial=True)

@@ -29,7 +29,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binomtest
 
 DEFAULT_RESAMPLES = 2000
 CONFIDENCE = 0.95
@@ -197,6 +196,9 @@ def sign_test(scores_a: Sequence[float], scores_b: Sequence[float]) -> SignTest:
     wins = int(np.sum(diffs > TIE_TOLERANCE))
     losses = int(np.sum(diffs < -TIE_TOLERANCE))
     ties = len(diffs) - wins - losses
+    # Imported here: scipy.stats takes half a second to import, and only comparisons need it.
+    from scipy.stats import binomtest
+
     p = binomtest(wins, wins + losses, 0.5, alternative="two-sided").pvalue if wins + losses else 1.0
     return SignTest(wins, ties, losses, float(p))
 
