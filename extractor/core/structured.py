@@ -49,7 +49,6 @@ def prepared(model: type[BaseModel]) -> type[BaseModel]:
 
 # The classes `prepared` built; the async-validator check is memoised for these only.
 _CHECKED: weakref.WeakSet[type] = weakref.WeakSet()
-_PASSED: weakref.WeakSet[type] = weakref.WeakSet()
 
 
 def _memoise_async_validator_check() -> None:
@@ -107,12 +106,14 @@ def last_reason(exc: Exception) -> str:
 def memoised_check(check: Callable[[Any], None]) -> Callable[[Any], None]:
     """`check`, remembered for the classes `prepared` built once they have passed it."""
 
+    passed: weakref.WeakSet[type] = weakref.WeakSet()
+
     def reject_async_validators(response_model: Any) -> None:
-        if response_model in _PASSED:
+        if response_model in passed:
             return
         check(response_model)  # raises for a model with async validators: never kept
         if isinstance(response_model, type) and response_model in _CHECKED:
-            _PASSED.add(response_model)
+            passed.add(response_model)
 
     reject_async_validators.memoised = True  # type: ignore[attr-defined]
     return reject_async_validators
