@@ -42,7 +42,7 @@ HTML_DOCUMENTS = 200
 
 INDENT_LIMIT = 1000
 """Runs up to this size get every document of report.json indented (readable diffs); larger
-runs one line per document, which json's C encoder writes about ten times faster."""
+runs one compact line per document (orjson), which is written many times faster."""
 
 _SLOT = "__documents_streamed_here__"
 
@@ -93,15 +93,15 @@ def evaluate_run(
         grounding.setdefault(kind, {})[status] = 0
     digest = hashlib.sha256()
     # A max-heap (negated rank) of the `shown` lowest-ranked documents: rank, id, report entry.
-    worst: list[tuple[tuple[float, float, int], str, str]] = []
+    worst: list[tuple[tuple[float, float, int], str, bytes]] = []
     part = out_dir / "report.json.part"
     # A large buffer: one write call per megabyte rather than per document entry.
-    with part.open("w", encoding="utf-8", buffering=1 << 20) as sink:
+    with part.open("wb", buffering=1 << 20) as sink:
         for index, item in enumerate(_scored(run, gold_set, indent=indent, workers=workers)):
             aggregate.add_row(item.doc_id, failed=item.failed, row=item.row)
             digest.update(item.hash_part)
-            key = json.dumps(item.doc_id, ensure_ascii=False)
-            sink.write(("" if index == 0 else ",\n") + f"    {key}: {item.body}")
+            key = json.dumps(item.doc_id, ensure_ascii=False).encode()
+            sink.write((b"" if index == 0 else b",\n") + b"    " + key + b": " + item.body)
             if item.grounding is not None:
                 for (kind, status), count in zip(GROUNDING_KEYS, item.grounding, strict=True):
                     grounding[kind][status] += count

