@@ -87,7 +87,7 @@ def evaluate_run(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     indent = len(gold_set.ids) <= INDENT_LIMIT
-    aggregate = Aggregate()
+    aggregate = Aggregate(len(gold_set.ids))
     grounding: dict[str, dict[str, int]] = {}
     for kind, status in GROUNDING_KEYS:
         grounding.setdefault(kind, {})[status] = 0

@@ -67,13 +67,14 @@ def count_row(fields: dict[str, Counts], views: dict[str, Counts]) -> tuple[floa
 class Aggregate:
     """Running sums over scored documents; memory grows by one count row per document."""
 
-    def __init__(self) -> None:
+    def __init__(self, expected: int = 0) -> None:
+        """`expected`: how many documents will be added, when known (the count rows are sized once)."""
         # Running sums of every path's values, added document by document in order (float64
         # holds the integer counts exactly), so they equal summing `Counts` in that order.
         self._sums = np.zeros(len(ROW_PATHS) * len(COUNT_KEYS))
         self._pending: list[tuple[float, ...]] = []
         self.failed_ids: list[str] = []
-        self._counts = np.zeros((64, GROUPS, 3))
+        self._counts = np.zeros((max(64, expected), GROUPS, 3))
         self._folded = 0  # rows of `_counts` filled
 
     def add(self, doc_id: str, doc: DocScore) -> None:
