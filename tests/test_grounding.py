@@ -170,7 +170,7 @@ def test_require_grounding_rejects_a_mismatched_grounding():
 
 
 def _refine_every_pair(needle: str, text: str, start: int, end: int) -> tuple[int, int, float]:
-    """The edge refinement by scoring every nearby pair of edges (what `_refine` must equal)."""
+    """The edge refinement by scoring every nearby pair of edges (what `refine` must equal)."""
     import numpy as np
     from rapidfuzz import fuzz
 
@@ -194,7 +194,7 @@ def test_edge_refinement_equals_scoring_every_pair():
 
     from rapidfuzz import fuzz
 
-    from extractor.core.grounding import _refine
+    from extractor.core.refine import refine
 
     rng = random.Random(7)
     words = ["the", "treasury", "sanctioned", "acme", "shipping", "co", "vessel", "oil", "on", "of", "a"]
@@ -217,7 +217,7 @@ def test_edge_refinement_equals_scoring_every_pair():
         hit = fuzz.partial_ratio_alignment(needle, text)
         if hit is None or hit.dest_end <= hit.dest_start:
             continue
-        assert _refine(needle, text, hit.dest_start, hit.dest_end) == _refine_every_pair(
+        assert refine(needle, text, hit.dest_start, hit.dest_end) == _refine_every_pair(
             needle, text, hit.dest_start, hit.dest_end
         ), (needle, text)
         checked += 1
