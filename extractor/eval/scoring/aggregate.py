@@ -1,8 +1,9 @@
 """Corpus totals accumulated one document at a time, without keeping the documents.
 
-`Aggregate.add(doc)` folds one `DocScore` into the running per-field and per-view sums (in
-document order, so the floating-point sums are exactly those of `metrics.micro` over the
-same documents) and into a compact per-document count matrix, (n_docs, 1 + len(FIELD_PATHS),
+`Aggregate.add(doc)` (or `add_row` with its `count_row`, what a scoring worker sends) folds
+one document into the running per-field and per-view sums (in document order, so the
+floating-point sums are exactly those of `metrics.micro` over the same documents) and into a
+compact per-document count matrix, (n_docs, 1 + len(FIELD_PATHS),
 3) float64 (headline first, then every field path; TP, FP, FN): 456 bytes a document, which
 is all the bootstrap needs. `finish()` computes micro, macro and the bootstrap interval.
 """
