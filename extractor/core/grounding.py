@@ -156,19 +156,26 @@ def _occurrences(needle: str, text: str) -> list[int]:
     return starts
 
 
-def _exact_spans(needle: str, source: _Source, casefold: bool) -> list[Span]:
-    """Every exact occurrence, in the original text if any, else in the normalised text."""
+def _exact_hits(needle: str, source: _Source, casefold: bool) -> tuple[list[int], int, _Normalised | None]:
+    """Starts and length of every exact occurrence, and the normalised form they are in.
+
+    In the original text if there are any (the form is None), else in the normalised text.
+    """
     if not casefold:
         starts = _occurrences(needle, source.text)
         if starts:
-            return [Span(start=s, end=s + len(needle), status="exact", score=100.0) for s in starts]
+            return starts, len(needle), None
     norm = source.normalised(casefold)
     key = _normalise_needle(needle, casefold)
-    if not key:
-        return []
+    return (_occurrences(key, norm.text) if key else []), len(key), norm
+
+
+def _exact_spans(needle: str, source: _Source, casefold: bool) -> list[Span]:
+    """Every exact occurrence, in the original text if any, else in the normalised text."""
+    starts, length, norm = _exact_hits(needle, source, casefold)
     spans = []
-    for s in _occurrences(key, norm.text):
-        start, end = norm.to_original(s, s + len(key))
+    for s in starts:
+        start, end = (s, s + length) if norm is None else norm.to_original(s, s + length)
         spans.append(Span(start=start, end=end, status="exact", score=100.0))
     return spans
 
@@ -223,10 +230,7 @@ def _status(needle: str, source: _Source, *, threshold: float, casefold: bool, m
     """
     if not needle.strip():
         return "not_found"
-    if not casefold and needle in source.text:
-        return "exact"
-    key = _normalise_needle(needle, casefold)
-    if key and key in source.normalised(casefold).text:
+    if _exact_hits(needle, source, casefold)[0]:
         return "exact"
     window = _fuzzy_window(needle, source, casefold, min_fuzzy_chars)
     if window is None:

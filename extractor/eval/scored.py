@@ -68,7 +68,8 @@ def score_item(doc_id: str, gold: GoldFile, document: Document, pred: Prediction
         body = orjson.dumps(doc)
     counts = None
     if isinstance(pred, ArticleExtraction):
-        by_kind = dict(zip(("evidence", "names"), grounding_counts(pred, document.text), strict=True))
+        evidence, names = grounding_counts(pred, document.text)
+        by_kind = {"evidence": evidence, "names": names}
         counts = tuple(getattr(by_kind[kind], status) for kind, status in GROUNDING_KEYS)
     return Scored(doc_id, score.failed, count_row(score.fields, score.views), body, doc["f1"], counts,
                   hash_part(gold, document.text))

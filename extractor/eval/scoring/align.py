@@ -81,7 +81,7 @@ def _assign(scores: np.ndarray, rows: Sequence[int], cols: Sequence[int], min_sc
     if len(rows) == 1 and len(cols) == 1:  # the common case, without the solver's overhead
         value = float(scores[rows[0], cols[0]])
         return [(rows[0], cols[0], value)] if value >= min_score else []
-    sub = scores[np.asarray(rows)[:, None], np.asarray(cols)]  # np.ix_, without its checks
+    sub = scores[grid(rows, cols)]
     # Inadmissible pairs weigh nothing, so they never displace an admissible one.
     weights = np.where(sub >= min_score, sub, 0.0)
     row_ind, col_ind = linear_sum_assignment(weights, maximize=True)
@@ -90,6 +90,11 @@ def _assign(scores: np.ndarray, rows: Sequence[int], cols: Sequence[int], min_sc
         for r, c in zip(row_ind, col_ind, strict=True)
         if sub[r, c] >= min_score
     )
+
+
+def grid(rows: Sequence[int], cols: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """`np.ix_(rows, cols)` without its argument checks (called for every small matrix of every document)."""
+    return np.asarray(rows)[:, None], np.asarray(cols)
 
 
 def one_sided(n_gold: int, n_pred: int) -> ItemMatch:

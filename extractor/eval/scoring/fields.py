@@ -127,6 +127,6 @@ def text_list(
     pred_items = list(dict.fromkeys(v for v in pred if v.strip()))
     if gold_items and pred_items:
         match = match_items(score_matrix(gold_items, pred_items, token_f1), _ANY_OVERLAP)
-    else:
+    else:  # one side empty, as in every unmatched action: no matrix to build
         match = one_sided(len(gold_items), len(pred_items))
     record(tally, path, match, gold_items, pred_items, where, paired=paired, partial=True)

@@ -28,7 +28,7 @@ import numpy as np
 
 from extractor.core.schema import ArticleExtraction, SanctionAction
 
-from .align import match_equal, match_items
+from .align import grid, match_equal, match_items
 from .fields import record
 from .match import NAME_THRESHOLD, lenient_matrix, name_in_text, name_keys
 from .normalize import code, measure, name_key
@@ -109,18 +109,13 @@ def _tuples_matrix(gold: Sequence[_Tuple], pred: Sequence[_Tuple]) -> np.ndarray
         if named_rows and named_cols:
             at_rows = [gold_at[gold[i][1]] for i in named_rows]  # type: ignore[index]
             at_cols = [pred_at[pred[j][1]] for j in named_cols]  # type: ignore[index]
-            matrix[_grid(named_rows, named_cols)] = names[_grid(at_rows, at_cols)]
+            matrix[grid(named_rows, named_cols)] = names[grid(at_rows, at_cols)]
         # No target on either side: the tuples are equal; one side only: they differ (0).
         bare_rows = [i for i in rows if gold[i][1] is None]
         bare_cols = [j for j in cols if pred[j][1] is None]
         if bare_rows and bare_cols:
-            matrix[_grid(bare_rows, bare_cols)] = 1.0
+            matrix[grid(bare_rows, bare_cols)] = 1.0
     return matrix
-
-
-def _grid(rows: list[int], cols: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """`np.ix_(rows, cols)` without its argument checks (called for every block of every document)."""
-    return np.asarray(rows)[:, None], np.asarray(cols)
 
 
 def _show(item: _Tuple) -> list[str | None]:
