@@ -35,7 +35,8 @@ class DelayServer:
 
     def __init__(self, delay_s: float = 0.0, *, shared: tuple[Any, Any, Any] | None = None) -> None:
         # (delay, peak, requests), each with a `.value`: plain here, multiprocessing values when shared.
-        self._delay, self._peak, self._requests = shared or (_Value(delay_s), _Value(0), _Value(0))
+        values: tuple[Any, Any, Any] = shared or (_Value(delay_s), _Value(0), _Value(0))
+        self._delay, self._peak, self._requests = values
         self.in_flight = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()

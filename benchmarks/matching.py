@@ -42,7 +42,8 @@ def make_targets(sanctions_list, count: int, seed: int) -> list[tuple[str, Targe
             targets.append(("listed", Target(name=name, entity_type="person")))
         else:
             entity = rng.choice(others)
-            targets.append(("listed", Target(name=entity.caption.title(), entity_type=TYPES[entity.schema.name])))
+            target = Target.model_validate({"name": entity.caption.title(), "entity_type": TYPES[entity.schema.name]})
+            targets.append(("listed", target))
     while len(targets) < count * 0.7:
         a, b = rng.sample(people, 2)
         given_a, given_b = a.first("firstName"), b.first("firstName")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import tempfile
 import time
@@ -69,7 +70,7 @@ def main() -> None:
         extractor = Extractor(settings, prompt="sanctions@v3")
         for flight in (args.concurrency, 2 * args.concurrency):
             rows.append(("local asyncio", flight, *local(extractor, inputs, flight)))
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
         try:
             for actors in (1, 2):
                 out = Path(tmp) / f"out-{actors}"

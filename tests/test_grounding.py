@@ -281,3 +281,57 @@ def test_status_counts_equal_those_of_ground():
     )
     marks = ground(result, TEXT)
     assert grounding_counts(result, TEXT) == (marks.evidence, marks.names)
+
+
+def test_window_cutoff_changes_no_status():
+    """The status pass asks rapidfuzz only for windows that could matter (`window_floor`).
+
+    On quotes from other documents (most then pruned), edited quotes and long ones: either
+    the window is the one found with no cutoff, or it was pruned, and then `ground` finds
+    nothing either. The bound itself is checked against every span of random short cases.
+    """
+    import random
+    from pathlib import Path
+
+    from rapidfuzz import fuzz
+
+    from extractor.core.grounding import _align, _fuzzy_window, _Source, window_floor
+
+    docs = sorted((Path(__file__).resolve().parent.parent / "evals" / "docs").glob("*.txt"))[:10]
+    texts = [path.read_text(encoding="utf-8") for path in docs]
+    rng = random.Random(5)
+    pruned = kept = 0
+    for i, text in enumerate(texts):
+        other = texts[(i + 1) % len(texts)]
+        for _ in range(20):
+            source = rng.choice((text, other))  # a quote from this document or from another
+            start = rng.randrange(max(1, len(source) - 300))
+            quote = list(source[start : start + rng.choice((8, 30, 64, 65, 120, 250))])
+            for _ in range(rng.randint(0, max(1, len(quote) // 8))):
+                if quote:
+                    quote[rng.randrange(len(quote))] = rng.choice("abxyz ")
+            needle = "".join(quote)
+            for name in (False, True):
+                for threshold in (80.0, 90.0, 95.0):
+                    src = _Source(text)
+                    full = _fuzzy_window(needle, src, name, 0)
+                    cut = _fuzzy_window(needle, src, name, 0, reach=threshold)
+                    if cut is not None:
+                        assert cut == full, (needle, name, threshold)
+                        kept += 1
+                        continue
+                    pruned += 1
+                    assert _align(needle, src, threshold=threshold, start_hint=None, casefold=name,
+                                  min_fuzzy_chars=0).status == "not_found", (needle, name, threshold)
+    assert pruned > 100 and kept > 100
+    # The bound on every span of small random strings: whenever a span reaches t, some
+    # window of the needle's length scores at least window_floor(t).
+    for _ in range(300):
+        text = "".join(rng.choice("abc ") for _ in range(rng.randint(8, 24)))
+        needle = "".join(rng.choice("abc ") for _ in range(rng.randint(3, 8)))
+        m = len(needle)
+        windows = max(fuzz.ratio(needle, text[s : s + m]) for s in range(len(text) - m + 1))
+        best = max(fuzz.ratio(needle, text[s:e]) for s in range(len(text)) for e in range(s + 1, len(text) + 1))
+        for threshold in (60.0, 80.0, 90.0):
+            if best >= threshold:
+                assert windows >= window_floor(threshold), (needle, text, threshold)

@@ -208,17 +208,39 @@ def _align(
 
 
 def _fuzzy_window(
-    needle: str, source: _Source, casefold: bool, min_fuzzy_chars: int
+    needle: str, source: _Source, casefold: bool, min_fuzzy_chars: int, *, reach: float | None = None
 ) -> tuple[str, _Normalised, int, int] | None:
-    """The normalised needle, the normalised text and rapidfuzz's best window in it; None if none."""
+    """The normalised needle, the normalised text and rapidfuzz's best window in it; None if none.
+
+    With `reach`, also None when no part of the text could score `reach` against the needle
+    (`window_floor`), which rapidfuzz finds out sooner than the best window itself.
+    """
     norm = source.normalised(casefold)
     key = _normalise_needle(needle, casefold)
     if len(key) < min_fuzzy_chars or not norm.text:
         return None
-    hit = fuzz.partial_ratio_alignment(key, norm.text)
+    cutoff = window_floor(reach) if reach is not None and len(key) <= len(norm.text) else 0.0
+    hit = fuzz.partial_ratio_alignment(key, norm.text, score_cutoff=cutoff)
     if hit is None or hit.dest_end <= hit.dest_start:
         return None
     return key, norm, hit.dest_start, hit.dest_end
+
+
+def window_floor(threshold: float) -> float:
+    """What the best window of the needle's own length scores whenever some span reaches `threshold`.
+
+    For a needle of m characters and a span of w with LCS L, ratio = 2L / (m + w). A span
+    longer than m holds a window of m that keeps all but w - m of those L; a shorter one lies
+    in a window of m that keeps all L. With ratio ≥ t (t = threshold / 100), and L ≤ m and
+    L ≤ w, the window scores at least 3 - 2/t (longer spans) or t / (2 - t) (shorter ones).
+    For the default 90 that is 77.8: rapidfuzz can drop every window below it, and the best
+    window it returns above it is the one it returns with no cutoff (the first best).
+    """
+    t = threshold / 100
+    if t <= 0:
+        return 0.0
+    # A hair below the bound, so float rounding in rapidfuzz never drops a window that reaches it.
+    return max(0.0, 100 * min(3 - 2 / t, t / (2 - t)) - 1e-6)
 
 
 def _status(needle: str, source: _Source, *, threshold: float, casefold: bool, min_fuzzy_chars: int) -> Status:
@@ -232,7 +254,7 @@ def _status(needle: str, source: _Source, *, threshold: float, casefold: bool, m
         return "not_found"
     if _exact_hits(needle, source, casefold)[0]:
         return "exact"
-    window = _fuzzy_window(needle, source, casefold, min_fuzzy_chars)
+    window = _fuzzy_window(needle, source, casefold, min_fuzzy_chars, reach=threshold)
     if window is None:
         return "not_found"
     key, norm, start, end = window
