@@ -225,6 +225,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="corpus sizes of the eval rows, comma-separated (default 2000,20000; "
                              "2000,20000,100000 checks the 100,000-document goal, about 3 minutes more)")
     args = parser.parse_args(argv)
+    cpu_check = _cpu_check()  # before the sections, as the machine stands when they start
     sections = args.only or list(SECTIONS)
     quick = args.quick
     rows: list[dict[str, Any]] = []
@@ -245,6 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     result = {
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "cores": os.cpu_count(),
+        "cpu_check_s": cpu_check,
         "load_average_1m": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
         "quick": quick,
@@ -254,6 +256,20 @@ def main(argv: list[str] | None = None) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
+
+
+def _cpu_check() -> float:
+    """Seconds for a fixed pure-Python loop (best of 3): how fast this machine is right now.
+
+    Shared machines drift from day to day; comparing runs across commits means comparing
+    their figures relative to this one.
+    """
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        sum(i * i for i in range(2_000_000))
+        best = min(best, time.perf_counter() - started)
+    return round(best, 3)
 
 
 def _sizes(text: str) -> list[int]:
@@ -268,7 +284,7 @@ def _sizes(text: str) -> list[int]:
 
 def _print(result: dict[str, Any]) -> None:
     print(f"{result['cores']} cores, load {result['load_average_1m']}, Python {result['python']}, "
-          f"{result['measured_at']}{' (quick)' if result['quick'] else ''}")
+          f"CPU check {result['cpu_check_s']} s, {result['measured_at']}{' (quick)' if result['quick'] else ''}")
     print("| what | value | unit | measured | goal |")
     print("|---|--:|---|---|---|")
     for row in result["rows"]:
