@@ -6,7 +6,7 @@ Rows (each a ratio or rate; see docs/performance.md):
 - cache miss (200 ms model) vs in-process cache hit;
 - actual vs ideal wall for 200 documents at -j 8, 32 and 128 (200 ms model), with the peak
   number of requests the server saw in flight, the raw async SDK's own wall at the same -j,
-  and a bare aiohttp client's (what any client process can do against this server here);
+  and a bare aiohttp client's (what a client process can do against this server here at all);
 - scoring (score_document alone) on unique synthetic documents: documents per second;
 - whole `extractor eval --predictions` at a small and a 10× larger synthetic corpus, each in a
   subprocess: wall seconds, documents per second and peak RSS (of the main process, and the
@@ -120,8 +120,8 @@ async def _raw_many(base_url: str, messages: list[Any], j: int) -> float:
 async def _bare_many(base_url: str, messages: list[Any], j: int) -> float:
     """Wall seconds for a bare aiohttp client posting the same bodies at `j` in flight.
 
-    No SDK, no parsing beyond `json.loads`: what this machine and this server allow any client
-    process, the ceiling the other two rows are measured against.
+    No SDK, no parsing beyond `json.loads`: about what this machine and this server allow a
+    client process, the ceiling the other two rows are measured against.
     """
     import aiohttp
 
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
 def _cpu_check() -> float:
     """Seconds for a fixed pure-Python loop (best of 3): how fast this machine is right now.
 
-    Shared machines drift from day to day; comparing runs across commits means comparing
+    Shared machines drift from hour to hour; comparing runs across commits means comparing
     their figures relative to this one.
     """
     best = float("inf")

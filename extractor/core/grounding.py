@@ -236,7 +236,7 @@ def window_floor(threshold: float) -> float:
     For the default 90 that is 77.8: rapidfuzz can drop every window below it, and the best
     window it returns above it is the one it returns with no cutoff (the first best).
     """
-    t = threshold / 100
+    t = min(threshold, 100.0) / 100  # no span scores above 100
     if t <= 0:
         return 0.0
     # A hair below the bound, so float rounding in rapidfuzz never drops a window that reaches it.
