@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,23 +97,32 @@ def cache_miss_vs_hit(server: Any, n: int) -> list[dict[str, Any]]:
                  f"hit {hit * 1000:.2f} ms, miss {miss * 1000:.1f} ms", "hit ≤ 1 ms, ≥ 200×")]
 
 
+async def _timed_many(one: Callable[[Any], Awaitable[None]], items: list[Any], j: int) -> float:
+    """Wall seconds for `one` over every item at `j` in flight, after one call to connect and warm up."""
+    slots = asyncio.Semaphore(j)
+
+    async def limited(item: Any) -> None:
+        async with slots:
+            await one(item)
+
+    await one(items[0])
+    started = time.perf_counter()
+    await asyncio.gather(*(limited(item) for item in items))
+    return time.perf_counter() - started
+
+
 async def _raw_many(base_url: str, messages: list[Any], j: int) -> float:
     """Wall seconds for the raw async SDK (aiohttp transport, as the pipeline uses) at `j` in flight."""
     import openai
 
     client = openai.AsyncOpenAI(base_url=base_url, api_key="bench", max_retries=0,
                                 http_client=openai.DefaultAioHttpClient())
-    slots = asyncio.Semaphore(j)
 
     async def one(m: Any) -> None:
-        async with slots:
-            await client.chat.completions.create(model="bench-model", messages=m)
+        await client.chat.completions.create(model="bench-model", messages=m)
 
     try:
-        await one(messages[0])  # connect and warm up
-        started = time.perf_counter()
-        await asyncio.gather(*(one(m) for m in messages))
-        return time.perf_counter() - started
+        return await _timed_many(one, messages, j)
     finally:
         await client.close()
 
@@ -127,17 +137,13 @@ async def _bare_many(base_url: str, messages: list[Any], j: int) -> float:
 
     bodies = [json.dumps({"model": "bench-model", "messages": m}).encode() for m in messages]
     url, headers = f"{base_url}/chat/completions", {"content-type": "application/json"}
-    slots = asyncio.Semaphore(j)
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
 
         async def one(body: bytes) -> None:
-            async with slots, session.post(url, data=body, headers=headers) as response:
+            async with session.post(url, data=body, headers=headers) as response:
                 json.loads(await response.read())
 
-        await one(bodies[0])  # connect and warm up
-        started = time.perf_counter()
-        await asyncio.gather(*(one(b) for b in bodies))
-        return time.perf_counter() - started
+        return await _timed_many(one, bodies, j)
 
 
 def concurrency(server: Any, n: int, levels: list[int]) -> list[dict[str, Any]]:
