@@ -19,9 +19,9 @@ sys.path.insert(0, str(ROOT))
 from llama_cpp.llama_grammar import json_schema_to_gbnf  # noqa: E402
 
 from extractor import Extractor, Settings  # noqa: E402
-from extractor.core.candidates import find_candidates  # noqa: E402
 from extractor.core.documents import make_document  # noqa: E402
-from extractor.core.grounded import grounded_answer_model  # noqa: E402
+from extractor.core.grounding.candidates import find_candidates  # noqa: E402
+from extractor.core.grounding.decoding import grounded_answer_model  # noqa: E402
 
 
 def complete(extractor: Extractor, messages: list[dict[str, str]], schema: dict) -> tuple[int, float]:

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from extractor import Extractor, Settings
-from tests.fakeserver import FakeOpenAI
+from extractor.testing.fake_openai import FakeOpenAI
 
 PARAGRAPH = ("The committee reviewed trade figures, shipping schedules and port calls for the quarter. " * 10).strip()
 

@@ -26,7 +26,7 @@ from extractor import Extractor, Settings  # noqa: E402
 from extractor.batch.ray_engine import run_ray  # noqa: E402
 from extractor.batch.run import aextract_many  # noqa: E402
 from extractor.core.documents import iter_documents  # noqa: E402
-from tests.fakeserver import FakeOpenAI  # noqa: E402
+from extractor.testing.fake_openai import FakeOpenAI  # noqa: E402
 
 
 def make_inputs(folder: Path, docs: int) -> Path:

@@ -26,7 +26,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.service_support import Service, article, fake_model, make_key  # noqa: E402
+from extractor.testing.service import Service, article, fake_model, make_key  # noqa: E402
 
 
 async def store_requests(url: str, key: str, clients: int, total: int) -> tuple[float, list[float]]:

@@ -8,9 +8,16 @@ from pathlib import Path
 import pytest
 
 from extractor import Extractor, Settings
-from tests.fakeserver import FakeOpenAI
+from extractor.testing.fake_openai import FakeOpenAI
 
-ROOT = Path(__file__).resolve().parent.parent
+INTEGRATION = Path(__file__).resolve().parent / "integration"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests under tests/integration/ (servers, browser, PostgreSQL, Redis, Ray, the real model) are `integration`."""
+    for item in items:
+        if INTEGRATION in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(autouse=True)

@@ -24,12 +24,12 @@ from instructor.core.exceptions import IncompleteOutputException, InstructorRetr
 from instructor.utils import extract_json_from_codeblock
 from pydantic import BaseModel, ValidationError
 
-from extractor.core import accounting
+from extractor.core.calls import accounting
+from extractor.core.calls.transport import with_transport_retries
 from extractor.core.documents import Document
 from extractor.core.errors import ConfigError, DocumentError, ExtractionFailed, ExtractorError
 from extractor.core.pipeline import Extractor
 from extractor.core.schema import ExtractionAnswer
-from extractor.core.transport import with_transport_retries
 
 from .results import done_ids, failure_line, repair_tail, result_line, write_line
 from .run import Input, Outcome

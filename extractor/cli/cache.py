@@ -16,8 +16,8 @@ app.add_typer(cache_app, name="cache")
 
 
 def _open(cache_dir: Any) -> tuple[Any, str]:
-    from extractor.core.cache_redis import redacted
-    from extractor.core.caches import open_cache
+    from extractor.core.cache import open_cache
+    from extractor.core.cache.redis import redacted
 
     settings = settings_from(cache_dir=cache_dir)
     where = redacted(settings.cache_url) if settings.cache_url else str(settings.cache_dir)

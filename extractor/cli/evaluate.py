@@ -43,11 +43,11 @@ def eval_cmd(
 ) -> None:
     """Score extractions against the gold set and write report.json, report.md and report.html."""
     from extractor.core.pipeline import Extractor
-    from extractor.eval.bulk import evaluate_run
-    from extractor.eval.evaluate import check_matches_gold, default_run_dir, run_eval, store_run
     from extractor.eval.goldset import load_gold_set
+    from extractor.eval.predict import check_matches_gold, default_run_dir, run_eval, store_run
     from extractor.eval.reports.text import print_eval
     from extractor.eval.runs import load_run
+    from extractor.eval.score_run import score_run
 
     from .progress import BatchProgress
 
@@ -68,7 +68,7 @@ def eval_cmd(
             out_dir = out or default_run_dir(extractor)
             with BatchProgress(len(gold_set.ids)) as progress:
                 run = run_eval(gold_set, extractor, out_dir, concurrency=concurrency, on_outcome=progress.advance)
-        evaluation = evaluate_run(run, gold_set, out_dir, n_boot=n_boot, shown=shown, workers=workers)
+        evaluation = score_run(run, gold_set, out_dir, n_boot=n_boot, shown=shown, workers=workers)
     except ExtractorError as exc:
         fail(str(exc))
     print_eval(Console(width=max(Console().width, 150)), evaluation.report, run.info)
@@ -106,7 +106,7 @@ def compare_cmd(
     concurrency: Annotated[int, typer.Option("--concurrency", "-j", min=1)] = 1,
 ) -> None:
     """Compare two runs or prompt versions on the same gold documents, with paired statistics."""
-    from extractor.eval.comparing import build_compare_report, compare, gate, write_compare_reports
+    from extractor.eval.compare_runs import build_compare_report, compare, gate, write_compare_reports
     from extractor.eval.goldset import load_gold_set
     from extractor.eval.reports.compare import print_compare
     from extractor.eval.runs import slug
@@ -133,7 +133,7 @@ def compare_cmd(
 def _run_or_eval(ref: str, gold_set: Any, model: str | None, base_url: str | None, concurrency: int) -> Any:
     """A stored run when `ref` is a path; otherwise evaluate prompt `ref` now (cache on)."""
     from extractor.core.pipeline import Extractor
-    from extractor.eval.evaluate import default_run_dir, run_eval
+    from extractor.eval.predict import default_run_dir, run_eval
     from extractor.eval.runs import load_run
 
     from .progress import BatchProgress

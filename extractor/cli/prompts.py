@@ -47,9 +47,9 @@ def prompts_render(
     base_url: BaseUrlOpt = None,
 ) -> None:
     """Print the exact messages and JSON schema that would be sent for a document (to this model)."""
+    from extractor.core.calls.strategies import render_preview
     from extractor.core.documents import iter_documents
     from extractor.core.pipeline import Extractor
-    from extractor.core.strategies import render_preview
 
     try:
         extractor = Extractor(settings_from(model=model, base_url=base_url), prompt=prompt_id)

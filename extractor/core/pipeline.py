@@ -26,22 +26,23 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from . import accounting, strategies
-from .aio import run_sync
 from .backends import Backend, get_backend
-from .cache import key_base, key_with
-from .caches import Cache, open_cache
-from .chunking import merge_answers, split_text
-from .continuation import added_anything, combine, continuation_messages, salvage
+from .cache import Cache, open_cache
+from .cache.keys import key_base, key_with
+from .calls import accounting, strategies
+from .calls.aio import run_sync
+from .calls.continuation import added_anything, combine, continuation_messages, salvage
+from .calls.structured import backend_error, last_reason, prepared, step_reason
+from .chunking import split_text
 from .documents import Document, make_document
 from .errors import ConfigError, ExtractionFailed
-from .grounded import GROUNDED_VERSION, grounded_answer_model
-from .grounding import GROUNDING_VERSION, Grounding, ground, require_grounding
+from .grounding.align import GROUNDING_VERSION, Grounding, ground, require_grounding
+from .grounding.decoding import GROUNDED_VERSION, grounded_answer_model
+from .merging import merge_answers
 from .meta import RunMeta, Usage
 from .prompts import Prompt, load_prompt
 from .schema import ArticleExtraction, ExtractionAnswer, answer_model, schema_hash
 from .settings import Settings
-from .structured import backend_error, last_reason, prepared, step_reason
 
 log = logging.getLogger("extractor")
 MANY_CHUNKS = 50

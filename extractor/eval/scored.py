@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from extractor.core.documents import Document
-from extractor.core.grounding import grounding_counts
+from extractor.core.grounding.align import grounding_counts
 from extractor.core.schema import ArticleExtraction, GoldFile
 
 from .goldset import GoldSet, hash_part

@@ -71,7 +71,7 @@ def to_ftm(result: ArticleExtraction, document: Document | None = None) -> list[
     return out
 
 
-def name_key(name: str) -> str:
+def id_name(name: str) -> str:
     """The normalised name that ids are made from (case, punctuation and spacing folded)."""
     return normalize_name(name) or name.strip().lower()
 
@@ -80,7 +80,7 @@ def target_entity(article_id: str, target: Target, *, url: str | None = None, li
     """The FtM entity for one target (id from article id, schema and normalised name)."""
     schema = SCHEMATA[target.entity_type]
     entity = model.make_entity(schema)
-    entity.make_id("target", article_id, schema, name_key(target.name))
+    entity.make_id("target", article_id, schema, id_name(target.name))
     entity.add("name", target.name)
     entity.add("alias", [alias for alias in target.aliases if alias.strip() and alias != target.name])
     if target.country:
@@ -96,7 +96,7 @@ def target_entity(article_id: str, target: Target, *, url: str | None = None, li
 
 def action_key(action: SanctionAction) -> str:
     """What identifies an action within its article: authority, kind, issuer and measures."""
-    issuer = name_key(action.issuer) if action.issuer else ""
+    issuer = id_name(action.issuer) if action.issuer else ""
     return "|".join([action.authority, action.action, issuer, ",".join(sorted(action.measures))])
 
 

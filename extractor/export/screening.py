@@ -11,7 +11,7 @@ from typing import Any
 
 from extractor.core.schema import ArticleExtraction, Target
 
-from .ftm import name_key
+from .ftm import id_name
 from .matching import Matcher, MatchResult
 
 
@@ -21,7 +21,7 @@ def distinct_targets(result: ArticleExtraction) -> list[tuple[Target, list[str]]
     for action in result.actions:
         label = f"{action.authority}:{action.action}"
         for target in action.targets:
-            key = (name_key(target.name), target.entity_type)
+            key = (id_name(target.name), target.entity_type)
             if key not in found:
                 found[key] = (target, [])
             if label not in found[key][1]:

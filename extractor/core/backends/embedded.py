@@ -24,7 +24,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from .. import accounting
+from ..calls import accounting
 from ..errors import BackendError, ConfigError
 from ..settings import Settings
 

@@ -14,11 +14,11 @@ import weakref
 from functools import cached_property
 from typing import Any
 
-from .. import accounting
-from ..aio import is_portal
+from ..calls import accounting
+from ..calls.aio import is_portal
+from ..calls.transport import RetryPolicy, chat_completion
 from ..errors import ConfigError
 from ..settings import Settings
-from ..transport import RetryPolicy, chat_completion
 from .base import mode_for
 
 OPENAI_URL = "https://api.openai.com/v1"

@@ -11,7 +11,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from extractor.core.grounding import Grounding, ground
+from extractor.core.grounding.align import Grounding, ground
 from extractor.core.schema import ExtractionAnswer
 
 

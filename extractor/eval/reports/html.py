@@ -7,7 +7,7 @@ from typing import Any
 import jinja2
 
 from extractor.batch.results import Failure
-from extractor.core.grounding import Grounding
+from extractor.core.grounding.align import Grounding
 from extractor.core.schema import ArticleExtraction, ExtractionAnswer
 
 from .docview import document_view, marks_for, segments

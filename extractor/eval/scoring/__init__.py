@@ -15,11 +15,11 @@ No model is called anywhere in scoring.
 """
 
 from .align import MIN_ACTION_SIMILARITY
-from .compare import Comparison, DocDelta, FieldDelta, compare_runs, is_regression, regression
 from .corpus import CorpusScore, score_corpus
 from .document import DocScore, Prediction, is_failure, score_document
 from .match import NAME_THRESHOLD, TEXT_THRESHOLD
 from .metrics import Counts
+from .paired import Comparison, DocDelta, FieldDelta, compare_runs, is_regression, regression
 from .paths import FIELD_PATHS, HEADLINE_FIELDS, VIEW_PATHS
 from .stats import Interval, PairedDelta, SignTest, bootstrap_f1, holm, paired_bootstrap, sign_test
 from .tally import ErrorItem

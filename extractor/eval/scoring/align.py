@@ -41,7 +41,7 @@ from scipy.optimize import linear_sum_assignment
 
 from extractor.core.schema import SanctionAction, Target
 
-from .match import NAME_THRESHOLD, jaccard, lenient_matrix, name_keys, strict_matrix
+from .match import NAME_THRESHOLD, jaccard, lenient_matrix, strict_matrix, token_keys
 from .normalize import code, measure
 
 MIN_ACTION_SIMILARITY = 0.5
@@ -172,7 +172,7 @@ def target_keys(target: Target) -> tuple[str, ...]:
 @lru_cache(maxsize=65536)
 def _forms_keys(name: str, aliases: tuple[str, ...]) -> tuple[str, ...]:
     # Memoised: a gold target is compared with the targets of every predicted action.
-    return name_keys([name, *aliases])
+    return token_keys([name, *aliases])
 
 
 def target_scores(gold: Sequence[Target], pred: Sequence[Target], *, strict: bool) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Names (gold names carry their aliases as extra acceptable forms, SCHEMA.md rule 7):
 
-- strict: 1.0 when the prediction's `name_key` equals the key of the gold name or of any
+- strict: 1.0 when the prediction's `token_key` equals the key of the gold name or of any
   gold alias, else 0.0 (see `normalize` for what the key folds: case, diacritics,
   punctuation, honorifics, organisation types, word order);
 - lenient: the best `rapidfuzz.fuzz.token_sort_ratio` / 100 between the prediction's key
@@ -30,7 +30,7 @@ from functools import lru_cache
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from .normalize import name_key, name_surface_forms, text_tokens
+from .normalize import name_surface_forms, text_tokens, token_key
 
 NAME_THRESHOLD = 0.90
 """Lenient name match: token_sort_ratio / 100 at or above this counts as the same name."""
@@ -41,10 +41,10 @@ TEXT_THRESHOLD = 0.90
 
 @lru_cache(maxsize=65536)
 def _key(name: str) -> str:
-    return name_key(name)
+    return token_key(name)
 
 
-def name_keys(forms: Iterable[str]) -> tuple[str, ...]:
+def token_keys(forms: Iterable[str]) -> tuple[str, ...]:
     """The distinct non-empty keys of a gold name and its aliases."""
     return tuple(dict.fromkeys(key for key in map(_key, forms) if key))
 

@@ -3,7 +3,7 @@
 Every comparison in the scorer goes through these functions, so gold and prediction are
 always reduced the same way.
 
-Names (`name_tokens`, `name_key`), built from rigour's name functions rather than
+Names (`name_tokens`, `token_key`), built from rigour's name functions rather than
 hand-written rules:
 
 1. Unicode NFKC and casefold (`rigour.text.normalize`), so full-width and compatibility
@@ -20,7 +20,7 @@ hand-written rules:
    "oneil", "A.Ş." → "as").
 
 A name with exactly one comma is read as "LAST, First" and turned to "First LAST" before
-the honorifics are dropped (again). `name_key` joins the tokens in sorted order, so word
+the honorifics are dropped (again). `token_key` joins the tokens in sorted order, so word
 order never matters: "LAST, First", "First Last" and "Last First" give the same key. The
 strict name match is equality of keys.
 
@@ -71,7 +71,7 @@ def name_tokens(name: str) -> list[str]:
 
 
 @lru_cache(maxsize=65536)
-def name_key(name: str) -> str:
+def token_key(name: str) -> str:
     """The comparison key of a name: normalised tokens, sorted, joined by single spaces."""
     return " ".join(sorted(name_tokens(name)))
 

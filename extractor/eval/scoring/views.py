@@ -5,7 +5,7 @@ measures against two actions with one each); these views score the content as se
 the whole document, so grouping does not matter:
 
 - `doc.target_names`: the set of target names in the document (gold names merged by
-  `name_key`, their aliases pooled), matched leniently (`match.NAME_THRESHOLD`); a
+  `token_key`, their aliases pooled), matched leniently (`match.NAME_THRESHOLD`); a
   predicted name absent from the document text carries the note "not in document text".
 - `doc.authorities`: the set of authority codes.
 - `doc.tuples`: the set of (authority, target, measure) tuples: one per target and measure
@@ -30,8 +30,8 @@ from extractor.core.schema import ArticleExtraction, SanctionAction
 
 from .align import grid, match_equal, match_items
 from .fields import record
-from .match import NAME_THRESHOLD, lenient_matrix, name_in_text, name_keys
-from .normalize import code, measure, name_key
+from .match import NAME_THRESHOLD, lenient_matrix, name_in_text, token_keys
+from .normalize import code, measure, token_key
 from .paths import VIEW_AUTHORITIES, VIEW_TARGET_NAMES, VIEW_TUPLES
 from .tally import NOT_IN_TEXT, Tally, Where
 
@@ -49,13 +49,13 @@ def _names(actions: Sequence[SanctionAction], *, with_aliases: bool) -> list[_Na
     merged: dict[str, tuple[str, list[str]]] = {}
     for action in actions:
         for target in action.targets:
-            key = name_key(target.name)
+            key = token_key(target.name)
             if not key:
                 continue
             _, forms = merged.setdefault(key, (target.name, [target.name]))
             if with_aliases:
                 forms.extend(target.aliases)
-    return [_Name(display, name_keys(forms)) for display, forms in merged.values()]
+    return [_Name(display, token_keys(forms)) for display, forms in merged.values()]
 
 
 _Tuple = tuple[str | None, _Name | None, str | None]
@@ -67,13 +67,13 @@ def _tuples(actions: Sequence[SanctionAction], *, with_aliases: bool) -> list[_T
     for action in actions:
         authority = code(action.authority)
         names: list[_Name | None] = [
-            _Name(t.name, name_keys([t.name, *t.aliases] if with_aliases else [t.name]))
+            _Name(t.name, token_keys([t.name, *t.aliases] if with_aliases else [t.name]))
             for t in action.targets
         ] or [None]
         measures: list[str | None] = [measure(m) for m in action.measures] or [None]
         for name in names:
             for value in measures:
-                key = (authority, name_key(name.display) if name else None, value)
+                key = (authority, token_key(name.display) if name else None, value)
                 seen.setdefault(key, (authority, name, value))
     return list(seen.values())
 

@@ -1,0 +1,1 @@
+"""Many documents: bounded concurrency, result files, the OpenAI Batch API and Ray."""
