@@ -27,6 +27,8 @@ from .schema import ExtractionAnswer
 
 PROMPTS_ENV = "EXTRACTOR_PROMPTS_DIR"
 _VERSION_FILE = re.compile(r"^v(\d+)\.ya?ml$")
+# A prompt's name is the name of its folder under a prompts directory: never a path.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 # Characters that end a line: a metadata value is shown on one line, so none may survive in it.
 _LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
 _TEMPLATE_TAG = re.compile(r"<(\w+)>")
@@ -228,8 +230,8 @@ def available() -> dict[str, list[int]]:
 def parse_prompt_id(prompt_id: str) -> tuple[str, int | None]:
     """Split `name@vN` (or `name@N`, or `name`) into name and version (None = latest)."""
     name, _, version = prompt_id.strip().partition("@")
-    if not name:
-        raise PromptError(f"invalid prompt id {prompt_id!r}: expected NAME or NAME@vN")
+    if not name or not _NAME.match(name) or ".." in name:
+        raise PromptError(f"invalid prompt id {prompt_id[:120]!r}: expected NAME or NAME@vN (a name, not a path)")
     if not version:
         return name, None
     digits = version[1:] if version.lower().startswith("v") else version
