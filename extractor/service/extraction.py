@@ -20,6 +20,7 @@ from extractor.store.documents import (
     ensure_document,
     extraction_line,
     find_extraction,
+    public_meta,
     save_extraction,
     text_sha256,
 )
@@ -38,7 +39,7 @@ class Extracted:
 
     def response(self) -> dict[str, Any]:
         """The line with `meta.stored` and `meta.extraction_id` added, as the API returns it."""
-        meta = {**(self.line.get("meta") or {}), "stored": self.stored, "extraction_id": self.extraction_id}
+        meta = {**public_meta(self.line.get("meta")), "stored": self.stored, "extraction_id": self.extraction_id}
         return {**self.line, "meta": meta}
 
 

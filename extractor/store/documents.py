@@ -98,7 +98,7 @@ def save_extraction(session: Session, document_id: str, key: ExtractionKey, line
     result = {k: v for k, v in line.items() if k != "meta"}
     row = ExtractionRow(
         document_id=document_id, prompt_id=key.prompt_id, prompt_hash=key.prompt_hash, model=key.model,
-        schema_hash=key.schema_hash, result=result, meta=line.get("meta") or {},
+        schema_hash=key.schema_hash, result=result, meta=public_meta(line.get("meta")),
     )
     row.actions = _index(document_id, result)
     try:
@@ -112,9 +112,18 @@ def save_extraction(session: Session, document_id: str, key: ExtractionKey, line
     return row
 
 
+# Run metadata that stays inside the server: where the model runs, and the cache's key.
+INTERNAL_META = ("endpoint", "cache_key")
+
+
+def public_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
+    """`meta` without the internal fields (`INTERNAL_META`)."""
+    return {k: v for k, v in (meta or {}).items() if k not in INTERNAL_META}
+
+
 def extraction_line(row: ExtractionRow) -> dict[str, Any]:
-    """The stored extraction as a result line: the `ArticleExtraction` fields plus `meta`."""
-    return {**row.result, "meta": row.meta}
+    """The stored extraction as a result line: the `ArticleExtraction` fields plus `meta` (internal fields left out)."""
+    return {**row.result, "meta": public_meta(row.meta)}
 
 
 def _index(document_id: str, result: dict[str, Any]) -> list[ActionRow]:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from .documents import extraction_line
+from .documents import extraction_line, public_meta
 from .models import DONE, FAILED, ITEM_STATES, QUEUED, RUNNING, DocumentRow, ExtractionRow, JobItemRow, JobRow, utcnow
 
 RESULTS_PAGE = 200
@@ -203,9 +203,11 @@ def result_lines(session: Session, job_id: str) -> Iterator[dict[str, Any]]:
             return
         for item, extraction in rows:
             after = item.position
-            if item.status == FAILED:
-                yield item.error or {"article_id": item.article_id, "error": {"type": "Unknown", "message": ""},
-                                     "meta": {}}
+            if item.status == FAILED and item.error:
+                error = {k: v for k, v in (item.error.get("error") or {}).items() if k != "endpoint"}
+                yield {**item.error, "error": error, "meta": public_meta(item.error.get("meta"))}
+            elif item.status == FAILED:
+                yield {"article_id": item.article_id, "error": {"type": "Unknown", "message": ""}, "meta": {}}
             elif extraction is not None:
                 yield extraction_line(extraction)
             else:

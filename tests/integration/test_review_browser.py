@@ -23,7 +23,7 @@ from extractor.core.schema import GoldFile
 from extractor.testing.fake_openai import FakeOpenAI
 from extractor.testing.service import Service, make_key
 from tests.support import ROOT
-from tests.support.review import DOCUMENTS, scripted_reply
+from tests.support.review import DOCUMENTS, login, scripted_reply
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -204,10 +204,10 @@ def test_pages_need_a_session_and_forms_a_token(env: Env) -> None:
             response = anonymous.get(path)
             assert response.status_code == 303 and response.headers["location"].startswith("/review/login")
         assert anonymous.post("/review/documents/ofac-northwind", data={"op": "approve"}).status_code == 303
-        assert anonymous.post("/review/login", data={"key": "sx_wrong"}).status_code == 401
+        assert login(anonymous, "sx_wrong").status_code == 401
         # The open-redirect guard keeps `next` on this server.
-        login = anonymous.post("/review/login", data={"key": env.key, "next": "https://evil.example/"})
-        assert login.status_code == 303 and login.headers["location"] == "/review"
+        login_ = login(anonymous, env.key, "https://evil.example/")
+        assert login_.status_code == 303 and login_.headers["location"] == "/review"
         page = anonymous.get("/review")
         assert page.status_code == 200
         assert "script-src 'self'" in page.headers["content-security-policy"]

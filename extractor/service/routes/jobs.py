@@ -1,4 +1,7 @@
-"""`POST /v1/jobs` (many documents, answered at once with a job id), its status and its results as JSONL."""
+"""`POST /v1/jobs` (many documents, answered at once with a job id), its status and its results as JSONL.
+
+A job is its submitter's: other keys get 404 for it (as if it did not exist), except admins.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ from extractor.core.errors import DocumentError
 from extractor.store import Store
 from extractor.store import jobs as queue
 from extractor.store.documents import DocumentConflict, ensure_document
-from extractor.store.models import DONE, QUEUED, RUNNING
+from extractor.store.keys import KeyInfo
+from extractor.store.models import ADMIN, DONE, QUEUED, RUNNING
 
 from ..deps import ApiKeyDep, SessionDep, StateDep
 from ..errors import ApiError
@@ -110,17 +114,17 @@ async def create_job(
     )
 
 
-def _job_or_404(session: Session, job_id: str) -> Any:
+def _job_or_404(session: Session, job_id: str, key: KeyInfo) -> Any:
     job = queue.get_job(session, job_id)
-    if job is None:
+    if job is None or (job.api_key_id != key.id and not key.allows(ADMIN)):
         raise ApiError(404, "not_found", f"no job {job_id!r}")
     return job
 
 
 @router.get("/jobs/{job_id}", response_model=JobStatus)
-def job_status(job_id: str, session: SessionDep) -> JobStatus:
-    """Counts of the job's items: queued, running, done, failed."""
-    job = _job_or_404(session, job_id)
+def job_status(job_id: str, session: SessionDep, key: ApiKeyDep) -> JobStatus:
+    """Counts of the job's items: queued, running, done, failed (the submitter's key, or an admin's)."""
+    job = _job_or_404(session, job_id, key)
     counts = queue.job_counts(session, job_id)
     pending = counts[QUEUED] + counts[RUNNING]
     status = "finished" if not pending else ("queued" if not counts[RUNNING] and not counts[DONE] else "running")
@@ -132,9 +136,9 @@ def job_status(job_id: str, session: SessionDep) -> JobStatus:
 
 @router.get("/jobs/{job_id}/results", response_class=StreamingResponse,
             responses={200: {"content": {"application/x-ndjson": {}}, "description": "One JSON line per document"}})
-def job_results(job_id: str, session: SessionDep, state: StateDep) -> StreamingResponse:
+def job_results(job_id: str, session: SessionDep, state: StateDep, key: ApiKeyDep) -> StreamingResponse:
     """The finished items' result and failure lines (the `extract --out` format), in submission order."""
-    _job_or_404(session, job_id)
+    _job_or_404(session, job_id, key)
     store = state.store
 
     def lines() -> Iterator[bytes]:
