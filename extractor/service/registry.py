@@ -33,6 +33,8 @@ class Entry:
     key: ExtractionKey
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _ready: bool = False
+    # Documents being extracted now, by (id, text hash): identical requests wait for the first one.
+    flights: dict[tuple[str, str], asyncio.Future[None]] = field(default_factory=dict, repr=False)
 
     async def ready(self) -> Extractor:
         """The extractor with its backend created (once, off the event loop: a local model takes a moment)."""

@@ -64,18 +64,31 @@ async def _entries(request: Request, max_text_chars: int) -> tuple[list[Entry], 
 
 
 def _store_job(store: Store, entries: list[Entry], prompt: str, model: str, key_id: int) -> tuple[str, list[Rejected]]:
+    """Store the job, then its documents and items in batches of `SUBMIT_BATCH`, one transaction each.
+
+    Workers may start on the first batch while later ones are stored. A submission that fails
+    half-way removes its job again (the documents stored so far stay, as after any upload).
+    """
     rejected = [e for e in entries if isinstance(e, Rejected)]
-    items: list[queue.NewItem] = []
     with store.write() as session:
-        for entry in entries:
-            if isinstance(entry, Rejected):
-                items.append(_rejected_item(entry))
-                continue
-            item = _document_item(session, entry)
-            if item.failure is not None:
-                rejected.append(Rejected(len(items) + 1, entry.id, item.failure["error"]["message"]))
-            items.append(item)
-        job_id = queue.create_job(session, items, prompt=prompt, model=model, api_key_id=key_id)
+        job_id = queue.create_job(session, [], prompt=prompt, model=model, api_key_id=key_id, total=len(entries))
+    try:
+        for start in range(0, len(entries), queue.SUBMIT_BATCH):
+            with store.write() as session:
+                items: list[queue.NewItem] = []
+                for entry in entries[start:start + queue.SUBMIT_BATCH]:
+                    if isinstance(entry, Rejected):
+                        items.append(_rejected_item(entry))
+                        continue
+                    item = _document_item(session, entry)
+                    if item.failure is not None:
+                        rejected.append(Rejected(start + len(items) + 1, entry.id, item.failure["error"]["message"]))
+                    items.append(item)
+                queue.add_items(session, job_id, items, start=start)
+    except BaseException:
+        with store.write() as session:
+            queue.delete_job(session, job_id)
+        raise
     return job_id, sorted(rejected, key=lambda r: r.line)
 
 
