@@ -67,10 +67,44 @@ def ensure_document(session: Session, document: Document) -> DocumentRow:
             if row is None:
                 raise
     if row.sha256 != digest:
-        raise DocumentConflict(
-            f"document {document.id!r} is stored with a different text: delete it first or post it under another id"
-        )
+        raise DocumentConflict(_conflict(document.id))
     return row
+
+
+def ensure_documents(session: Session, documents: list[Document]) -> list[str | None]:
+    """`ensure_document` for many at once, with one query and one insert: per document, None or its conflict.
+
+    Short enough to hold SQLite's write lock for milliseconds per batch. If another request
+    stored one of them meanwhile, it falls back to the one-by-one path.
+    """
+    digests = [text_sha256(d.text) for d in documents]
+    rows = session.execute(
+        select(DocumentRow.id, DocumentRow.sha256).where(DocumentRow.id.in_({d.id for d in documents}))
+    ).all()
+    known: dict[str, str] = {row_id: digest for row_id, digest in rows}
+    new: list[DocumentRow] = []
+    problems: list[str | None] = []
+    for document, digest in zip(documents, digests, strict=True):
+        if document.id not in known:
+            known[document.id] = digest
+            new.append(DocumentRow(id=document.id, sha256=digest, text=document.text, doc_meta=document.metadata()))
+        problems.append(None if known[document.id] == digest else _conflict(document.id))
+    try:
+        with session.begin_nested():
+            session.add_all(new)
+    except IntegrityError:  # stored meanwhile by a concurrent request
+        problems = []
+        for document in documents:
+            try:
+                ensure_document(session, document)
+                problems.append(None)
+            except DocumentConflict as exc:
+                problems.append(str(exc))
+    return problems
+
+
+def _conflict(document_id: str) -> str:
+    return f"document {document_id!r} is stored with a different text: delete it first or post it under another id"
 
 
 def as_document(row: DocumentRow) -> Document:

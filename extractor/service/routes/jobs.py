@@ -14,11 +14,10 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from extractor.batch.results import failure_line
-from extractor.core.documents import Document
 from extractor.core.errors import DocumentError
 from extractor.store import Store
 from extractor.store import jobs as queue
-from extractor.store.documents import DocumentConflict, ensure_document
+from extractor.store.documents import DocumentConflict, ensure_documents
 from extractor.store.keys import KeyInfo
 from extractor.store.models import ADMIN, DONE, QUEUED, RUNNING
 
@@ -74,16 +73,21 @@ def _store_job(store: Store, entries: list[Entry], prompt: str, model: str, key_
         job_id = queue.create_job(session, [], prompt=prompt, model=model, api_key_id=key_id, total=len(entries))
     try:
         for start in range(0, len(entries), queue.SUBMIT_BATCH):
+            batch = entries[start:start + queue.SUBMIT_BATCH]
+            documents = [e for e in batch if not isinstance(e, Rejected)]
             with store.write() as session:
+                problems = iter(ensure_documents(session, documents))
                 items: list[queue.NewItem] = []
-                for entry in entries[start:start + queue.SUBMIT_BATCH]:
+                for position, entry in enumerate(batch, start=start + 1):
                     if isinstance(entry, Rejected):
                         items.append(_rejected_item(entry))
                         continue
-                    item = _document_item(session, entry)
-                    if item.failure is not None:
-                        rejected.append(Rejected(start + len(items) + 1, entry.id, item.failure["error"]["message"]))
-                    items.append(item)
+                    problem = next(problems)
+                    if problem is not None:
+                        rejected.append(Rejected(position, entry.id, problem))
+                        items.append(queue.NewItem(entry.id, failure=failure_line(entry.id, DocumentConflict(problem))))
+                    else:
+                        items.append(queue.NewItem(entry.id, document_id=entry.id))
                 queue.add_items(session, job_id, items, start=start)
     except BaseException:
         with store.write() as session:
@@ -94,14 +98,6 @@ def _store_job(store: Store, entries: list[Entry], prompt: str, model: str, key_
 
 def _rejected_item(entry: Rejected) -> queue.NewItem:
     return queue.NewItem(entry.article_id, failure=failure_line(entry.article_id, DocumentError(entry.message)))
-
-
-def _document_item(session: Session, document: Document) -> queue.NewItem:
-    try:
-        ensure_document(session, document)
-    except DocumentConflict as exc:
-        return queue.NewItem(document.id, failure=failure_line(document.id, exc))
-    return queue.NewItem(document.id, document_id=document.id)
 
 
 @router.post("/jobs", status_code=202, response_model=JobCreated, openapi_extra=UPLOAD_SPEC)
