@@ -30,6 +30,8 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("EXTRACTOR_PROMPT", "sanctions@v3")
     cache = tmp_path / "cache"
     monkeypatch.setenv("EXTRACTOR_CACHE_DIR", str(cache))
+    monkeypatch.setenv("EXTRACTOR_SESSION_SECRET_FILE", str(tmp_path / "session-secret"))
+    monkeypatch.delenv("EXTRACTOR_SESSION_SECRET", raising=False)
     return cache
 
 

@@ -167,7 +167,7 @@ def _check_out(out: Path, paths: list[str], extractor: Any) -> None:
     if out.is_dir():
         fail(f"--out {out} is a directory: name a file, e.g. {out / 'results.jsonl'}")
     target = out.resolve()
-    if any(p != "-" and Path(p).resolve() == target for p in paths):
+    if any(p != "-" and Path(p).resolve() == target for p in paths) or _linked_to_input(out, paths):
         fail(f"--out {out} is also an input: results would be appended to the documents; choose another --out")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -184,6 +184,20 @@ def _check_out(out: Path, paths: list[str], extractor: Any) -> None:
     if torn:
         lines = ", ".join(map(str, torn[:5])) + (" ..." if len(torn) > 5 else "")
         err.print(f"warning: {out}: {len(torn)} torn line(s) ignored (line {lines}): their documents are done again")
+
+
+def _linked_to_input(out: Path, paths: list[str]) -> bool:
+    """True if `out` is a hard link to one of the input files (same file under another name)."""
+    from extractor.core.documents import document_files
+
+    try:
+        if not out.is_file() or out.stat().st_nlink < 2:
+            return False  # no other name: it cannot be an input under another path
+        identity = (out.stat().st_dev, out.stat().st_ino)
+        files = [item[0] for item in document_files([p for p in paths if p != "-"]) if isinstance(item, tuple)]
+        return any((f.stat().st_dev, f.stat().st_ino) == identity for f in files)
+    except OSError:
+        return False
 
 
 def _extract_with_batch_api(extractor: Any, paths: list[str], out: Path | None, poll: float) -> None:

@@ -13,17 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from extractor.core.settings import Settings
 from extractor.store import Store
 
-from . import errors
-from .auth import RateLimiter
+from . import apidocs, errors
+from .auth import AuthThrottle, RateLimiter
 from .config import ServiceConfig
-from .deps import require_key, require_key_or_session
+from .deps import require_key
 from .limits import BodyLimit, DataOnlyHeaders
 from .registry import Registry
 from .review import STATIC_DIR
@@ -35,8 +33,9 @@ from .workers import JobWorkers
 
 log = logging.getLogger("extractor.service")
 
-# Without a key: the probes, and what a browser needs to log in (the form and its stylesheet).
-PUBLIC_PATHS = ("/health", "/ready", "/review/login", "/review/static")
+# Without a key: the probes, what a browser needs to log in (the form and its stylesheet) and
+# the docs page's vendor files (the page and the API description need a key or a session).
+PUBLIC_PATHS = ("/health", "/ready", "/review/login", "/review/static", "/docs/static", "/docs/page")
 
 
 def create_app(config: ServiceConfig | None = None, *, store: Store | None = None) -> FastAPI:
@@ -57,8 +56,9 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
         registry = Registry(settings, prompt=config.prompt, models=config.models)
         workers = JobWorkers(db, registry, concurrency=config.workers, lease_s=config.lease_s,
                              poll_s=config.poll_s, max_attempts=config.max_attempts)
-        sessions = Sessions(session_secret(db))
-        app.state.service = ServiceState(config, db, registry, workers, RateLimiter(), sessions)
+        sessions = Sessions(session_secret(config.session_secret_file), db)
+        throttle = AuthThrottle(config.auth_failures, config.auth_window_s)
+        app.state.service = ServiceState(config, db, registry, workers, RateLimiter(), sessions, throttle)
         await workers.start()
         log.info("serving with %s, %d job worker(s)", db.display_url, config.workers)
         try:
@@ -85,22 +85,7 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
     for module in (extract, jobs, documents, ftm):
         v1.include_router(module.router)
     app.include_router(v1)
-    app.include_router(_docs_router(app))
+    apidocs.install(app)
     app.include_router(review_router)
     app.mount("/review/static", StaticFiles(directory=STATIC_DIR), name="review-static")
     return app
-
-
-def _docs_router(app: FastAPI) -> APIRouter:
-    """`/openapi.json` and `/docs`, behind a key or a logged-in session like everything else."""
-    router = APIRouter(dependencies=[Depends(require_key_or_session)], include_in_schema=False)
-
-    @router.get("/openapi.json")
-    def openapi() -> JSONResponse:
-        return JSONResponse(app.openapi())
-
-    @router.get("/docs")
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} · API")
-
-    return router

@@ -1,4 +1,4 @@
-"""Database tables (SQLAlchemy 2 declarative): documents, extractions and their index, jobs, API keys.
+"""Database tables (SQLAlchemy 2 declarative): documents, extractions and their index, jobs, API keys, sessions.
 
 `extraction_actions` and `extraction_targets` are derived from each extraction's result so
 that `/v1/documents` can filter in SQL; they are written with the extraction and deleted with it.
@@ -100,6 +100,11 @@ class TargetRow(Base):
     entity_type: Mapped[str] = mapped_column(String(30))
 
 
+# Key roles, least privilege first: each role may do what the ones before it may.
+READER, REVIEWER, ADMIN = "reader", "reviewer", "admin"
+ROLES = (READER, REVIEWER, ADMIN)
+
+
 class ApiKeyRow(Base):
     """An API key: only its SHA-256 is stored; the key itself is shown once, at creation."""
 
@@ -110,6 +115,7 @@ class ApiKeyRow(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     rate_limit: Mapped[int] = mapped_column(Integer, doc="Requests per minute")
+    role: Mapped[str] = mapped_column(String(10), default=READER)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
 
@@ -178,11 +184,17 @@ class ReviewRow(Base):
     approved_at: Mapped[dt.datetime | None] = mapped_column(nullable=True, index=True)
 
 
-class SecretRow(Base):
-    """A server secret generated on first start (the session-cookie signing key)."""
+class BrowserSessionRow(Base):
+    """A logged-in browser: the SHA-256 of its session token, whose key, until when, and whether it ended.
 
-    __tablename__ = "service_secrets"
+    The cookie carries the token; the database only its hash, so reading the database does
+    not give anyone a session. Logging out sets `ended_at`, which ends the session for good.
+    """
 
-    name: Mapped[str] = mapped_column(String(50), primary_key=True)
-    value: Mapped[str] = mapped_column(String(200))
+    __tablename__ = "browser_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)

@@ -23,7 +23,7 @@ from extractor.core.schema import GoldFile
 from extractor.testing.fake_openai import FakeOpenAI
 from extractor.testing.service import Service, make_key
 from tests.support import ROOT
-from tests.support.review import DOCUMENTS, scripted_reply
+from tests.support.review import DOCUMENTS, login, scripted_reply
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -197,6 +197,24 @@ def test_script_in_a_document_is_shown_as_text(env: Env) -> None:
     context.close()
 
 
+def test_api_docs_render_offline_from_this_server(env: Env) -> None:
+    context = env.browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    hosts: set[str] = set()
+    problems: list[str] = []
+    page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    _login(env, page)
+    page.goto(f"{env.service.url}/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=20_000)
+    assert "sanctions-extractor" in page.locator(".swagger-ui .info .title").inner_text()
+    assert page.locator(".opblock-summary-path:has-text('/v1/extract')").count() >= 1
+    _shot(page, "api-docs.png")
+    assert hosts == {env.service.url.split("/")[2]}  # nothing from any other host
+    assert not [p for p in problems if "Content Security Policy" in p]
+    context.close()
+
+
 def test_pages_need_a_session_and_forms_a_token(env: Env) -> None:
     url = env.service.url
     with httpx.Client(base_url=url, timeout=10) as anonymous:
@@ -204,10 +222,10 @@ def test_pages_need_a_session_and_forms_a_token(env: Env) -> None:
             response = anonymous.get(path)
             assert response.status_code == 303 and response.headers["location"].startswith("/review/login")
         assert anonymous.post("/review/documents/ofac-northwind", data={"op": "approve"}).status_code == 303
-        assert anonymous.post("/review/login", data={"key": "sx_wrong"}).status_code == 401
+        assert login(anonymous, "sx_wrong").status_code == 401
         # The open-redirect guard keeps `next` on this server.
-        login = anonymous.post("/review/login", data={"key": env.key, "next": "https://evil.example/"})
-        assert login.status_code == 303 and login.headers["location"] == "/review"
+        login_ = login(anonymous, env.key, "https://evil.example/")
+        assert login_.status_code == 303 and login_.headers["location"] == "/review"
         page = anonymous.get("/review")
         assert page.status_code == 200
         assert "script-src 'self'" in page.headers["content-security-policy"]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, get_args
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from extractor.core.schema import Measure
 from extractor.store import DocumentFilter
 from extractor.store import documents as docs
 from extractor.store.models import DocumentRow
 
-from ..deps import SessionDep, StateDep
+from ..deps import SessionDep, StateDep, require_role
 from ..errors import ApiError
 from ..schemas import Deleted, DocumentDetail, DocumentPage, DocumentSummary, StoredExtraction
 from ..timefmt import iso
@@ -64,9 +64,9 @@ def get_document(document_id: str, session: SessionDep) -> DocumentDetail:
     )
 
 
-@router.delete("/documents/{document_id}", response_model=Deleted)
+@router.delete("/documents/{document_id}", response_model=Deleted, dependencies=[Depends(require_role("admin"))])
 def delete_document(document_id: str, state: StateDep) -> Deleted:
-    """Delete a document and its extractions (jobs that had it report it as deleted)."""
+    """Delete a document and its extractions (an admin key; jobs that had it report it as deleted)."""
     with state.store.write() as session:
         count = docs.delete_document(session, document_id)
     if count is None:
