@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -10,14 +11,27 @@ from extractor.batch.results import Failure
 from extractor.core.grounding.align import Grounding
 from extractor.core.schema import ArticleExtraction, ExtractionAnswer
 
+from . import values
 from .docview import document_view, marks_for, segments
 
-_env = jinja2.Environment(
-    loader=jinja2.PackageLoader("extractor.eval.reports", "templates"),
-    autoescape=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+FONTS_JS = STATIC_DIR / "fonts.js"
+"""The script that says where CJK text has no font: inlined in the static reports, served by the service."""
+
+
+def environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
+    """A jinja2 environment for report pages: autoescaped, with the readable-value filters of `values`."""
+    env = jinja2.Environment(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(values.FILTERS)
+    env.globals.update(counts_legend=values.COUNTS_LEGEND, undefined_legend=values.UNDEFINED_LEGEND,
+                       group_errors=values.group_errors, error_cells=values.error_cells,
+                       interval=values.interval)
+    return env
+
+
+TEMPLATES = jinja2.PackageLoader("extractor.eval.reports", "templates")
+_env = environment(TEMPLATES)
+_env.globals["fonts_js"] = FONTS_JS.read_text(encoding="utf-8")
 
 
 def _meta_dict(result: ArticleExtraction) -> dict[str, Any]:

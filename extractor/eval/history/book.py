@@ -1,0 +1,81 @@
+"""Recording runs in the store, importing run directories, and reading runs back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import undefer
+
+from extractor.core.errors import DocumentError
+from extractor.store import Store
+from extractor.store.models import RunRow
+from extractor.store.runs import RunFilter, get_run, list_runs, save_run
+
+from ..compare_runs import IncomparableRuns
+from ..goldset import GoldSet
+from ..predict import check_matches_gold
+from ..runs import StoredRun, load_run
+from ..score_run import Evaluation, tally_run
+from ..scoring.stats import DEFAULT_RESAMPLES
+from .record import RunRecord, record_of
+
+
+def save(store: Store, record: RunRecord) -> RunRecord:
+    """Store `record` (replacing a run recorded under the same id)."""
+    with store.write() as session:
+        save_run(session, record.to_row())
+    return record
+
+
+def record_evaluation(
+    store: Store, evaluation: Evaluation, run: StoredRun, gold_set: GoldSet, *, name: str | None = None,
+    source: str = "eval",
+) -> RunRecord:
+    """Record a run `score_run` has just scored."""
+    return save(store, record_of(evaluation, run, gold_set, name=name, source=source))
+
+
+def import_run(store: Store, path: Path, gold_set: GoldSet, *, name: str | None = None) -> RunRecord:
+    """Score a run directory (or predictions file) on `gold_set` and record it; nothing in it is written.
+
+    A run that recorded another gold set is refused: its scores would not be the ones it had.
+    The interval uses the default resamples (2,000, as `extractor eval`).
+    """
+    run = load_run(path)
+    recorded, current = run.info.get("gold_hash"), gold_set.hash()
+    if recorded and recorded != current:
+        raise IncomparableRuns(
+            f"{path}: scored on gold set {recorded}, but {gold_set.gold_dir} holds {current}: "
+            "pass the --gold and --docs it was scored on"
+        )
+    check_matches_gold(run, gold_set)
+    evaluation = tally_run(run, gold_set, n_boot=DEFAULT_RESAMPLES)
+    return save(store, record_of(evaluation, run, gold_set, name=name, source="import"))
+
+
+def runs_by_ids(store: Store, ids: Sequence[str]) -> list[RunRow]:
+    """The runs named (ids or unique prefixes), in that order, with their per-document scores loaded."""
+    rows = []
+    with store.read() as session:
+        for run_id in ids:
+            row = get_run(session, run_id)
+            _ = row.doc_scores  # loaded inside the session: the pages use it after it ends
+            rows.append(row)
+        session.expunge_all()  # detached as loaded: the rollback that ends a read session would expire them
+    if not rows:
+        raise DocumentError("name at least one run")
+    return rows
+
+
+def runs_with_scores(store: Store, filters: RunFilter | None = None) -> list[RunRow]:
+    """Every run matching `filters`, with its per-document scores (for the grid)."""
+    with store.read() as session:
+        query = select(RunRow).options(undefer(RunRow.doc_scores)).order_by(RunRow.finished_at, RunRow.id)
+        if filters is not None:
+            ids = [row.id for row in list_runs(session, filters)[0]]
+            query = query.where(RunRow.id.in_(ids))
+        rows = list(session.scalars(query).all())
+        session.expunge_all()
+        return rows
