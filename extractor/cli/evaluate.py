@@ -1,4 +1,4 @@
-"""`extractor eval`, `compare` and `show`: scores, paired comparisons and the document view."""
+"""`extractor eval`, `compare` and `show`: scores (recorded in the run history), comparisons, the document view."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.console import Console
 from extractor.core.errors import DocumentError, ExtractorError
 
 from .common import BaseUrlOpt, CacheDirOpt, ModelOpt, PromptOpt, app, err, fail, settings_from
+from .serve import DbOpt
 
 
 @app.command("eval")
@@ -40,8 +41,24 @@ def eval_cmd(
         int | None,
         typer.Option("--workers", min=1, help="Scoring processes (default: one per core from 1,000 documents)."),
     ] = None,
+    db: DbOpt = None,
+    no_record: Annotated[bool, typer.Option("--no-record", help="Do not record the run in the run history.")] = False,
+    name: Annotated[
+        str | None, typer.Option("--name", help="The run's name in the history (default: --out's).")
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", help="Extract through this `extractor serve` URL; the run is recorded there."),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", help="API key for --server. Env: EXTRACTOR_API_KEY.")
+    ] = None,
 ) -> None:
-    """Score extractions against the gold set and write report.json, report.md and report.html."""
+    """Score extractions against the gold set, write report.json, report.md and report.html, and record the run.
+
+    The run goes into the run history (`extractor runs list`, the service's runs page): the
+    database of `--db` / EXTRACTOR_DB_URL (the service's), or with `--server` that service's.
+    """
     from extractor.core.pipeline import Extractor
     from extractor.eval.goldset import load_gold_set
     from extractor.eval.predict import check_matches_gold, default_run_dir, run_eval, store_run
@@ -50,10 +67,18 @@ def eval_cmd(
     from extractor.eval.score_run import score_run
 
     from .progress import BatchProgress
+    from .runs import eval_through_server, record_run
 
+    if server is not None and (predictions is not None or db is not None):
+        fail("--server extracts the gold set through the service and records the run there: "
+             "it goes with neither --predictions nor --db")
     try:
         gold_set = load_gold_set(gold, docs)
-        if predictions is not None:
+        if server is not None:
+            out_dir = out or default_run_dir(prompt=prompt, model=model)
+            run = eval_through_server(gold_set, out_dir, server, api_key, prompt=prompt, model=model,
+                                      concurrency=concurrency)
+        elif predictions is not None:
             run = load_run(predictions)
             _warn_torn(run)
             try:
@@ -81,6 +106,8 @@ def eval_cmd(
 
         paths.append(list_recall_view(list_path, gold_set, run, out_dir))
     err.print("wrote " + ", ".join(str(p) for p in paths))
+    if not no_record:
+        record_run(evaluation, run, gold_set, db=db, server=server, api_key=api_key, name=name)
 
 
 def _warn_torn(run: Any) -> None:

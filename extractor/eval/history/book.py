@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import undefer
@@ -79,3 +81,23 @@ def runs_with_scores(store: Store, filters: RunFilter | None = None) -> list[Run
         rows = list(session.scalars(query).all())
         session.expunge_all()
         return rows
+
+
+def summary(row: RunRow) -> dict[str, Any]:
+    """A run as the runs list shows it (and `/v1/runs` answers): setup, headline, accounting, where it is."""
+    tokens = None if row.prompt_tokens is None else row.prompt_tokens + (row.completion_tokens or 0)
+    return {
+        "id": row.id, "name": row.name, "source": row.source, "prompt_id": row.prompt_id,
+        "prompt_hash": row.prompt_hash, "model": row.model, "schema_hash": row.schema_hash,
+        "gold_hash": row.gold_hash, "finished_at": _iso(row.finished_at), "recorded_at": _iso(row.recorded_at),
+        "n_documents": row.n_documents, "failures": row.failures, "micro_f1": row.micro_f1, "ci_low": row.ci_low,
+        "ci_high": row.ci_high, "precision": row.precision, "recall": row.recall, "macro_f1": row.macro_f1,
+        "grounding_rate": row.grounding_rate, "prompt_tokens": row.prompt_tokens,
+        "completion_tokens": row.completion_tokens, "tokens": tokens, "cost": row.cost,
+        "duration_s": row.duration_s, "predictions": row.predictions,
+    }
+
+
+def _iso(value: dt.datetime) -> str:
+    """A stored time in ISO 8601 with its UTC offset (SQLite hands times back without a zone; all are UTC)."""
+    return (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).isoformat(timespec="seconds")

@@ -148,26 +148,31 @@ def error_cells(error: Mapping[str, Any]) -> tuple[str, str, str, str]:
             "; ".join(notes))
 
 
-def _prompt_parts(prompt_id: str) -> tuple[str, str]:
-    name, _, version = prompt_id.partition("@")
-    return name, version
-
-
 def run_labels(a: Mapping[str, Any], b: Mapping[str, Any]) -> tuple[str, str]:
     """Short names that tell run A and run B apart, from their setups (prompt id, model, name)."""
-    pa, pb = str(a.get("prompt_id") or "?"), str(b.get("prompt_id") or "?")
-    ma, mb = str(a.get("model") or "?"), str(b.get("model") or "?")
-    (na, va), (nb, vb) = _prompt_parts(pa), _prompt_parts(pb)
-    if ma == mb and na == nb and va and vb and va != vb:
-        return va, vb
-    if ma == mb and pa != pb:
-        return pa, pb
-    if pa == pb and ma != mb:
-        return ma, mb
-    if pa == pb and ma == mb:
-        names = _run_name(a) or "A", _run_name(b) or "B"
-        return names if names[0] != names[1] else ("A", "B")
-    return f"{pa} · {ma}", f"{pb} · {mb}"
+    la, lb = labels_for([a, b])
+    return la, lb
+
+
+def labels_for(setups: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The shortest names that tell these runs apart: prompt versions (`v1`, `v3`) when only they differ,
+    else prompt ids, models, or both; runs alike in all of that go by their names."""
+    prompts = [str(s.get("prompt_id") or "?") for s in setups]
+    models = [str(s.get("model") or "?") for s in setups]
+    names, versions = zip(*(p.partition("@")[::2] for p in prompts), strict=True) if setups else ((), ())
+    if len(set(models)) == 1 and len(set(names)) == 1 and all(versions) and len(set(versions)) == len(setups):
+        labels = list(versions)
+    elif len(set(models)) == 1:
+        labels = prompts
+    elif len(set(prompts)) == 1:
+        labels = models
+    else:
+        labels = [f"{p} · {m}" for p, m in zip(prompts, models, strict=True)]
+    if len(set(labels)) < len(labels):  # the same setup run more than once: their own names tell them apart
+        labels = [f"{label} ({_run_name(s) or n + 1})" for n, (label, s) in enumerate(zip(labels, setups, strict=True))]
+    if len(set(labels)) < len(labels):
+        labels = [f"{label} #{n + 1}" for n, label in enumerate(labels)]
+    return labels
 
 
 def _run_name(setup: Mapping[str, Any]) -> str:
