@@ -29,6 +29,9 @@ from .registry import Registry
 from .review import STATIC_DIR
 from .review import router as review_router
 from .routes import documents, extract, ftm, health, jobs
+from .runs import STATIC_DIR as RUNS_STATIC_DIR
+from .runs import api as runs_api
+from .runs import pages as runs_pages
 from .sessions import Sessions, session_secret
 from .state import ServiceState
 from .workers import JobWorkers
@@ -36,7 +39,7 @@ from .workers import JobWorkers
 log = logging.getLogger("extractor.service")
 
 # Without a key: the probes, and what a browser needs to log in (the form and its stylesheet).
-PUBLIC_PATHS = ("/health", "/ready", "/review/login", "/review/static")
+PUBLIC_PATHS = ("/health", "/ready", "/review/login", "/review/static", "/review/runs/static", "/review/fonts.js")
 
 
 def create_app(config: ServiceConfig | None = None, *, store: Store | None = None) -> FastAPI:
@@ -82,12 +85,14 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.include_router(health.router)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
-    for module in (extract, jobs, documents, ftm):
+    for module in (extract, jobs, documents, ftm, runs_api):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(_docs_router(app))
     app.include_router(review_router)
+    app.include_router(runs_pages.router)
     app.mount("/review/static", StaticFiles(directory=STATIC_DIR), name="review-static")
+    app.mount("/review/runs/static", StaticFiles(directory=RUNS_STATIC_DIR), name="runs-static")
     return app
 
 

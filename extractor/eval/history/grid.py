@@ -89,8 +89,8 @@ def build_grid(runs: Sequence[RunRow], gold_hash: str, baseline_id: str | None =
     prompts = sorted({p for p, _ in latest}, key=prompt_order)
     models = sorted({m for _, m in latest})
     grid = Grid(gold_hash, prompts, models)
-    chosen = [r for r in runs if r.id == baseline_id and r.gold_hash == gold_hash]
-    if chosen:
+    chosen = [r for r in runs if baseline_id and r.id.startswith(baseline_id) and r.gold_hash == gold_hash]
+    if len(chosen) == 1:
         grid.baseline = chosen[0]
     elif prompts:
         first = prompts[0]
