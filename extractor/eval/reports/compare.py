@@ -138,7 +138,8 @@ def compare_html(report: dict[str, Any], gold_set: GoldSet, a: StoredRun, b: Sto
             "gold": gold_set.gold[doc_id],
             "a": pa if isinstance(pa, ArticleExtraction) else None,
             "b": pb if isinstance(pb, ArticleExtraction) else None,
-            "change": document_change(d, labels),
+            "change": document_change(d, labels, (pa is not None and not isinstance(pa, ArticleExtraction),
+                                                  pb is not None and not isinstance(pb, ArticleExtraction))),
         })
     groups = [
         (f"Regressions ({labels[1]} worse), largest loss first",

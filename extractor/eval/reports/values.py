@@ -189,14 +189,17 @@ def compare_title(report: Mapping[str, Any], labels: Sequence[str] | None = None
             f"({delta} {interval(report.get('ci_low'), report.get('ci_high'))})")
 
 
-def document_change(doc: Mapping[str, Any], labels: Sequence[str]) -> str:
-    """One document's F1 under both runs: `v1 0.000 → v3 0.500 (+0.500)`; an undefined F1 says why."""
-    la, lb = labels
+def document_change(doc: Mapping[str, Any], labels: Sequence[str], failed: Sequence[bool] = (False, False)) -> str:
+    """One document's F1 under both runs: `v1 0.000 → v3 0.500 (+0.500)`; a failure or an undefined F1 says so."""
 
-    def side(label: str, f1: float | None) -> str:
+    def side(label: str, f1: float | None, fail: bool) -> str:
+        if fail:
+            return f"{label} failed" + (" (nothing to find)" if f1 is None else f" ({score(f1)})")
         return f"{label} {DASH} (nothing to find, nothing predicted)" if f1 is None else f"{label} {score(f1)}"
 
-    return f"{side(la, doc.get('a_f1'))} → {side(lb, doc.get('b_f1'))} ({signed(doc.get('delta'))})"
+    la, lb = labels
+    return (f"{side(la, doc.get('a_f1'), failed[0])} → {side(lb, doc.get('b_f1'), failed[1])} "
+            f"({signed(doc.get('delta'))})")
 
 
 def number(value: float | None) -> str:

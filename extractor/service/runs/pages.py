@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from extractor.core.errors import ExtractorError
 from extractor.eval.history.book import runs_by_ids, runs_with_scores, summary
-from extractor.eval.history.compare import compare_rows, rows_report, setup_of
+from extractor.eval.history.compare import compare_rows, rows_report, scores_of, setup_of
 from extractor.eval.history.documents import FILTERS, Sources, document_lines, document_view
 from extractor.eval.history.grid import build_grid
 from extractor.eval.reports.html import FONTS_JS, TEMPLATES, environment
@@ -133,8 +133,9 @@ def compare_page(request: Request, run: Annotated[list[str] | None, Query()] = N
     except ExtractorError as exc:
         return _error(status_of(exc), str(exc), user[0], user[1].csrf)
     labels = labels_for([setup_of(row_a), setup_of(row_b)])
+    failed = [dict(zip(s.ids, s.failed.tolist(), strict=True)) for s in (scores_of(row_a), scores_of(row_b))]
     for doc in report["documents"]:
-        doc["change"] = document_change(doc, labels)
+        doc["change"] = document_change(doc, labels, (failed[0].get(doc["id"], False), failed[1].get(doc["id"], False)))
     return _render("compare.html.j2", user, report=report, labels=labels, title=compare_title(report, labels),
                    a=summary(row_a), b=summary(row_b), ids=[row_a.id, row_b.id], runs_query=_runs_query)
 
