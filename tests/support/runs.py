@@ -54,8 +54,8 @@ def make_run(gold_set: GoldSet, out: Path, prompt_id: str, model: str, *, seed: 
         gold = gold_set.gold[doc_id].model_dump(mode="json", exclude={"notes"})
         answer = _damaged(gold, keep, rng)
         if answer is None:
-            lines.append({"article_id": doc_id, "error": {"type": "ExtractionFailed",
-                                                          "message": f"{doc_id}: no schema-valid answer"}, "meta": meta})
+            error = {"type": "ExtractionFailed", "message": f"{doc_id}: no schema-valid answer"}
+            lines.append({"article_id": doc_id, "error": error, "meta": meta})
         else:
             lines.append({**answer, "meta": meta})
     (out / "predictions.jsonl").write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines),
