@@ -178,39 +178,63 @@ def _run_or_eval(ref: str, gold_set: Any, model: str | None, base_url: str | Non
 @app.command("show")
 def show_cmd(
     results: Annotated[Path, typer.Argument(help="A results JSONL file (from `extract --out`).")],
-    doc: Annotated[str, typer.Option("--doc", help="Article id to show.")],
+    doc: Annotated[
+        list[str] | None, typer.Option("--doc", help="Article id to show (repeatable; default: every document).")
+    ] = None,
     text: Annotated[
-        Path | None, typer.Option("--text", help="The document's text file (default: looked up in --docs).")
+        Path | None, typer.Option("--text", help="The document's text file, for one --doc (default: looked up).")
     ] = None,
     docs: Annotated[Path | None, typer.Option("--docs", help="Directory of <id>.txt documents.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Documents on one page without --doc.")] = 200,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the HTML page here.")] = None,
 ) -> None:
-    """Render one document with each evidence span and target name highlighted and linked to its action."""
+    """Render documents with each evidence span and target name highlighted and linked to its action.
+
+    One `--doc` gives one page (`<id>.html`); several, or none (every document, up to
+    `--limit`), give one page with a list of them first (`<results>.html`).
+    """
     from extractor.batch.results import Failure, load_results
     from extractor.core.files import write_atomic
-    from extractor.eval.reports.html import show_html
+    from extractor.eval.reports.html import show_page
     from extractor.eval.runs import slug
 
     try:
-        found = load_results(results).get(doc)
+        found = load_results(results)
     except ExtractorError as exc:
         fail(str(exc))
-    if found is None:
-        fail(f"{results}: no result for document {doc!r}")
-    if isinstance(found, Failure):
-        fail(f"{doc}: extraction failed: {found.error.get('message', '')}")
-    source = text or _find_text(doc, [docs] if docs else [results.parent, Path("evals/docs"), Path("seeds")])
-    if source is None:
-        fail(f"no text for {doc!r}: pass --text FILE or --docs DIR")
-    page = show_html(found, _document_text(source, doc))
-    target = out or Path(f"{slug(doc)}.html")
+    wanted = list(dict.fromkeys(doc)) if doc else list(found)
+    if not wanted:
+        fail(f"{results}: no results in it")
+    if text is not None and len(wanted) != 1:
+        fail("--text goes with one --doc: name the document, or use --docs DIR for several")
+    missing = [d for d in wanted if d not in found]
+    if missing:
+        fail(f"{results}: no result for document {missing[0]!r}" + (f" (and {len(missing) - 1} more)"
+                                                                      if len(missing) > 1 else ""))
+    omitted = max(0, len(wanted) - limit) if not doc else 0
+    wanted = wanted if doc else wanted[:limit]
+    first = found[wanted[0]] if wanted else None
+    if len(wanted) == 1 and isinstance(first, Failure):
+        fail(f"{wanted[0]}: extraction failed: {first.error.get('message', '')}")
+    folders = [docs] if docs else [results.parent, Path("evals/docs"), Path("seeds")]
+    items = []
+    for doc_id in wanted:
+        result = found[doc_id]
+        source = text or _find_text(doc_id, folders)
+        if source is None and len(wanted) == 1:
+            fail(f"no text for {doc_id!r}: pass --text FILE or --docs DIR")
+        body = _document_text(source, doc_id) if source is not None and not isinstance(result, Failure) else None
+        items.append((doc_id, result, body))
+    page = show_page(items, source=str(results), omitted=omitted)
+    target = out or Path(f"{slug(wanted[0]) if len(wanted) == 1 else slug(results.stem)}.html")
     if target.is_dir():
-        fail(f"--out {target} is a directory: name the HTML file, e.g. {target / (slug(doc) + '.html')}")
+        fail(f"--out {target} is a directory: name the HTML file, e.g. {target / (slug(wanted[0]) + '.html')}")
     try:
         write_atomic(target, page)
     except OSError as exc:
         fail(f"--out {target}: cannot write ({exc.strerror or exc})", 1)
-    err.print(f"wrote {target}")
+    err.print(f"wrote {target}" + (f" ({len(items)} documents{f'; {omitted} more not shown' if omitted else ''})"
+                                   if len(items) > 1 else ""))
 
 
 def _document_text(source: Path, doc: str) -> str:

@@ -105,3 +105,30 @@ def test_pages_name_cjk_fonts_and_check_that_one_renders(v3_report, v1_v3_compar
         assert "getImageData" in html and "font-note" in html  # the inline check that says where fonts are missing
         assert not re.search(r"""<(script|link)[^>]+(src|href)=["']https?:""", html)  # self-contained, offline
     assert '"Noto Sans CJK JP"' in (STATIC_DIR / "review.css").read_text(encoding="utf-8")
+
+
+def test_show_renders_several_documents_on_one_page(tmp_path):
+    from typer.testing import CliRunner
+
+    from extractor.cli import app
+
+    runner = CliRunner()
+    predictions = RUNS / "smollm2-v2" / "predictions.jsonl"  # 17 of its 30 documents failed
+    page = tmp_path / "all.html"
+    made = runner.invoke(app, ["show", str(predictions), "--docs", str(ROOT / "evals" / "docs"), "--out", str(page)])
+    assert made.exit_code == 0, made.output
+    html = page.read_text(encoding="utf-8")
+    assert html.count('<section class="document">') == 30 and html.count(">failed</span>") == 17
+    anchors = re.findall(r'id="([^"]+)"', html)
+    assert len(anchors) == len(set(anchors))  # every document's cards and marks have their own anchors
+    for href in set(re.findall(r'href="#([^"]+)"', html)):
+        assert href in anchors, href
+    two = tmp_path / "two.html"
+    picked = runner.invoke(app, ["show", str(predictions), "--doc", "tr-2018-08-01-sm453", "--doc",
+                                 "wn-2019-01-23-mahan-air", "--docs", str(ROOT / "evals" / "docs"), "--limit", "1",
+                                 "--out", str(two)])
+    assert picked.exit_code == 0, picked.output
+    assert two.read_text(encoding="utf-8").count('<section class="document">') == 2
+    capped = runner.invoke(app, ["show", str(predictions), "--docs", str(ROOT / "evals" / "docs"), "--limit", "3",
+                                 "--out", str(tmp_path / "three.html")])
+    assert capped.exit_code == 0 and "27 more are in the file" in (tmp_path / "three.html").read_text(encoding="utf-8")

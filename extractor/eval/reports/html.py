@@ -43,11 +43,40 @@ def _meta_dict(result: ArticleExtraction) -> dict[str, Any]:
 
 def show_html(result: ArticleExtraction, text: str) -> str:
     """One document with its extraction: actions as cards, evidence and names marked in the text."""
-    view = document_view(result, text)
-    not_found = [row for row in view["rows"] if row["status"] == "not_found"]
-    template = _env.get_template("show.html.j2")
-    return template.render(article_id=result.article_id, answer=result, meta=_meta_dict(result), view=view,
-                           not_found=not_found)
+    return show_page([(result.article_id, result, text)], source=result.article_id)
+
+
+def show_page(
+    items: list[tuple[str, ArticleExtraction | Failure, str | None]], *, source: str, omitted: int = 0
+) -> str:
+    """Documents with their extractions on one page (a list of them first when there are several).
+
+    Each item is (id, result or failure, the document's text or None when it was not found);
+    `omitted` documents of `source` are not shown.
+    """
+    from dataclasses import replace
+
+    many = len(items) > 1
+    docs: list[dict[str, Any]] = []
+    for k, (doc_id, result, text) in enumerate(items):
+        side = f"d{k}-" if many else ""
+        if isinstance(result, Failure):
+            docs.append({"id": doc_id, "side": side, "failure": str(result.error.get("message") or "failed"),
+                         "answer": None, "view": None})
+            continue
+        if text is None:
+            view: dict[str, Any] = {"segments": [], "rows": [], "grounding_rate": None}
+        else:
+            view = document_view(result, text)
+            if many:
+                view["segments"] = [replace(s, marks=[replace(m, side=side[:-1]) for m in s.marks])
+                                    for s in view["segments"]]
+        docs.append({
+            "id": doc_id, "side": side, "failure": None, "answer": result, "meta": _meta_dict(result), "view": view,
+            "not_found": [row for row in view["rows"] if row["status"] == "not_found"],
+            "no_text": "No text for this document: pass --docs DIR (or --text FILE for one document).",
+        })
+    return _env.get_template("show.html.j2").render(docs=docs, source=source, omitted=omitted)
 
 
 def _rows(gold: ExtractionAnswer, pred: ExtractionAnswer | None, alignment: dict[str, Any]) -> list[dict[str, Any]]:
