@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,18 +52,22 @@ class DocScores:
     groups: list[str]
 
     def encode(self) -> bytes:
-        """The compressed `.npz` bytes stored in `runs.doc_scores` (no pickles: strings as unicode arrays)."""
+        """The bytes stored in `runs.doc_scores`: an `.npz` (no pickles: strings as unicode arrays), deflated.
+
+        zlib at level 1: the counts are small numbers and compress about as well as at the
+        default level, several times faster (100,000 documents: about 6 MB in under a second).
+        """
         buffer = io.BytesIO()
-        np.savez_compressed(
+        np.savez(
             buffer, ids=np.array(self.ids, dtype=str), failed=np.asarray(self.failed, dtype=bool),
             counts=np.asarray(self.counts, dtype=np.float64), groups=np.array(self.groups, dtype=str),
         )
-        return buffer.getvalue()
+        return zlib.compress(buffer.getvalue(), 1)
 
     @classmethod
     def decode(cls, data: bytes) -> DocScores:
         """The scores `encode` stored."""
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        with np.load(io.BytesIO(zlib.decompress(data)), allow_pickle=False) as npz:
             return cls(ids=npz["ids"].tolist(), failed=npz["failed"].astype(bool), counts=npz["counts"],
                        groups=npz["groups"].tolist())
 

@@ -86,7 +86,8 @@ def test_runs_api_records_lists_compares_and_deletes(running: Running, payloads:
         grid = running_grid(running, ids["smollm2-v1"])
         assert grid["prompts"] == ["sanctions@v1", "sanctions@v2", "sanctions@v3"]
         cells = {cell["prompt_id"]: cell for cell in grid["cells"]}
-        assert cells["sanctions@v3"]["clear"] and cells["sanctions@v3"]["delta"] == pytest.approx(recorded["delta_f1"], abs=1e-6)
+        assert cells["sanctions@v3"]["clear"]
+        assert cells["sanctions@v3"]["delta"] == pytest.approx(recorded["delta_f1"], abs=1e-6)
         assert not cells["sanctions@v2"]["clear"] and cells["sanctions@v1"]["delta"] is None
 
         other = json.loads(json.dumps(payloads["smollm2-v2"]))
@@ -125,7 +126,8 @@ def _tiny_gold_set(root: Path) -> tuple[Path, Path]:
         (docs / f"{doc_id}.txt").write_text(text, encoding="utf-8")
         actions = [] if target is None else [{
             "authority": "us", "action": "impose", "measures": ["asset_freeze"], "date": "2024-03-05",
-            "targets": [{"name": answers[doc_id], "entity_type": "company"}], "evidence": ["the authorities sanctioned"],
+            "targets": [{"name": answers[doc_id], "entity_type": "company"}],
+            "evidence": ["the authorities sanctioned"],
         }]
         (gold / f"{doc_id}.json").write_text(json.dumps({"article_id": doc_id, "is_sanctions_news": bool(actions),
                                                          "actions": actions}), encoding="utf-8")

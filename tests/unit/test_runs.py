@@ -183,10 +183,11 @@ def test_grid_colours_by_the_paired_interval(tmp_path, gold_set):
         c = cell.comparison
         if c is None:
             continue
-        assert c == compare_rows(baseline, cell.run)  # the statistics of the comparison page
-        excludes_zero = c.ci_low > 0 or c.ci_high < 0
+        page = compare_rows(baseline, cell.run).micro  # the interval the comparison page shows
+        assert (c.delta, c.low, c.high) == pytest.approx((page.delta, page.low, page.high), abs=1e-12)
+        excludes_zero = c.low > 0 or c.high < 0
         assert cell.shade == "same" if not excludes_zero else cell.shade[:-1] in ("up", "down")
-        assert not excludes_zero or cell.shade.startswith("up" if c.delta_f1 > 0 else "down")
+        assert not excludes_zero or cell.shade.startswith("up" if c.delta > 0 else "down")
     shades = {cell.shade for cell in grid.cells.values() if cell.comparison}
     assert "same" in shades and any(s.startswith("up") for s in shades)  # both kinds occur in this grid
     default = build_grid(runs, baseline.gold_hash)

@@ -14,8 +14,8 @@ from extractor.core.errors import ExtractorError
 from extractor.core.prompts import parse_prompt_id
 from extractor.store.models import RunRow
 
-from ..scoring import Comparison
-from .compare import compare_rows
+from ..scoring import PairedDelta
+from .compare import compare_headlines_with
 
 STEPS = (0.02, 0.05, 0.10)
 """|ΔF1| from which a clear difference is drawn one shade stronger."""
@@ -28,19 +28,20 @@ class Cell:
     run: RunRow
     runs: int
     """Runs of this pair on the gold set (the latest is shown)."""
-    comparison: Comparison | None = None
+    comparison: PairedDelta | None = None
+    """ΔF1 against the baseline with its paired interval (`compare.compare_headlines_with`)."""
     problem: str | None = None
     """Why there is no comparison (the baseline itself has none)."""
 
     @property
     def delta(self) -> float | None:
-        return self.comparison.delta_f1 if self.comparison else None
+        return self.comparison.delta if self.comparison else None
 
     @property
     def clear(self) -> bool:
         """The interval of the difference excludes zero."""
         c = self.comparison
-        return bool(c and c.ci_low is not None and c.ci_high is not None and (c.ci_low > 0 or c.ci_high < 0))
+        return bool(c and c.low is not None and c.high is not None and (c.low > 0 or c.high < 0))
 
     @property
     def shade(self) -> str:
@@ -95,12 +96,14 @@ def build_grid(runs: Sequence[RunRow], gold_hash: str, baseline_id: str | None =
     elif prompts:
         first = prompts[0]
         grid.baseline = next(latest[(first, m)] for m in models if (first, m) in latest)
-    for key, run in latest.items():
-        cell = Cell(run, counts[key])
-        if grid.baseline is not None and run.id != grid.baseline.id:
-            try:
-                cell.comparison = compare_rows(grid.baseline, run)
-            except ExtractorError as exc:
-                cell.problem = str(exc)
-        grid.cells[key] = cell
+    cells = {key: Cell(run, counts[key]) for key, run in latest.items()}
+    others = [key for key, cell in cells.items() if grid.baseline is not None and cell.run.id != grid.baseline.id]
+    if grid.baseline is not None:
+        deltas = compare_headlines_with(grid.baseline, [cells[key].run for key in others])
+        for key, delta in zip(others, deltas, strict=True):
+            if isinstance(delta, ExtractorError):
+                cells[key].problem = str(delta)
+            else:
+                cells[key].comparison = delta
+    grid.cells = cells
     return grid

@@ -168,8 +168,8 @@ def grid(
         cells.append({
             "prompt_id": prompt_id, "model": model, "run": cell.run.id, "runs": cell.runs,
             "micro_f1": cell.run.micro_f1, "ci_low": cell.run.ci_low, "ci_high": cell.run.ci_high,
-            "delta": c.delta_f1 if c else None, "delta_low": c.ci_low if c else None,
-            "delta_high": c.ci_high if c else None, "clear": cell.clear, "problem": cell.problem,
+            "delta": c.delta if c else None, "delta_low": c.low if c else None,
+            "delta_high": c.high if c else None, "clear": cell.clear, "problem": cell.problem,
         })
     return {"gold_hash": gold_hash, "baseline": table.baseline.id if table.baseline else None,
             "prompts": table.prompts, "models": table.models, "cells": cells}
