@@ -41,7 +41,7 @@ def history(sizes: list[int]) -> list[dict[str, Any]]:
     """Rows for the benchmark table (see the module docstring)."""
     from scipy.stats import binomtest  # noqa: F401  (imported once here, not inside the first comparison timed)
 
-    from extractor.eval.history.book import runs_by_ids, runs_with_scores, save
+    from extractor.eval.history.book import grid_runs, runs_by_ids, save
     from extractor.eval.history.compare import compare_rows
     from extractor.eval.history.grid import build_grid
     from extractor.store import Store
@@ -63,7 +63,7 @@ def history(sizes: list[int]) -> list[dict[str, Any]]:
             started = time.perf_counter()
             compare_rows(a, b)
             compare_s = time.perf_counter() - started
-            runs = runs_with_scores(store)
+            _, runs = grid_runs(store, baseline=records[1].id)
             started = time.perf_counter()
             build_grid(runs, "g", records[1].id)
             grid_s = time.perf_counter() - started

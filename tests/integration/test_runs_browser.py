@@ -26,11 +26,9 @@ from extractor.store import Store
 from extractor.testing.fake_openai import FakeOpenAI
 from extractor.testing.service import Service, make_key
 from tests.support import ROOT
+from tests.support.browser import chromium, require_chromium
 from tests.support.runs import MODELS, PROMPTS, make_run
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = os.environ.get("REVIEW_SCREENSHOTS")
 
 # Whether this browser draws CJK text, asked the way an oracle would: an ideograph drawn like an
@@ -55,9 +53,7 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    sync_api = require_chromium()
     tmp = tmp_path_factory.mktemp("runs-browser")
     db_url = f"sqlite:///{tmp / 'service.db'}"
     gold_set = load_gold_set(ROOT / "evals" / "gold", ROOT / "evals" / "docs")
@@ -72,15 +68,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         key = make_key(db_url, "carol")
         service = Service(db_url, fake.base_url, tmp).start()
         try:
-            with sync_api.sync_playwright() as pw:
-                try:
-                    browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, timeout=30_000)
-                except Exception as exc:  # any launch failure is a reason to skip
-                    pytest.skip(f"chromium cannot start: {str(exc).splitlines()[0]}")
-                try:
-                    yield Env(service, key, browser, runs)
-                finally:
-                    browser.close()
+            with chromium(sync_api) as browser:
+                yield Env(service, key, browser, runs)
         finally:
             service.stop()
 

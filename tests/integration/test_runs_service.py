@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -18,40 +17,19 @@ from extractor.eval.goldset import load_gold_set
 from extractor.eval.history.record import record_of
 from extractor.eval.runs import load_run
 from extractor.eval.score_run import tally_run
-from extractor.testing.fake_openai import FakeOpenAI
-from extractor.testing.service import Service, article, fake_model, make_key
+from extractor.testing.service import article
 from tests.support import ROOT
-from tests.support.postgres import database_url
+from tests.support.services import Running, service_on
 
 RUNS = ROOT / "evals" / "runs"
 NAMES = ("smollm2-v1", "smollm2-v2", "smollm2-v3")
 
 
-@dataclass
-class Running:
-    service: Service
-    fake: FakeOpenAI
-    db_url: str
-    key: str
-
-    def client(self) -> Client:
-        return Client(self.service.url, self.key, timeout=60)
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def running(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     tmp = tmp_path_factory.mktemp(f"runs-{request.param}")
-    try:
-        db_url = database_url(request.param, tmp)
-    except LookupError as reason:
-        pytest.skip(f"PostgreSQL unavailable: {reason}")
-    with fake_model() as fake:
-        key = make_key(db_url, "runs")
-        service = Service(db_url, fake.base_url, tmp).start()
-        try:
-            yield Running(service, fake, db_url, key)
-        finally:
-            service.stop()
+    with service_on(request.param, tmp, key_name="runs") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +44,7 @@ def payloads() -> dict[str, dict]:
 
 
 def test_runs_api_records_lists_compares_and_deletes(running: Running, payloads: dict[str, dict]) -> None:
-    with running.client() as client:
+    with Client(running.service.url, running.key, timeout=60) as client:
         ids = {name: client.record_run(payload)["id"] for name, payload in payloads.items()}
         assert client.record_run(payloads["smollm2-v3"])["id"] == ids["smollm2-v3"]  # the same run replaces itself
         page = client.runs()
@@ -108,8 +86,7 @@ def test_runs_api_records_lists_compares_and_deletes(running: Running, payloads:
 
 
 def running_grid(running: Running, baseline: str) -> dict:
-    with httpx.Client(base_url=running.service.url, headers={"Authorization": f"Bearer {running.key}"},
-                      timeout=60) as http:
+    with running.client() as http:
         response = http.get("/v1/runs/grid", params={"baseline": baseline})
         assert response.status_code == 200, response.text
         return response.json()
@@ -146,7 +123,7 @@ def test_eval_through_the_service_is_recorded_there(running: Running, tmp_path: 
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     info = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert info["prompt_id"] == "sanctions@v3" and info["model"] == "fake-model" and info["backend"] == "service"
-    with running.client() as client:
+    with Client(running.service.url, running.key, timeout=60) as client:
         run = client.run(found.group(1))
     assert run["name"] == "through-service" and run["source"] == "service" and run["model"] == "fake-model"
     assert run["micro_f1"] == report["micro"]["f1"] and 0 < run["micro_f1"] < 1 and run["n_documents"] == 3
@@ -158,7 +135,7 @@ def test_eval_through_the_service_is_recorded_there(running: Running, tmp_path: 
 
 def test_runs_pages_need_the_review_login_and_escape_names(running: Running, payloads: dict[str, dict]) -> None:
     hostile = {**payloads["smollm2-v3"], "id": "abcdefabcdef", "name": "<script>alert(1)</script>"}
-    with running.client() as client:
+    with Client(running.service.url, running.key, timeout=60) as client:
         client.record_run(hostile)
     with httpx.Client(base_url=running.service.url, timeout=60, follow_redirects=False) as browser:
         for path in ("/review/runs", "/review/runs/grid", "/review/runs/compare?a=x&b=y",
@@ -175,5 +152,5 @@ def test_runs_pages_need_the_review_login_and_escape_names(running: Running, pay
         assert browser.get("/review/runs/compare?a=abcdefabcdef&b=ffffffffffff").status_code == 404
         assert browser.get("/review/runs/static/runs.js").status_code == 200
         assert browser.get("/review/fonts.js").headers["content-type"].startswith("text/javascript")
-    with running.client() as client:
+    with Client(running.service.url, running.key, timeout=60) as client:
         client.delete_run("abcdefabcdef")

@@ -16,7 +16,7 @@ from extractor.cli import app
 from extractor.core.errors import DocumentError, ExtractorError
 from extractor.eval.compare_runs import IncomparableRuns
 from extractor.eval.goldset import load_gold_set
-from extractor.eval.history.book import import_run, runs_by_ids, runs_with_scores
+from extractor.eval.history.book import grid_runs, import_run, runs_by_ids
 from extractor.eval.history.compare import compare_rows, rows_report
 from extractor.eval.history.documents import SourceMissing, Sources, document_lines, document_view
 from extractor.eval.history.grid import build_grid
@@ -24,27 +24,11 @@ from extractor.eval.history.record import RunRecord
 from extractor.store import Store
 from extractor.store.migrate import alembic_config, current, upgrade
 from extractor.store.runs import RunFilter, RunNotFound, get_run, list_runs
-from tests.support import ROOT
+from tests.support import ROOT, assert_same
 from tests.support.runs import make_run
 
 RUNS = ROOT / "evals" / "runs"
 runner = CliRunner()
-
-
-def assert_same(actual, expected, where=""):
-    """Equal JSON structures, floats within rounding."""
-    if isinstance(expected, float) or isinstance(actual, float):
-        assert actual == pytest.approx(expected, abs=1e-9), where
-    elif isinstance(expected, dict):
-        assert set(actual) == set(expected), where
-        for key in expected:
-            assert_same(actual[key], expected[key], f"{where}.{key}")
-    elif isinstance(expected, list):
-        assert len(actual) == len(expected), where
-        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
-            assert_same(a, e, f"{where}[{i}]")
-    else:
-        assert actual == expected, where
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +157,7 @@ def test_grid_colours_by_the_paired_interval(tmp_path, gold_set):
     for n, (prompt, model) in enumerate([(p, m) for p in ("sanctions@v1", "sanctions@v2", "sanctions@v3")
                                          for m in ("gpt-4o-mini", "qwen2.5-7b")]):
         import_run(store, make_run(gold_set, tmp_path / f"r{n}", prompt, model, seed=1), gold_set)
-    runs = runs_with_scores(store)
+    _, runs = grid_runs(store)
     baseline = next(r for r in runs if (r.prompt_id, r.model) == ("sanctions@v1", "qwen2.5-7b"))
     grid = build_grid(runs, baseline.gold_hash, baseline.id[:6])
     assert grid.prompts == ["sanctions@v1", "sanctions@v2", "sanctions@v3"]

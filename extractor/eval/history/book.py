@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import undefer
 
 from extractor.core.errors import DocumentError
 from extractor.store import Store
 from extractor.store.models import RunRow
-from extractor.store.runs import RunFilter, get_run, list_runs, save_run
+from extractor.store.runs import get_run, save_run
 
 from ..compare_runs import IncomparableRuns
 from ..goldset import GoldSet
@@ -71,16 +70,30 @@ def runs_by_ids(store: Store, ids: Sequence[str]) -> list[RunRow]:
     return rows
 
 
-def runs_with_scores(store: Store, filters: RunFilter | None = None) -> list[RunRow]:
-    """Every run matching `filters`, with its per-document scores (for the grid)."""
+def grid_runs(
+    store: Store, gold_hash: str | None = None, baseline: str | None = None
+) -> tuple[str | None, list[RunRow]]:
+    """The gold set of the grid (`gold_hash`, else the latest run's) and every run on it.
+
+    Per-document scores are loaded only for what the grid compares: the latest run of each
+    prompt × model pair and the baseline (an id or a unique prefix of one).
+    """
     with store.read() as session:
-        query = select(RunRow).options(undefer(RunRow.doc_scores)).order_by(RunRow.finished_at, RunRow.id)
-        if filters is not None:
-            ids = [row.id for row in list_runs(session, filters)[0]]
-            query = query.where(RunRow.id.in_(ids))
-        rows = list(session.scalars(query).all())
+        if gold_hash is None:
+            gold_hash = session.scalar(select(RunRow.gold_hash).order_by(RunRow.finished_at.desc(), RunRow.id.desc())
+                                       .limit(1))
+        rows = list(session.scalars(select(RunRow).where(RunRow.gold_hash == gold_hash)
+                                    .order_by(RunRow.finished_at, RunRow.id)).all())
+        latest: dict[tuple[str, str], RunRow] = {}
+        for row in rows:  # in finishing order: the last one of a pair wins
+            latest[(row.prompt_id, row.model)] = row
+        wanted = {row.id for row in latest.values()}
+        wanted |= {row.id for row in rows if baseline and row.id.startswith(baseline)}
+        for row in rows:
+            if row.id in wanted:
+                _ = row.doc_scores  # loaded while the session is open
         session.expunge_all()
-        return rows
+    return gold_hash, rows
 
 
 def summary(row: RunRow) -> dict[str, Any]:

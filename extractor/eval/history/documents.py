@@ -85,7 +85,7 @@ class Sources:
     """Gold sets and predictions of recorded runs, read from disk when first needed and kept (bounded)."""
 
     def __init__(self, size: int = 16) -> None:
-        self._gold: OrderedDict[tuple[str, str], GoldSet] = OrderedDict()
+        self._gold: OrderedDict[tuple[str, str, float, float], GoldSet] = OrderedDict()
         self._predictions: OrderedDict[tuple[str, float, int], Mapping[str, Prediction]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
@@ -94,7 +94,10 @@ class Sources:
         """The gold set `run` was scored on, if its directories are here and still hold that gold set."""
         if not run.gold_dir or not run.docs_dir:
             raise SourceMissing(f"run {run.id} did not record where its gold set is")
-        key = (run.gold_dir, run.docs_dir)
+        try:  # a file added, removed or replaced in either directory changes its mtime: read it again then
+            key = (run.gold_dir, run.docs_dir, Path(run.gold_dir).stat().st_mtime, Path(run.docs_dir).stat().st_mtime)
+        except OSError:
+            raise SourceMissing(f"the gold set of run {run.id} is not here ({run.gold_dir})") from None
         with self._lock:
             gold_set = self._gold.get(key)
         if gold_set is None:

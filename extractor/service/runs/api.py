@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from extractor.core.errors import ExtractorError
 from extractor.eval.compare_runs import IncomparableRuns
-from extractor.eval.history.book import runs_by_ids, runs_with_scores, save, summary
+from extractor.eval.history.book import grid_runs, runs_by_ids, save, summary
 from extractor.eval.history.compare import compare_rows, rows_report
 from extractor.eval.history.grid import build_grid
 from extractor.eval.history.record import RunRecord
@@ -157,10 +157,9 @@ def grid(
     baseline: Annotated[str | None, Query(max_length=16, description="The baseline run")] = None,
 ) -> dict[str, Any]:
     """The latest run of every prompt × model pair on one gold set, each against the baseline."""
-    runs = runs_with_scores(state.store)
-    if not runs:
+    gold_hash, runs = grid_runs(state.store, gold, baseline)
+    if gold_hash is None:
         return {"gold_hash": None, "baseline": None, "prompts": [], "models": [], "cells": []}
-    gold_hash = gold or max(runs, key=lambda r: (r.finished_at, r.id)).gold_hash
     table = build_grid(runs, gold_hash, baseline)
     cells = []
     for (prompt_id, model), cell in table.cells.items():

@@ -16,13 +16,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from extractor.core.errors import ExtractorError
-from extractor.eval.history.book import runs_by_ids, runs_with_scores, summary
+from extractor.eval.history.book import grid_runs, runs_by_ids, summary
 from extractor.eval.history.compare import compare_rows, rows_report, scores_of, setup_of
-from extractor.eval.history.documents import FILTERS, Sources, document_lines, document_view
+from extractor.eval.history.documents import FILTERS, DocumentLine, Sources, document_lines, document_view
 from extractor.eval.history.grid import build_grid
 from extractor.eval.reports.html import FONTS_JS, TEMPLATES, environment
 from extractor.eval.reports.values import compare_title, document_change, labels_for
 from extractor.store.keys import KeyInfo
+from extractor.store.models import RunRow
 from extractor.store.runs import SORT_KEYS, RunFilter, facets, list_runs
 
 from ..deps import get_state
@@ -49,9 +50,15 @@ def _page(html: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
 
 
-def _error(status: int, message: str, user: KeyInfo, csrf: str) -> HTMLResponse:
+def _error(status: int, message: str, user: tuple[KeyInfo, Any]) -> HTMLResponse:
     title = {404: "Not found", 409: "These runs do not compare"}.get(status, "Cannot show that")
-    return _page(env.get_template("error.html.j2").render(title=title, message=message, user=user, csrf=csrf), status)
+    page = env.get_template("error.html.j2").render(title=title, message=message, user=user[0], csrf=user[1].csrf)
+    return _page(page, status)
+
+
+def _refused(exc: ExtractorError, user: tuple[KeyInfo, Any]) -> HTMLResponse:
+    """The error page for runs that are unknown (404), do not compare (409) or were asked for wrongly (422)."""
+    return _error(status_of(exc), str(exc), user)
 
 
 def _render(name: str, user: tuple[KeyInfo, Any], **context: Any) -> HTMLResponse:
@@ -105,14 +112,14 @@ def grid_page(request: Request, gold: str | None = None, baseline: str | None = 
     user = _user(request)
     if user is None:
         return _login_redirect(request)
-    runs = runs_with_scores(get_state(request).store)
-    gold_sets = sorted({r.gold_hash for r in runs})
-    if not runs:
+    store = get_state(request).store
+    with store.read() as session:
+        gold_sets = facets(session)["gold_hashes"]
+    gold_hash, runs = grid_runs(store, gold if gold in gold_sets else None, baseline)
+    if gold_hash is None:
         return _render("grid.html.j2", user, grid=None, gold_sets=[], runs=[], gold_hash=None)
-    latest = max(runs, key=lambda r: (r.finished_at, r.id))
-    gold_hash = gold if gold in gold_sets else latest.gold_hash
     table = build_grid(runs, gold_hash, baseline)
-    choices = sorted((r for r in runs if r.gold_hash == gold_hash), key=lambda r: (r.prompt_id, r.model, r.finished_at))
+    choices = sorted(runs, key=lambda r: (r.prompt_id, r.model, r.finished_at))
     return _render("grid.html.j2", user, grid=table, gold_sets=gold_sets, runs=choices, gold_hash=gold_hash,
                    runs_query=_runs_query)
 
@@ -126,18 +133,28 @@ def compare_page(request: Request, run: Annotated[list[str] | None, Query()] = N
         return _login_redirect(request)
     ids = [i for i in (a, b) if i] or list(run or [])
     if len(ids) != 2:
-        return _error(422, f"Pick exactly two runs to compare (got {len(ids)}).", user[0], user[1].csrf)
+        return _error(422, f"Pick exactly two runs to compare (got {len(ids)}).", user)
     try:
         row_a, row_b = runs_by_ids(get_state(request).store, ids)
         report = rows_report(row_a, row_b, compare_rows(row_a, row_b))
     except ExtractorError as exc:
-        return _error(status_of(exc), str(exc), user[0], user[1].csrf)
+        return _refused(exc, user)
     labels = labels_for([setup_of(row_a), setup_of(row_b)])
     failed = [dict(zip(s.ids, s.failed.tolist(), strict=True)) for s in (scores_of(row_a), scores_of(row_b))]
     for doc in report["documents"]:
-        doc["change"] = document_change(doc, labels, (failed[0].get(doc["id"], False), failed[1].get(doc["id"], False)))
+        doc["change"] = document_change(doc, labels, tuple(f.get(doc["id"], False) for f in failed))
     return _render("compare.html.j2", user, report=report, labels=labels, title=compare_title(report, labels),
                    a=summary(row_a), b=summary(row_b), ids=[row_a.id, row_b.id], runs_query=_runs_query)
+
+
+def _runs_and_lines(
+    request: Request, run: list[str] | None, only: str
+) -> tuple[list[RunRow], list[DocumentLine], str]:
+    """The runs named in the query, their documents under filter `only` (where they disagree when it is not
+    one of `FILTERS`), and that filter."""
+    only = only if only in FILTERS else "disagree"
+    rows = runs_by_ids(get_state(request).store, list(run or []))
+    return rows, document_lines(rows, only), only
 
 
 @router.get("/runs/documents")
@@ -147,12 +164,10 @@ def documents_page(request: Request, run: Annotated[list[str] | None, Query()] =
     user = _user(request)
     if user is None:
         return _login_redirect(request)
-    only = only if only in FILTERS else "disagree"
     try:
-        rows = runs_by_ids(get_state(request).store, list(run or []))
-        lines = document_lines(rows, only)
+        rows, lines, only = _runs_and_lines(request, run, only)
     except ExtractorError as exc:
-        return _error(status_of(exc), str(exc), user[0], user[1].csrf)
+        return _refused(exc, user)
     ids = [r.id for r in rows]
     return _render("documents.html.j2", user, runs=[summary(r) for r in rows], ids=ids, lines=lines, only=only,
                    filters=FILTERS, labels=labels_for([setup_of(r) for r in rows]), runs_query=_runs_query)
@@ -166,14 +181,13 @@ def document_page(request: Request, doc_id: str, run: Annotated[list[str] | None
     user = _user(request)
     if user is None:
         return _login_redirect(request)
-    only = only if only in FILTERS else "disagree"
     try:
-        rows = runs_by_ids(get_state(request).store, list(run or []))
+        rows, lines, only = _runs_and_lines(request, run, only)
         labels = labels_for([setup_of(r) for r in rows])
         view = document_view(doc_id, rows, SOURCES, labels)
-        order = [line.id for line in document_lines(rows, only)]
     except ExtractorError as exc:
-        return _error(status_of(exc), str(exc), user[0], user[1].csrf)
+        return _refused(exc, user)
+    order = [line.id for line in lines]
     at = order.index(doc_id) if doc_id in order else None
     prev_id = order[at - 1] if at is not None and at > 0 else None
     next_id = order[at + 1] if at is not None and at + 1 < len(order) else None
