@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from extractor.core.errors import ExtractorError
 
@@ -53,7 +54,7 @@ def record_run(
             finally:
                 store.close()
             where = store.display_url
-    except Exception as exc:  # the run's reports are written: a history that cannot be reached is one line
+    except (ExtractorError, SQLAlchemyError, OSError) as exc:  # the reports are written: one line says what failed
         message = f"the run was not recorded in the history: {type(exc).__name__}: {str(exc).splitlines()[0]}"
         if db is not None or server is not None:
             fail(message, 1)
