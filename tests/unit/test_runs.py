@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from alembic.command import downgrade
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
 from extractor.cli import app
@@ -231,10 +232,13 @@ def test_the_runs_migration_goes_down_and_up(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'm.db'}")
     assert current(store.engine) == "0003_runs"
     config = alembic_config()
+    before = ScriptDirectory.from_config(config).get_revision("0003_runs").down_revision
     with store.engine.begin() as connection:
         config.attributes["connection"] = connection
-        downgrade(config, "0002")
-    assert current(store.engine) == "0002"
+        downgrade(config, str(before))
+    assert current(store.engine) == before
+    with store.engine.connect() as connection:
+        assert "runs" not in connection.dialect.get_table_names(connection)
     upgrade(store.engine)
     assert current(store.engine) == "0003_runs"
     store.close()
