@@ -22,7 +22,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No real endpoint or key leaks in; every test gets its own cache directory."""
+    """No real endpoint or key leaks in; every test gets its own cache directory and run-history database."""
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "EXTRACTOR_MODEL", "EXTRACTOR_MODE", "EXTRACTOR_PROMPTS_DIR",
                  "EXTRACTOR_PRICE_IN", "EXTRACTOR_PRICE_OUT"):
         monkeypatch.delenv(name, raising=False)
@@ -32,6 +32,8 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("EXTRACTOR_CACHE_DIR", str(cache))
     monkeypatch.setenv("EXTRACTOR_SESSION_SECRET_FILE", str(tmp_path / "session-secret"))
     monkeypatch.delenv("EXTRACTOR_SESSION_SECRET", raising=False)
+    # `extractor eval` records each run: into a database of the test's own, never the user's.
+    monkeypatch.setenv("EXTRACTOR_DB_URL", f"sqlite:///{tmp_path / 'runs.db'}")
     return cache
 
 

@@ -57,3 +57,13 @@ def settings_from(**options: Any) -> Any:
         return Settings.from_env(**options)
     except ExtractorError as exc:
         fail(str(exc))
+
+
+def open_store(db: str | None) -> Any:
+    """The service's database (`--db`, else EXTRACTOR_DB_URL, else the default SQLite file), migrated."""
+    from extractor.store import Store
+
+    try:
+        return Store(db)
+    except ExtractorError as exc:
+        fail(str(exc), 1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -10,20 +10,14 @@ from rich.table import Table
 
 from extractor.core.errors import ExtractorError
 
-from .common import app, fail
+from .common import app, fail, open_store
 from .serve import DbOpt
 
 keys_app = typer.Typer(help="Create, list and revoke API keys of the service.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 
-def _store(db: str | None) -> Any:
-    from extractor.store import Store
-
-    try:
-        return Store(db)
-    except ExtractorError as exc:
-        fail(str(exc), 1)
+_store = open_store
 
 
 @keys_app.command("create")

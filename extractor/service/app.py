@@ -27,15 +27,19 @@ from .registry import Registry
 from .review import STATIC_DIR
 from .review import router as review_router
 from .routes import documents, extract, ftm, health, jobs
+from .runs import STATIC_DIR as RUNS_STATIC_DIR
+from .runs import api as runs_api
+from .runs import pages as runs_pages
 from .sessions import Sessions, session_secret
 from .state import ServiceState
 from .workers import JobWorkers
 
 log = logging.getLogger("extractor.service")
 
-# Without a key: the probes, what a browser needs to log in (the form and its stylesheet) and
-# the docs page's vendor files (the page and the API description need a key or a session).
-PUBLIC_PATHS = ("/health", "/ready", "/review/login", "/review/static", "/docs/static", "/docs/page")
+# Without a key: the probes, what a browser needs to log in (the form, its stylesheet and the font
+# check) and the docs page's vendor files (the page and the API description need a key or a session).
+PUBLIC_PATHS = ("/health", "/ready", "/review/login", "/review/static", "/review/runs/static", "/review/fonts.js",
+                "/docs/static", "/docs/page")
 
 
 def create_app(config: ServiceConfig | None = None, *, store: Store | None = None) -> FastAPI:
@@ -82,10 +86,12 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.include_router(health.router)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
-    for module in (extract, jobs, documents, ftm):
+    for module in (extract, jobs, documents, ftm, runs_api):
         v1.include_router(module.router)
     app.include_router(v1)
     apidocs.install(app)
     app.include_router(review_router)
+    app.include_router(runs_pages.router)
     app.mount("/review/static", StaticFiles(directory=STATIC_DIR), name="review-static")
+    app.mount("/review/runs/static", StaticFiles(directory=RUNS_STATIC_DIR), name="runs-static")
     return app

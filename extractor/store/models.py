@@ -1,4 +1,5 @@
-"""Database tables (SQLAlchemy 2 declarative): documents, extractions and their index, jobs, API keys, sessions.
+"""Database tables (SQLAlchemy 2 declarative): documents, extractions and their index, jobs, API keys, sessions,
+eval runs.
 
 `extraction_actions` and `extraction_targets` are derived from each extraction's result so
 that `/v1/documents` can filter in SQL; they are written with the extraction and deleted with it.
@@ -10,8 +11,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
 # Job item states; a job's own state is derived from its items' counts.
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -198,3 +211,48 @@ class BrowserSessionRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(index=True)
     ended_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class RunRow(Base):
+    """One scored eval run: its setup, headline and per-field metrics, accounting, and per-document scores.
+
+    The predictions stay in the run directory (`predictions` is where they are); `doc_scores`
+    keeps each document's TP/FP/FN per field group, compressed (`store.runs.DocScores`), which
+    is all a paired comparison or a per-document listing needs. It is loaded only on access.
+    """
+
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_prompt_model", "prompt_id", "model"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(20))  # eval, import or service
+    prompt_id: Mapped[str] = mapped_column(String(100))
+    prompt_hash: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(200))
+    schema_version: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    schema_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    gold_hash: Mapped[str] = mapped_column(String(64), index=True)
+    gold_dir: Mapped[str | None] = mapped_column(Text, nullable=True)
+    docs_dir: Mapped[str | None] = mapped_column(Text, nullable=True)
+    finished_at: Mapped[dt.datetime] = mapped_column(index=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    n_documents: Mapped[int] = mapped_column(Integer)
+    failures: Mapped[int] = mapped_column(Integer)
+    micro_f1: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_high: Mapped[float | None] = mapped_column(Float, nullable=True)
+    precision: Mapped[float | None] = mapped_column(Float, nullable=True)
+    recall: Mapped[float | None] = mapped_column(Float, nullable=True)
+    macro_f1: Mapped[float | None] = mapped_column(Float, nullable=True)
+    grounding_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    predictions: Mapped[str] = mapped_column(Text)
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The run's setup and accounting as its run.json records them."""
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """report.json without its documents: micro, macro, fields, document views, failures, grounding."""
+    doc_scores: Mapped[bytes] = deferred(mapped_column(LargeBinary))

@@ -23,11 +23,9 @@ from extractor.core.schema import GoldFile
 from extractor.testing.fake_openai import FakeOpenAI
 from extractor.testing.service import Service, make_key
 from tests.support import ROOT
+from tests.support.browser import chromium, require_chromium
 from tests.support.review import DOCUMENTS, login, scripted_reply
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = os.environ.get("REVIEW_SCREENSHOTS")  # a directory: save the pages' screenshots there
 
 
@@ -41,9 +39,7 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    sync_api = require_chromium()
     tmp = tmp_path_factory.mktemp("review")
     db_url = f"sqlite:///{tmp / 'service.db'}"
     with FakeOpenAI(default=scripted_reply) as fake:  # type: ignore[arg-type]
@@ -54,15 +50,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
                 for doc in DOCUMENTS:
                     response = api.post("/v1/extract", json=doc)
                     assert response.status_code == 200, response.text
-            with sync_api.sync_playwright() as pw:
-                try:
-                    browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, timeout=30_000)
-                except Exception as exc:  # any launch failure is a reason to skip
-                    pytest.skip(f"chromium cannot start: {str(exc).splitlines()[0]}")
-                try:
-                    yield Env(service, db_url, key, browser)
-                finally:
-                    browser.close()
+            with chromium(sync_api) as browser:
+                yield Env(service, db_url, key, browser)
         finally:
             service.stop()
 

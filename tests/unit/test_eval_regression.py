@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
 import shutil
-from typing import Any
 
 import numpy as np
 import pytest
@@ -20,26 +18,10 @@ from extractor.eval.runs import load_run
 from extractor.eval.score_run import score_run
 from extractor.eval.scoring import bootstrap_f1, score_corpus, stats
 from extractor.eval.scoring.normalize import _fold, normalized_text
-from tests.support import ROOT
+from tests.support import ROOT, assert_same
 
 RUNS = ROOT / "evals" / "runs"
 VERSIONS = ["smollm2-v1", "smollm2-v2", "smollm2-v3"]
-
-
-def assert_same(actual: Any, expected: Any, where: str = "") -> None:
-    """Equal structures; floats equal within rounding."""
-    if isinstance(expected, float) or isinstance(actual, float):
-        assert actual is not None and math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-9), where
-    elif isinstance(expected, dict):
-        assert isinstance(actual, dict) and set(actual) == set(expected), where
-        for key in expected:
-            assert_same(actual[key], expected[key], f"{where}.{key}")
-    elif isinstance(expected, list):
-        assert isinstance(actual, list) and len(actual) == len(expected), where
-        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
-            assert_same(a, e, f"{where}[{i}]")
-    else:
-        assert actual == expected, where
 
 
 @pytest.fixture(scope="module")
