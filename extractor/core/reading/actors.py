@@ -1,0 +1,103 @@
+"""Who acts in a sentence: the jurisdictions and sanctioning bodies a sentence names as its subject.
+
+A country counts by its name ("Canada", "the United Kingdom", "the EU"), never by a demonym
+("North Korean banks" are targets' nationality, not an actor) and never by a city or region.
+Bodies that sanction for a jurisdiction but that rigour cannot place ("OFAC", "the State
+Department", "HM Treasury") come from a small table of sanctioning bodies.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rigour.territories import lookup_territory
+
+from ..grounding.candidates import name_spans
+
+# Sanctioning bodies by the jurisdiction they act for; longest names are matched first.
+BODIES: dict[str, str] = {
+    "office of foreign assets control": "us", "ofac": "us", "department of the treasury": "us",
+    "department of treasury": "us", "treasury department": "us", "treasury": "us", "department of state": "us",
+    "state department": "us", "secretary of state": "us", "white house": "us", "biden administration": "us",
+    "trump administration": "us", "obama administration": "us", "bureau of industry and security": "us",
+    "department of commerce": "us", "commerce department": "us",
+    "hm treasury": "gb", "office of financial sanctions implementation": "gb", "ofsi": "gb", "foreign office": "gb",
+    "foreign, commonwealth and development office": "gb", "fcdo": "gb",
+    "european commission": "eu", "european council": "eu", "council of the european union": "eu",
+    "council of the eu": "eu", "security council": "un", "unsc": "un",
+}
+_BODY = re.compile(r"(?<![\w’'])(?:" + "|".join(re.escape(b) for b in sorted(BODIES, key=len, reverse=True))
+                   + r")(?![\w-])", re.IGNORECASE)
+_INITIALISM = re.compile(r"^(?:[A-Z]\.){2,3}$|^[A-Z]{2,3}$")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A jurisdiction code and, when the text names one, the body acting for it."""
+
+    code: str
+    issuer: str | None
+    start: int  # where the sentence names it
+    end: int
+
+
+def actors_in(zone: str) -> list[Actor]:
+    """Jurisdictions a piece of a sentence names as actors, in text order, each once."""
+    found: dict[str, Actor] = {}
+    taken: list[tuple[int, int]] = []
+    for match in _BODY.finditer(zone):
+        code = BODIES[match.group().lower()]
+        start, end = _widen(zone, match.start(), match.end())
+        taken.append((start, end))
+        if code not in found or found[code].issuer is None:
+            found[code] = Actor(code, zone[start:end], start, end)
+    position = 0
+    for span in name_spans(zone):
+        start = zone.find(span, position if zone.find(span, position) >= 0 else 0)
+        if start < 0 or any(s <= start < e for s, e in taken):
+            continue
+        code = country_code(span)
+        if code and code not in found:
+            found[code] = Actor(code, None, start, start + len(span))
+    return sorted(found.values(), key=lambda actor: actor.start)
+
+
+def leading_group(zone: str, actors: list[Actor]) -> list[Actor]:
+    """The first actor a zone names and those listed with it ("The US, Canada, UK and the EU have ...")."""
+    group = actors[:1]
+    for actor in actors[1:]:
+        between = zone[group[-1].end:actor.start]
+        if not re.fullmatch(r"(?:\s|,|\band\b|\bthe\b|\bThe\b|&|’s|'s)*", between):
+            break
+        group.append(actor)
+    return group
+
+
+def _widen(zone: str, start: int, end: int) -> tuple[int, int]:
+    """A body's mention with its "U.S."/"the" prefix and "(OFAC)"-style suffix, as the issuer is printed."""
+    before = re.search(r"(?:(?:U\.S\.|US|UK|U\.K\.|EU|United States|European Union)\s+(?:Department of the\s+)?)?$",
+                       zone[:start])
+    if before and before.group():
+        start = before.start()
+    after = re.match(r"(?:’s|'s)\s+Office of Foreign Assets Control(?:\s+\(OFAC\))?|\s+\([A-Z]{2,6}\)", zone[end:])
+    if after:
+        end += after.end()
+    return start, end
+
+
+@lru_cache(maxsize=4096)
+def country_code(span: str) -> str | None:
+    """The code of a span that is a country's name ("Canada", "the U.K.", "EU"); None for demonyms and places."""
+    bare = re.sub(r"^(?:the|The)\s+", "", span.strip())
+    if not bare or not bare[:1].isupper():
+        return None
+    territory = lookup_territory(bare)
+    if territory is None or "-" in territory.code or not territory.is_jurisdiction:
+        return None
+    names = {territory.name.lower(), territory.full_name.lower(), re.sub(r"^the ", "", territory.in_sentence.lower())}
+    names |= {part.lower() for part in re.findall(r"\(([^)]+)\)", territory.full_name)}
+    if bare.lower() in names or _INITIALISM.match(bare):
+        return territory.code
+    return None

@@ -1,0 +1,194 @@
+"""A document read into draft sanctions actions, by its sentences alone (no model).
+
+`read(document)` walks the sentences in order. A sentence that reports an action (`cues`)
+adds to the action of each jurisdiction acting in it (`actors`): its kind, measures,
+evidence, date, legal bases and the names it puts in a target's place (`names`); a bulleted
+list introduced by such a sentence adds its items as targets. Sentences that name no actor
+("Zakir and Tuniyaz are designated ...") belong to the document's main actor: the one its
+sentences name most, else the publisher's jurisdiction. Jurisdictions the text says acted
+together ("in coordination with Australia", "complement actions taken today by the EU")
+get actions of their own, and each lists the others in `coordinated_with`.
+
+Everything a draft holds is copied from the text or is a code or date the text states, and
+nothing is repeated. The embedded strategy (`calls/guided.py`) asks the model about it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..documents import Document
+from ..grounding import values
+from ..grounding.candidates import legal_bases, reasons_of, split_sentences
+from . import cues
+from .actors import Actor, actors_in, leading_group
+from .names import NameAt, list_item_name, names_in_target_position
+from .targets import TargetDraft, resolve_targets
+
+MAX_EVIDENCE = 2
+MAX_LEGAL = 4
+MAX_REASONS = 2
+_COORDINATION = re.compile(
+    r"\b(?:in coordination with|in partnership with|together with|jointly with|alongside|in concert with|"
+    r"in solidarity with|joined(?: with)?|complement(?:s|ing)? actions? (?:\w+\s+){0,4}by|along with)\s+",
+    re.IGNORECASE,
+)
+_SAID = re.compile(r"\b(?:said|says|announced|stated|wrote|added)\b", re.IGNORECASE)
+
+
+@dataclass
+class DraftAction:
+    """One action as the text states it: everything but what the model is asked."""
+
+    authority: str
+    issuer: str | None
+    action: str
+    is_countermeasure: bool
+    measures: list[str] = field(default_factory=list)
+    targets: list[TargetDraft] = field(default_factory=list)
+    names: list[NameAt] = field(default_factory=list)
+    legal_basis: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    date: str | None = None
+    coordinated_with: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    weight: int = 0  # sentences that report it
+
+
+@dataclass
+class Reading:
+    """The drafts of a document and the sentences that report actions."""
+
+    actions: list[DraftAction]
+    reporting: list[str]
+
+    @property
+    def is_sanctions_news(self) -> bool:
+        """Whether any sentence reports an action that has an authority."""
+        return bool(self.actions)
+
+
+def read(document: Document) -> Reading:
+    """Draft actions of `document` from its sentences (see the module docstring)."""
+    published = document.published
+    lines = list(split_sentences(document.text))
+    events: list[tuple[str, list[Actor], list[str], list[NameAt]]] = []
+    counts: dict[str, int] = {}
+    intro_actors: list[Actor] | None = None
+    for number, line in enumerate(lines):
+        item = list_item_name(line)
+        if item is not None and intro_actors is not None:
+            events.append((line, intro_actors, [], [item]))
+            continue
+        if not _reports(line, published):
+            intro_actors = None if not cues.LIST_INTRO.search(line) else intro_actors
+            continue
+        acting, coordinated = _actors(line)
+        for actor in acting:
+            counts[actor.code] = counts.get(actor.code, 0) + 1
+        names = [] if _headline(line, number) else names_in_target_position(line)
+        events.append((line, acting, [a.code for a in coordinated], names))
+        for actor in coordinated:
+            events.append((line, [actor], [a.code for a in acting], []))
+        intro_actors = acting if cues.LIST_INTRO.search(line) else None
+    main = _main_actor(counts, document)
+    if main is None:
+        return Reading([], [line for line, *_ in events])
+    drafts: dict[tuple[str, str, bool], DraftAction] = {}
+    for line, acting, partners, names in events:
+        for actor in acting or [main]:
+            kind, counter = cues.kind_of(line), bool(cues.COUNTER.search(line))
+            key = (actor.code, kind, counter)
+            draft = drafts.get(key)
+            if draft is None:
+                draft = drafts[key] = DraftAction(actor.code, actor.issuer, kind, counter)
+            _add(draft, line, names, partners, published)
+    actions = sorted(drafts.values(), key=lambda d: (d.authority != main.code, -d.weight))
+    text = document.text
+    for draft in actions:
+        draft.targets = resolve_targets(draft.names, text)
+        draft.coordinated_with = [c for c in draft.coordinated_with if c != draft.authority]
+    return Reading(actions, [line for line, *_ in events])
+
+
+def _reports(line: str, published: str | None) -> bool:
+    if not cues.reports_action(line):
+        return False
+    # A sentence dated before the publication date ("On July 9, 2020, OFAC designated") is history.
+    if published and not cues.NEWS.search(line):
+        stated = [d for d in values.dates_in(line, None) if len(d) == 10]
+        if stated and all(d < published for d in stated):
+            return False
+    return True
+
+
+def _actors(line: str) -> tuple[list[Actor], list[Actor]]:
+    """Who acts in a reporting sentence, and who the sentence says acted with them."""
+    passive = cues.PASSIVE.search(line)
+    verb = cues.ACTION.search(line)
+    coordination = _COORDINATION.search(line)
+    partners = leading_group(line[coordination.end():], actors_in(line[coordination.end():])) if coordination else []
+    end = coordination.start() if coordination else len(line)
+    acting: list[Actor] = []
+    if passive is not None and (verb is None or passive.start() <= verb.start()):
+        by = re.match(r"\s+by\s+", line[passive.end():end])
+        if by:  # "were designated by the European Union"
+            zone = line[passive.end() + by.end():end]
+            acting = leading_group(zone, actors_in(zone))
+    elif verb is not None:
+        zone = line[:min(verb.start(), end)]
+        acting = leading_group(zone, actors_in(zone))
+    said = _SAID.search(line)
+    if not acting and said:  # "..., the Department of Treasury said": the body nearest the verb
+        zone = line[max(line.rfind(",", 0, said.start()), said.start() - 60, 0):said.start()]
+        acting = actors_in(zone)[-1:]
+    partner_codes = {a.code for a in partners}
+    return [a for a in acting if a.code not in partner_codes], partners
+
+
+def _headline(line: str, number: int) -> bool:
+    """A title or heading: the first line without a full stop, or a line in title case."""
+    words = [w for w in line.split() if len(w) > 3]
+    if number == 0 and not line.rstrip().endswith((".", "”", '"')):
+        return True
+    return len(words) >= 3 and sum(w[:1].isupper() for w in words) >= 0.7 * len(words)
+
+
+def _main_actor(counts: dict[str, int], document: Document) -> Actor | None:
+    if counts:
+        code = max(counts, key=lambda c: counts[c])
+        return Actor(code, None, 0, 0)
+    for source in (document.publisher, document.title):
+        for actor in actors_in(source or ""):
+            return actor
+    return None
+
+
+def _add(draft: DraftAction, line: str, names: list[NameAt], partners: list[str], published: str | None) -> None:
+    draft.weight += 1
+    for measure in cues.measures_in(line):
+        if measure not in draft.measures:
+            draft.measures.append(measure)
+    if len(draft.evidence) < MAX_EVIDENCE and 20 <= len(line) <= 600 and line not in draft.evidence:
+        draft.evidence.append(line)
+    for name in names:
+        if name.name.casefold() not in {n.name.casefold() for n in draft.names}:
+            draft.names.append(name)
+    for basis in legal_bases(line):
+        if len(draft.legal_basis) < MAX_LEGAL and basis not in draft.legal_basis:
+            draft.legal_basis.append(basis)
+    if len(draft.reasons) < MAX_REASONS:
+        for reason in list(reasons_of(line))[:1]:
+            if reason not in draft.reasons:
+                draft.reasons.append(reason)
+    for code in partners:
+        if code not in draft.coordinated_with:
+            draft.coordinated_with.append(code)
+    if draft.date is None:
+        stated = [d for d in values.dates_in(line, published) if len(d) == 10]
+        if cues.NEWS.search(line) and published:
+            draft.date = published
+        elif stated:
+            draft.date = stated[0]
+
