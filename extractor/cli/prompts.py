@@ -58,8 +58,13 @@ def prompts_render(
     for item in iter_documents([path]):
         if isinstance(item, ExtractorError):
             fail(str(item))
-        answer = extractor.answer_model_for(item)
-        preview = {"article_id": item.id, **render_preview(extractor.prompt, item, answer)}
+        if extractor.guided:
+            from extractor.core.calls.guided import preview as guided_preview
+
+            preview = {"article_id": item.id, "prompt": extractor.prompt.id, **guided_preview(extractor.prompt, item)}
+        else:
+            answer = extractor.answer_model_for(item)
+            preview = {"article_id": item.id, **render_preview(extractor.prompt, item, answer)}
         typer.echo(json.dumps(preview, indent=2, ensure_ascii=False))
 
 

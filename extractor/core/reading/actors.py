@@ -94,7 +94,7 @@ def country_code(span: str) -> str | None:
     if not bare or not bare[:1].isupper():
         return None
     territory = lookup_territory(bare)
-    if territory is None or "-" in territory.code or not territory.is_jurisdiction:
+    if territory is None or "-" in territory.code or not (territory.is_jurisdiction or territory.code == "eu"):
         return None
     names = {territory.name.lower(), territory.full_name.lower(), re.sub(r"^the ", "", territory.in_sentence.lower())}
     names |= {part.lower() for part in re.findall(r"\(([^)]+)\)", territory.full_name)}

@@ -38,7 +38,7 @@ OBJECT_VERB = re.compile(
 PASSIVE = re.compile(
     r"\b(?:is|are|was|were|has been|have been|had been|will be|being|be)\s+(?:also\s+|now\s+|hereby\s+|today\s+|"
     r"being\s+|publicly\s+|jointly\s+)*(?:designated|sanctioned|blocked|listed|delisted|removed|targeted|"
-    r"identified|sanctioning)\b",
+    r"identified)\b",
     re.IGNORECASE,
 )
 # Where the object of an action verb ends: reasons, authorities, relative clauses.

@@ -20,20 +20,25 @@ from dataclasses import dataclass, field
 
 from ..documents import Document
 from ..grounding import values
-from ..grounding.candidates import legal_bases, reasons_of, split_sentences
+from ..grounding.candidates import legal_bases, name_runs, reasons_of, split_sentences
 from . import cues
 from .actors import Actor, actors_in, leading_group
-from .names import NameAt, list_item_name, names_in_target_position
+from .names import NameAt, list_item_name, names_in_target_position, target_name
 from .targets import TargetDraft, resolve_targets
 
 MAX_EVIDENCE = 2
 MAX_LEGAL = 4
 MAX_REASONS = 2
+MAX_MENTIONS = 20
 _COORDINATION = re.compile(
     r"\b(?:in coordination with|in partnership with|together with|jointly with|alongside|in concert with|"
     r"in solidarity with|joined(?: with)?|complement(?:s|ing)? actions? (?:\w+\s+){0,4}by|along with)\s+",
     re.IGNORECASE,
 )
+# "China sanctioned over human rights abuses": a headline's bare participle is passive, its subject the target.
+_PASSIVE_HEADLINE = re.compile(r"\b(?:sanctioned|designated|blocked|banned)\s+(?:over|for|by|in|after|amid)\b",
+                               re.IGNORECASE)
+_SPEAKER = re.compile(r"\s*,?\s*(?:said|says|told|added|wrote|stated)\b")
 _SAID = re.compile(r"\b(?:said|says|announced|stated|wrote|added)\b", re.IGNORECASE)
 
 
@@ -56,12 +61,21 @@ class DraftAction:
     weight: int = 0  # sentences that report it
 
 
+@dataclass(frozen=True)
+class Mention:
+    """A name a reporting sentence prints outside a target's place: perhaps a target, perhaps not."""
+
+    name: str
+    sentence: str
+
+
 @dataclass
 class Reading:
-    """The drafts of a document and the sentences that report actions."""
+    """The drafts of a document, the sentences that report actions, and names left to ask about."""
 
     actions: list[DraftAction]
     reporting: list[str]
+    mentions: list[Mention] = field(default_factory=list)
 
     @property
     def is_sanctions_news(self) -> bool:
@@ -81,14 +95,15 @@ def read(document: Document) -> Reading:
         if item is not None and intro_actors is not None:
             events.append((line, intro_actors, [], [item]))
             continue
-        if not _reports(line, published):
+        headline = _headline(line, number)
+        if not _reports(line, published) or headline and _PASSIVE_HEADLINE.search(line):
             intro_actors = None if not cues.LIST_INTRO.search(line) else intro_actors
             continue
         acting, coordinated = _actors(line)
         for actor in acting:
             counts[actor.code] = counts.get(actor.code, 0) + 1
-        names = [] if _headline(line, number) else names_in_target_position(line)
-        events.append((line, acting, [a.code for a in coordinated], names))
+        # A headline's capitals are no names: it adds its actors, not targets.
+        events.append((line, acting, [a.code for a in coordinated], [] if headline else names_in_target_position(line)))
         for actor in coordinated:
             events.append((line, [actor], [a.code for a in acting], []))
         intro_actors = acting if cues.LIST_INTRO.search(line) else None
@@ -109,7 +124,24 @@ def read(document: Document) -> Reading:
     for draft in actions:
         draft.targets = resolve_targets(draft.names, text)
         draft.coordinated_with = [c for c in draft.coordinated_with if c != draft.authority]
-    return Reading(actions, [line for line, *_ in events])
+    reporting = [line for line, *_ in events]
+    return Reading(actions, reporting, _mentions(actions, reporting, lines))
+
+
+def _mentions(actions: list[DraftAction], reporting: list[str], lines: list[str]) -> list[Mention]:
+    """Names of reporting sentences that no draft holds yet (nor as an alias), each once."""
+    held = {n.casefold() for a in actions for t in a.targets for n in (t.name, *t.aliases)}
+    found: dict[str, Mention] = {}
+    for number, line in enumerate(dict.fromkeys(reporting)):
+        if list_item_name(line) is not None or _headline(line, lines.index(line)):
+            continue
+        for start, end in name_runs(line):
+            if _SPEAKER.match(line, end) or " and " in line[start:end]:
+                continue  # a person quoted, or a run of several names
+            name = target_name(line[start:end])
+            if name and name.casefold() not in held and name.casefold() not in found and len(found) < MAX_MENTIONS:
+                found[name.casefold()] = Mention(name, line)
+    return list(found.values())
 
 
 def _reports(line: str, published: str | None) -> bool:
@@ -149,10 +181,10 @@ def _actors(line: str) -> tuple[list[Actor], list[Actor]]:
 
 def _headline(line: str, number: int) -> bool:
     """A title or heading: the first line without a full stop, or a line in title case."""
+    if line.rstrip().endswith((".", "”", '"', ";", ":")) or len(line.split()) > 25:
+        return False
     words = [w for w in line.split() if len(w) > 3]
-    if number == 0 and not line.rstrip().endswith((".", "”", '"')):
-        return True
-    return len(words) >= 3 and sum(w[:1].isupper() for w in words) >= 0.7 * len(words)
+    return number == 0 or len(words) >= 3 and sum(w[:1].isupper() for w in words) >= 0.7 * len(words)
 
 
 def _main_actor(counts: dict[str, int], document: Document) -> Actor | None:

@@ -113,8 +113,6 @@ def _segments(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         words = re.sub(r"^(?:and|or)\s+", "", stripped).split()
         first = words[0] if words else ""
         lowered = first.lower().strip("“”\"'(")
-        if not first[:1].isupper() and lowered not in ("the",):
-            continue  # "director of the Xinjiang Public Security Bureau"
         if lowered in _INTRODUCTORY:
             continue  # "As the head of ...", "In addition"
         if lowered in ("the", "a", "an") and len(words) > 1 and words[1].lower().strip(",") in TITLES:

@@ -12,9 +12,10 @@ the name ("Chen Mingguo, director of the Xinjiang Public Security Bureau").
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 
-from ..grounding.candidates import COMPANY_SUFFIXES, TITLES, name_runs, name_spans
+from ..grounding.candidates import COMPANY_SUFFIXES, TITLES, name_runs, name_spans, split_sentences
 from .actors import country_code
 from .names import NameAt, target_name
 
@@ -75,6 +76,7 @@ def resolve_targets(names: list[NameAt], text: str) -> list[TargetDraft]:
     return [t for k, t in targets.items() if k not in aliases_of or aliases_of[k] == k]
 
 
+@lru_cache(maxsize=8)
 def _full_names(text: str) -> dict[str, str]:
     """Short form → full name: defined acronyms and parenthesised aliases, and surnames of multi-word names."""
     full: dict[str, str] = {}
@@ -88,9 +90,10 @@ def _full_names(text: str) -> dict[str, str]:
         if name and end == len(head.rstrip()) and name != short:
             full.setdefault(short, name)
     # A family name first ("Wang Junzheng") or last ("Carrie Lam"): either end of a multi-word name.
+    spans = {span for sentence in split_sentences(text) for span in name_spans(sentence)}
     for index in (-1, 0):
         surnames: dict[str, set[str]] = {}
-        for span in name_spans(text):
+        for span in spans:
             words = span.split()
             if 2 <= len(words) <= 4 and all(w[:1].isupper() for w in words) and not any(
                     w.lower() in TITLES for w in words):
