@@ -60,6 +60,8 @@ TITLES = {"mr", "mrs", "ms", "dr", "prof", "sir", "dame", "president", "secretar
            "interior", "treasury", "former", "then", "acting", "supreme", "leader", "justice"}
 COMPANY_SUFFIXES = {"ltd", "ltd.", "llc", "inc", "inc.", "co", "co.", "corp", "corp.", "plc", "gmbh", "s.a.",
                      "lp", "llp", "ag", "jsc", "pjsc", "ojsc", "fze", "fzco", "limited"}
+# Collective nouns whose possessive stays inside a name.
+_COLLECTIVE = {"people", "peoples", "workers", "women", "children", "citizens", "veterans", "farmers", "martyrs"}
 _POSSESSIVE = re.compile(r"['’]s?$")
 _ACRONYM_AFTER = re.compile(r"\s*\(([A-Z][A-Za-z0-9.&\-]{1,15})\)")
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&\-]{1,11}\b")
@@ -205,6 +207,8 @@ def name_runs(sentence: str) -> Iterator[tuple[int, int]]:
         if not _name_word(word, inside=bool(run)):
             continue
         possessive = _POSSESSIVE.search(word) if _is_capitalised(word) else None
+        if possessive and _POSSESSIVE.sub("", word).lower() in _COLLECTIVE:
+            possessive = None  # "Democratic People’s Republic of Korea", "Workers’ Party": one name
         if possessive and len(word) > len(possessive.group()) + 1:
             run.append((word, start, end - len(possessive.group())))
             yield from flush()

@@ -28,6 +28,12 @@ BODIES: dict[str, str] = {
     "european commission": "eu", "european council": "eu", "council of the european union": "eu",
     "council of the eu": "eu", "security council": "un", "unsc": "un",
 }
+# Names of one body: its actions are one issuer's ("OFAC" and "the Treasury Department" are one).
+_SAME_BODY = {"office of foreign assets control": "treasury", "ofac": "treasury", "department of the treasury": "treasury",
+              "department of treasury": "treasury", "treasury department": "treasury", "department of state": "state",
+              "state department": "state", "secretary of state": "state", "department of commerce": "commerce",
+              "commerce department": "commerce", "bureau of industry and security": "commerce",
+              "office of financial sanctions implementation": "ofsi"}
 _BODY = re.compile(r"(?<![\w’'])(?:" + "|".join(re.escape(b) for b in sorted(BODIES, key=len, reverse=True))
                    + r")(?![\w-])", re.IGNORECASE)
 _INITIALISM = re.compile(r"^(?:[A-Z]\.){2,3}$|^[A-Z]{2,3}$")
@@ -41,6 +47,7 @@ class Actor:
     issuer: str | None
     start: int  # where the sentence names it
     end: int
+    body: str | None = None  # which body of the jurisdiction acts, when the text names one
 
 
 def actors_in(zone: str) -> list[Actor]:
@@ -52,7 +59,8 @@ def actors_in(zone: str) -> list[Actor]:
         start, end = _widen(zone, match.start(), match.end())
         taken.append((start, end))
         if code not in found or found[code].issuer is None:
-            found[code] = Actor(code, zone[start:end], start, end)
+            key = match.group().lower()
+            found[code] = Actor(code, zone[start:end], start, end, _SAME_BODY.get(key, key))
     position = 0
     for span in name_spans(zone):
         start = zone.find(span, position if zone.find(span, position) >= 0 else 0)

@@ -44,7 +44,7 @@ PASSIVE = re.compile(
 # Where the object of an action verb ends: reasons, authorities, relative clauses.
 OBJECT_END = re.compile(
     r"\s(?:for|from|pursuant|under|because|due to|in response|in connection|in coordination|in relation|over|as part|"
-    r"who|which|whose|that|saying|after|following|since|on behalf|to)\s|[;:—–]|\s-\s",
+    r"who|which|whose|that|saying|after|following|since|on behalf|to|as an?)\s|[:—–]|\s-\s",
 )
 # "sanctioned" meaning approved, and other senses of the words that are not sanctions.
 NOT_SANCTIONS = re.compile(
@@ -55,7 +55,7 @@ NOT_SANCTIONS = re.compile(
 # Threats, calls, proposals and reviews: sanctions that have not happened.
 HYPOTHETICAL = re.compile(
     r"\b(?:would|could|might|should|may|must)\s+(?:\w+\s+)?(?:be\s+)?(?:sanction|impos|designat|ban|block)|"
-    r"\b(?:threat\w*|call(?:s|ed|ing)?\s+(?:for|on)|urg\w+|propos\w+|consider\w*|weigh\w*|review\w*|persuade\w*|"
+    r"\b(?:threat\w*|call(?:s|ed|ing)?\s+(?:for|on)|urg\w+|propos\w+|consider\w*|weigh\w*|persuade\w*|"
     r"push(?:ed|es|ing)?\s+for|demand\w*|seek\w*|plan(?:s|ned)?\s+to)\b|\bif\s|\bnot\s+(?:\w+\s+)?(?:sanction|impos)|"
     r"\bdid not\b|\bno\s+sanctions\b",
     re.IGNORECASE,
@@ -97,6 +97,10 @@ MEASURES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
                          r"\bprohibit)"),
     )
 )
+
+
+# Present-tense forms: "is designating", "are designated", "is being designated" report this article's news.
+PRESENT = re.compile(r"\b(?:is|are|am)\s+(?:\w+\s+){0,2}?(?:being\s+)?\w+(?:ed|ing)\b", re.IGNORECASE)
 
 
 def reports_action(sentence: str) -> bool:

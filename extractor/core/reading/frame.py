@@ -38,6 +38,7 @@ _COORDINATION = re.compile(
 # "China sanctioned over human rights abuses": a headline's bare participle is passive, its subject the target.
 _PASSIVE_HEADLINE = re.compile(r"\b(?:sanctioned|designated|blocked|banned)\s+(?:over|for|by|in|after|amid)\b",
                                re.IGNORECASE)
+_PARAGRAPHS = re.compile(r"\n\s*\n")
 _SPEAKER = re.compile(r"\s*,?\s*(?:said|says|told|added|wrote|stated)\b")
 _SAID = re.compile(r"\b(?:said|says|announced|stated|wrote|added)\b", re.IGNORECASE)
 
@@ -59,6 +60,7 @@ class DraftAction:
     coordinated_with: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
     weight: int = 0  # sentences that report it
+    body: str | None = None  # the acting body, when the text names one
 
 
 @dataclass(frozen=True)
@@ -86,18 +88,21 @@ class Reading:
 def read(document: Document) -> Reading:
     """Draft actions of `document` from its sentences (see the module docstring)."""
     published = document.published
-    lines = list(split_sentences(document.text))
+    lines = [(number, line) for number, paragraph in enumerate(_PARAGRAPHS.split(document.text))
+             for line in split_sentences(paragraph)]
     events: list[tuple[str, list[Actor], list[str], list[NameAt]]] = []
     counts: dict[str, int] = {}
-    intro_actors: list[Actor] | None = None
-    for number, line in enumerate(lines):
+    intro: tuple[int, list[Actor]] | None = None  # the last paragraph that reported an action, and who acted
+    for index, (paragraph, line) in enumerate(lines):
         item = list_item_name(line)
-        if item is not None and intro_actors is not None:
-            events.append((line, intro_actors, [], [item]))
+        if item is not None and intro is not None:
+            # A list after a paragraph that reports designations: its items are the targets.
+            events.append((line, intro[1], [], [item]))
             continue
-        headline = _headline(line, number)
+        headline = _headline(line, index)
         if not _reports(line, published) or headline and _PASSIVE_HEADLINE.search(line):
-            intro_actors = None if not cues.LIST_INTRO.search(line) else intro_actors
+            if intro is not None and paragraph != intro[0]:
+                intro = None
             continue
         acting, coordinated = _actors(line)
         for actor in acting:
@@ -106,33 +111,50 @@ def read(document: Document) -> Reading:
         events.append((line, acting, [a.code for a in coordinated], [] if headline else names_in_target_position(line)))
         for actor in coordinated:
             events.append((line, [actor], [a.code for a in acting], []))
-        intro_actors = acting if cues.LIST_INTRO.search(line) else None
+        intro = (paragraph, acting)
     main = _main_actor(counts, document)
+    reporting = [line for line, *_ in events]
     if main is None:
-        return Reading([], [line for line, *_ in events])
-    drafts: dict[tuple[str, str, bool], DraftAction] = {}
+        return Reading([], reporting)
+    drafts: list[DraftAction] = []
     for line, acting, partners, names in events:
+        kind, counter = cues.kind_of(line), bool(cues.COUNTER.search(line))
         for actor in acting or [main]:
-            kind, counter = cues.kind_of(line), bool(cues.COUNTER.search(line))
-            key = (actor.code, kind, counter)
-            draft = drafts.get(key)
-            if draft is None:
-                draft = drafts[key] = DraftAction(actor.code, actor.issuer, kind, counter)
-            _add(draft, line, names, partners, published)
-    actions = sorted(drafts.values(), key=lambda d: (d.authority != main.code, -d.weight))
+            _add(_draft_for(drafts, actor, kind, counter), line, names, partners, published)
+    actions = sorted(drafts, key=lambda d: (d.authority != main.code, -d.weight))
     text = document.text
     for draft in actions:
         draft.targets = resolve_targets(draft.names, text)
         draft.coordinated_with = [c for c in draft.coordinated_with if c != draft.authority]
-    reporting = [line for line, *_ in events]
-    return Reading(actions, reporting, _mentions(actions, reporting, lines))
+    return Reading(actions, reporting, _mentions(actions, reporting, [line for _, line in lines]))
+
+
+def _draft_for(drafts: list[DraftAction], actor: Actor, kind: str, counter: bool) -> DraftAction:
+    """The action an actor's sentence adds to: one per jurisdiction, acting body, kind and countermeasure.
+
+    A sentence that names no body ("the United States imposed") adds to that jurisdiction's first action;
+    a first body named makes that action its own, a second body gets an action of its own.
+    """
+    same = [d for d in drafts if d.authority == actor.code and d.action == kind and d.is_countermeasure == counter]
+    if actor.body is None and same:
+        return same[0]
+    for draft in same:
+        if draft.body == actor.body:
+            return draft
+    for draft in same:
+        if draft.body is None:
+            draft.body, draft.issuer = actor.body, actor.issuer
+            return draft
+    draft = DraftAction(actor.code, actor.issuer, kind, counter, body=actor.body)
+    drafts.append(draft)
+    return draft
 
 
 def _mentions(actions: list[DraftAction], reporting: list[str], lines: list[str]) -> list[Mention]:
     """Names of reporting sentences that no draft holds yet (nor as an alias), each once."""
     held = {n.casefold() for a in actions for t in a.targets for n in (t.name, *t.aliases)}
     found: dict[str, Mention] = {}
-    for number, line in enumerate(dict.fromkeys(reporting)):
+    for line in dict.fromkeys(reporting):
         if list_item_name(line) is not None or _headline(line, lines.index(line)):
             continue
         for start, end in name_runs(line):
@@ -148,7 +170,7 @@ def _reports(line: str, published: str | None) -> bool:
     if not cues.reports_action(line):
         return False
     # A sentence dated before the publication date ("On July 9, 2020, OFAC designated") is history.
-    if published and not cues.NEWS.search(line):
+    if published and not cues.NEWS.search(line) and not cues.PRESENT.search(line):
         stated = [d for d in values.dates_in(line, None) if len(d) == 10]
         if stated and all(d < published for d in stated):
             return False

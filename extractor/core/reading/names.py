@@ -31,6 +31,10 @@ _SDN_ENTRY = re.compile(r"\((?:a\.k\.a\.|f\.k\.a\.|aka|also known as)|\b(?:DOB|P
 # A run right after one of these is the object of a preposition: part of a role or a place, not a target.
 _PREPOSITION = re.compile(r"\b(?:of|in|at|from|with|by|to|into|within|near|under|for|on|via|than|against|"
                           r"between|like|as)\s+(?:the\s+)?$", re.IGNORECASE)
+# Parts of a list: commas and semicolons, not the comma of "Co., Ltd." or "Holdings, Inc.".
+_SEGMENT_BREAK = re.compile(r"([,;]\s*(?!(?:Ltd|LTD|Inc|INC|LLC|Co|CO|Corp|S\.A|PLC|plc|Limited|GmbH|AG|JSC)\b)|\s+--\s+|"
+                            r"\s+[–—]\s+)")
+_CLAUSE_JOINT = re.compile(r",?\s+(?:while|whereas|but|and)\s+(?=[A-Z])")
 _ITEM_END = re.compile(r",|;|\(|\s(?:is|was|are|were|has|had|served|serves)\s|$")
 _QUOTED = re.compile(r"“[^”]{0,400}”|\"[^\"]{0,400}\"")
 _INTRODUCTORY = {"as", "in", "on", "under", "during", "after", "before", "since", "with", "today", "additionally",
@@ -43,9 +47,9 @@ _SKIP = {"now", "here", "there", "click", "view", "january", "february", "march"
 _NOT_TARGET_WORDS = {"executive", "order", "e.o", "act", "regulations", "regulation", "list", "sdn", "program",
                      "programme", "sanctions", "section", "u.s.c", "c.f.r", "resolution", "resolutions", "unscr",
                      "unscrs", "secretary", "spokesperson", "spokesman", "press", "statement", "treasury", "ofac",
-                     "department", "administration", "president", "minister", "ministry", "council", "day",
+                     "department", "administration", "president", "minister", "ministry", "day",
                      "implications", "identifying", "information", "view", "click", "read", "more", "designations",
-                     "designation", "updates", "related"}
+                     "designation", "updates", "related", "persons", "nationals"}
 _ALIAS_AFTER = re.compile(r"\s*\((?:also known as|a\.k\.a\.|aka|f\.k\.a\.)?\s*([^()]{2,60}?)\)")
 _ALIAS_PHRASE = re.compile(r"\s*,?\s*\(?(?:also known as|a\.k\.a\.|aka)\s+([^,;()]{2,60})", re.IGNORECASE)
 
@@ -64,9 +68,15 @@ def names_in_target_position(sentence: str) -> list[NameAt]:
     text = _QUOTED.sub(lambda m: " " * len(m.group()), sentence)  # quoted titles and speech name no target
     passives = [(m.start(), m.end()) for m in cues.PASSIVE.finditer(text)]
     zones: list[tuple[int, int, bool]] = []
-    for start, _ in passives:
-        clause = max(text.rfind(";", 0, start), text.rfind(":", 0, start))
-        zones.append((clause + 1, start, False))
+    previous = 0
+    for start, end in passives:
+        # The subject starts after the previous clause: "X is designated ..., while Y is being designated".
+        bound = max(text.rfind(";", 0, start) + 1, text.rfind(":", 0, start) + 1, previous)
+        joint = None
+        for joint in _CLAUSE_JOINT.finditer(text, bound, start):
+            pass  # the last one before the verb
+        zones.append((joint.end() if joint and previous else bound, start, False))
+        previous = end
     for match in cues.OBJECT_VERB.finditer(text):
         if any(s <= match.start() < e for s, e in passives):
             continue  # "is designated": a passive, whose target is its subject
@@ -104,11 +114,11 @@ def _segments(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
     """The comma-separated parts of a zone that can hold a name: not appositions ("director of ..."),
     not introductory phrases ("As the head of Turkey's Ministry of Justice")."""
     position = start
-    for piece in re.split(r"(,\s*|\s+--\s+|\s+[–—]\s+)", text[start:end]):
+    for piece in _SEGMENT_BREAK.split(text[start:end]):
         piece_start = position
         position += len(piece)
         stripped = piece.strip()
-        if not stripped or re.fullmatch(r",\s*|--|[–—]", stripped):
+        if not stripped or re.fullmatch(r"[,;]|--|[–—]", stripped):
             continue
         words = re.sub(r"^(?:and|or)\s+", "", stripped).split()
         first = words[0] if words else ""

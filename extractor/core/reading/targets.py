@@ -80,8 +80,8 @@ def resolve_targets(names: list[NameAt], text: str) -> list[TargetDraft]:
 def _full_names(text: str) -> dict[str, str]:
     """Short form → full name: defined acronyms and parenthesised aliases, and surnames of multi-word names."""
     full: dict[str, str] = {}
-    for match in re.finditer(r"([A-Z][^()\n]{2,120}?)\s+\(([A-Z][\w.’'-]{1,30}(?:\s[A-Z][\w.’'-]*){0,2})\)", text):
-        head, short = match.group(1), match.group(2)
+    for match in re.finditer(r"([A-Z][^()\n]{2,120}?)\s+\(\s*([A-Z][\w.’'-]{1,30}(?:\s[A-Z][\w.’'-]*){0,2})\)", text):
+        head, short = re.sub(r"(?:’s|'s)$", "", match.group(1)), match.group(2)
         runs = list(name_runs(head))
         if not runs:
             continue
