@@ -36,6 +36,11 @@ _SAME_BODY = {"office of foreign assets control": "treasury", "ofac": "treasury"
               "office of financial sanctions implementation": "ofsi"}
 _BODY = re.compile(r"(?<![\w’'])(?:" + "|".join(re.escape(b) for b in sorted(BODIES, key=len, reverse=True))
                    + r")(?![\w-])", re.IGNORECASE)
+_AFTER_PREPOSITION = re.compile(r"\b(?:in|at|from|to|with|against|on|for|of|over|into|within|across|toward|towards|"
+                                r"about|regarding|respect to)\s+(?:the\s+)?$", re.IGNORECASE)
+# Capitalised function words of headings ("SYSTEM IN THE DPRK") that rigour would read as codes.
+_WORDS_NOT_CODES = {"IN", "ON", "AT", "TO", "BY", "OR", "AN", "AS", "IS", "IT", "NO", "OF", "BE", "DO", "GO", "ME",
+                    "MY", "SO", "UP", "WE", "HE", "AM", "ID", "IF", "THE", "AND", "FOR", "ARE", "CAN", "MAY"}
 _INITIALISM = re.compile(r"^(?:[A-Z]\.){2,3}$|^[A-Z]{2,3}$")
 
 
@@ -67,6 +72,8 @@ def actors_in(zone: str) -> list[Actor]:
         if start < 0 or any(s <= start < e for s, e in taken):
             continue
         code = country_code(span)
+        if code and _AFTER_PREPOSITION.search(zone[:start]):
+            continue  # "the situation in Hong Kong": a place, not the one acting
         if code and code not in found:
             found[code] = Actor(code, None, start, start + len(span))
     return sorted(found.values(), key=lambda actor: actor.start)
@@ -99,7 +106,7 @@ def _widen(zone: str, start: int, end: int) -> tuple[int, int]:
 def country_code(span: str) -> str | None:
     """The code of a span that is a country's name ("Canada", "the U.K.", "EU"); None for demonyms and places."""
     bare = re.sub(r"^(?:the|The)\s+", "", span.strip())
-    if not bare or not bare[:1].isupper():
+    if not bare or not bare[:1].isupper() or bare in _WORDS_NOT_CODES:
         return None
     territory = lookup_territory(bare)
     if territory is None or "-" in territory.code or not (territory.is_jurisdiction or territory.code == "eu"):

@@ -64,7 +64,8 @@ HYPOTHETICAL = re.compile(
 BACKGROUND = re.compile(
     r"\b(?:previously|earlier|formerly|already|once|last\s+(?:year|month|week|spring|summer|autumn|fall|winter|"
     r"january|february|march|april|may|june|july|august|september|october|november|december)|"
-    r"(?:in|since|from)\s+(?:19|20)\d\d|has been the subject|remains?\s+(?:designated|blocked|listed|under)|"
+    r"(?:in|since|from)\s+(?:(?:january|february|march|april|may|june|july|august|september|october|november|"
+    r"december)\s+)?(?:19|20)\d\d|has been the subject|remains?\s+(?:designated|blocked|listed|under)|"
     r"will remain|continues? to be)\b",
     re.IGNORECASE,
 )

@@ -98,6 +98,7 @@ def read(document: Document) -> Reading:
         if item is not None and intro is not None:
             # A list after a paragraph that reports designations: its items are the targets.
             events.append((line, intro[1], [], [item]))
+            intro = (paragraph, intro[1])  # the item's own further sentences do not end the list
             continue
         headline = _headline(line, index)
         if not _reports(line, published) or headline and _PASSIVE_HEADLINE.search(line):
@@ -171,8 +172,8 @@ def _reports(line: str, published: str | None) -> bool:
         return False
     # A sentence dated before the publication date ("On July 9, 2020, OFAC designated") is history.
     if published and not cues.NEWS.search(line) and not cues.PRESENT.search(line):
-        stated = [d for d in values.dates_in(line, None) if len(d) == 10]
-        if stated and all(d < published for d in stated):
+        stated = values.dates_in(line, None)
+        if stated and all(d < published[:len(d)] for d in stated):
             return False
     return True
 

@@ -35,6 +35,7 @@ _PREPOSITION = re.compile(r"\b(?:of|in|at|from|with|by|to|into|within|near|under
 _SEGMENT_BREAK = re.compile(r"([,;]\s*(?!(?:Ltd|LTD|Inc|INC|LLC|Co|CO|Corp|S\.A|PLC|plc|Limited|GmbH|AG|JSC)\b)|\s+--\s+|"
                             r"\s+[–—]\s+)")
 _CLAUSE_JOINT = re.compile(r",?\s+(?:while|whereas|but|and)\s+(?=[A-Z])")
+_POSSESSOR = re.compile(r"(?:’s|'s|’)\s")
 _ITEM_END = re.compile(r",|;|\(|\s(?:is|was|are|were|has|had|served|serves)\s|$")
 _QUOTED = re.compile(r"“[^”]{0,400}”|\"[^\"]{0,400}\"")
 _INTRODUCTORY = {"as", "in", "on", "under", "during", "after", "before", "since", "with", "today", "additionally",
@@ -151,8 +152,10 @@ def _names_between(text: str, start: int, end: int, *, first_only: bool = False,
         absolute = start + run_start
         if _PREPOSITION.search(text[max(0, absolute - 16):absolute]):
             continue
+        if _POSSESSOR.match(zone, run_end):
+            continue  # "Haralampiev’s wife": the possessor is not the one named
         run = zone[run_start:run_end]
-        for name, offset in _split_and(run, absolute) if split_and else [(run, absolute)]:
+        for name, offset in _split_and(run, absolute, persons_only=not split_and):
             core = target_name(name)
             if core is None:
                 continue
@@ -173,12 +176,16 @@ def _broken_runs(zone: str) -> Iterator[tuple[int, int]]:
         yield position, end
 
 
-def _split_and(run: str, offset: int) -> Iterator[tuple[str, int]]:
+def _split_and(run: str, offset: int, *, persons_only: bool = False) -> Iterator[tuple[str, int]]:
     """A run as names: "Canada and the United Kingdom" is two, "Production and Construction Corps" one.
 
-    A run is split at "and" unless the words after it end like an organisation's name.
+    A run is split at "and" unless the words after it end like an organisation's name; in a list
+    with a serial comma ("A, B, and C"), only where each part is a name of two or more words
+    ("Veselka Haralampieva and Pavel Haralampiev", not "Basque Fatherland and Liberty").
     """
     parts = re.split(r"\s+and\s+", run)
+    if persons_only and any(len(part.split()) < 2 for part in parts):
+        parts = [run]
     if len(parts) == 1 or _looks_like_organisation(parts[-1]):
         yield run, offset
         return
