@@ -61,7 +61,7 @@ def prompts_render(
         if extractor.guided:
             from extractor.core.calls.guided import preview as guided_preview
 
-            preview = {"article_id": item.id, "prompt": extractor.prompt.id, **guided_preview(extractor.prompt, item)}
+            preview = {"article_id": item.id, "prompt": extractor.prompt.id, **guided_preview(item)}
         else:
             answer = extractor.answer_model_for(item)
             preview = {"article_id": item.id, **render_preview(extractor.prompt, item, answer)}

@@ -164,7 +164,7 @@ class Extractor:
 
     @cached_property
     def guided(self) -> bool:
-        """Whether documents are read by rules and the model asked short questions (`calls/guided.py`): small models."""
+        """Whether documents are read by rules instead of asked of the model (`calls/guided.py`): small models."""
         return bool(getattr(self.backend, "guided_reading", False))
 
     def answer_model_for(self, document: Document) -> type[BaseModel]:
@@ -308,7 +308,7 @@ class Extractor:
             return await self.acall(document, messages, response_model, stats, step)
 
         if self.guided:
-            return await guided.ask_guided(self.prompt, document, call)
+            return guided.ask_guided(document)
         return await strategies.ask(self.prompt, document, self.answer_model_for(document), call)
 
     async def acall(

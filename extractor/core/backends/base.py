@@ -22,8 +22,8 @@ class Backend(Protocol):
 
     Two optional capability flags, read with a default of False, are for small models only:
     `grounded_decoding` (the schema sent is narrowed to what each document supports,
-    `grounding/decoding.py`) and `guided_reading` (the document is read by rules and the model
-    asked short questions instead of the whole schema, `calls/guided.py`).
+    `grounding/decoding.py`) and `guided_reading` (the document is read by rules instead of
+    asked of the model, `calls/guided.py`).
     """
 
     name: str

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from rigour.territories import lookup_territory
 
-from ..grounding.candidates import name_spans
+from ..grounding.candidates import name_runs
 
 # Sanctioning bodies by the jurisdiction they act for; longest names are matched first.
 BODIES: dict[str, str] = {
@@ -29,11 +29,13 @@ BODIES: dict[str, str] = {
     "council of the eu": "eu", "security council": "un", "unsc": "un",
 }
 # Names of one body: its actions are one issuer's ("OFAC" and "the Treasury Department" are one).
-_SAME_BODY = {"office of foreign assets control": "treasury", "ofac": "treasury", "department of the treasury": "treasury",
-              "department of treasury": "treasury", "treasury department": "treasury", "department of state": "state",
-              "state department": "state", "secretary of state": "state", "department of commerce": "commerce",
-              "commerce department": "commerce", "bureau of industry and security": "commerce",
-              "office of financial sanctions implementation": "ofsi"}
+_SAME_BODY = {
+    "office of foreign assets control": "treasury", "ofac": "treasury", "department of the treasury": "treasury",
+    "department of treasury": "treasury", "treasury department": "treasury", "department of state": "state",
+    "state department": "state", "secretary of state": "state", "department of commerce": "commerce",
+    "commerce department": "commerce", "bureau of industry and security": "commerce",
+    "office of financial sanctions implementation": "ofsi",
+}
 _BODY = re.compile(r"(?<![\w’'])(?:" + "|".join(re.escape(b) for b in sorted(BODIES, key=len, reverse=True))
                    + r")(?![\w-])", re.IGNORECASE)
 _AFTER_PREPOSITION = re.compile(r"\b(?:in|at|from|to|with|against|on|for|of|over|into|within|across|toward|towards|"
@@ -66,16 +68,22 @@ def actors_in(zone: str) -> list[Actor]:
         if code not in found or found[code].issuer is None:
             key = match.group().lower()
             found[code] = Actor(code, zone[start:end], start, end, _SAME_BODY.get(key, key))
-    position = 0
-    for span in name_spans(zone):
-        start = zone.find(span, position if zone.find(span, position) >= 0 else 0)
-        if start < 0 or any(s <= start < e for s, e in taken):
-            continue
-        code = country_code(span)
-        if code and _AFTER_PREPOSITION.search(zone[:start]):
-            continue  # "the situation in Hong Kong": a place, not the one acting
-        if code and code not in found:
-            found[code] = Actor(code, None, start, start + len(span))
+    for run_start, run_end in name_runs(zone):
+        # The run, or its parts: "Canada and the U.K." names two countries.
+        parts = [(run_start, run_end)]
+        parts += [(run_start + m.start(), run_start + m.end())
+                  for m in re.finditer(r"[^,]+?(?=\s+and\s+|,|$)|(?<=and\s)[^,]+", zone[run_start:run_end])]
+        for start, end in parts:
+            span = re.sub(r"^\s*(?:and\s+)?", "", zone[start:end]).strip()
+            start = zone.find(span, start)
+            if start < 0 or any(s <= start < e for s, e in taken):
+                continue
+            place = country_code(span)
+            if not place or _AFTER_PREPOSITION.search(zone[:start]):
+                continue  # "the situation in Hong Kong": a place, not the one acting
+            taken.append((start, start + len(span)))
+            if place not in found:
+                found[place] = Actor(place, None, start, start + len(span))
     return sorted(found.values(), key=lambda actor: actor.start)
 
 

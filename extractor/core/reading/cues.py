@@ -69,8 +69,8 @@ BACKGROUND = re.compile(
     r"will remain|continues? to be)\b",
     re.IGNORECASE,
 )
-LIFT = re.compile(r"\b(?:lift\w*|remov\w*|delist\w*|de-list\w*|revo\w+|unblock\w*|terminat\w*|rescind\w*|eas(?:e|ed|es|ing)"
-                  r"\s+(?:\S+\s+){0,3}sanctions)\b", re.IGNORECASE)
+LIFT = re.compile(r"\b(?:lift\w*|remov\w*|delist\w*|de-list\w*|revo\w+|unblock\w*|terminat\w*|rescind\w*|"
+                  r"eas(?:e|ed|es|ing)\s+(?:\S+\s+){0,3}sanctions)\b", re.IGNORECASE)
 AMEND = re.compile(r"\b(?:amend\w*|extend\w*|renew\w*|expand\w*)\b(?=.{0,60}\b(?:sanctions|measures|restrictions|"
                    r"designations?)\b)", re.IGNORECASE)
 COUNTER = re.compile(r"\b(?:hit back|hits back|retaliat\w*|countermeasures?|counter-sanctions|tit-for-tat|"

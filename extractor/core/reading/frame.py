@@ -101,7 +101,7 @@ def read(document: Document) -> Reading:
             intro = (paragraph, intro[1])  # the item's own further sentences do not end the list
             continue
         headline = _headline(line, index)
-        if not _reports(line, published) or headline and _PASSIVE_HEADLINE.search(line):
+        if not _reports(line, published) or (headline and _PASSIVE_HEADLINE.search(line)):
             if intro is not None and paragraph != intro[0]:
                 intro = None
             continue
@@ -127,7 +127,8 @@ def read(document: Document) -> Reading:
     for draft in actions:
         draft.targets = resolve_targets(draft.names, text)
         draft.coordinated_with = [c for c in draft.coordinated_with if c != draft.authority]
-    return Reading(actions, reporting, _mentions(actions, reporting, [line for _, line in lines]))
+    headlines = {line for index, (_, line) in enumerate(lines) if _headline(line, index)}
+    return Reading(actions, reporting, _mentions(actions, reporting, headlines))
 
 
 def _draft_for(drafts: list[DraftAction], actor: Actor, kind: str, counter: bool) -> DraftAction:
@@ -151,12 +152,12 @@ def _draft_for(drafts: list[DraftAction], actor: Actor, kind: str, counter: bool
     return draft
 
 
-def _mentions(actions: list[DraftAction], reporting: list[str], lines: list[str]) -> list[Mention]:
+def _mentions(actions: list[DraftAction], reporting: list[str], headlines: set[str]) -> list[Mention]:
     """Names of reporting sentences that no draft holds yet (nor as an alias), each once."""
     held = {n.casefold() for a in actions for t in a.targets for n in (t.name, *t.aliases)}
     found: dict[str, Mention] = {}
     for line in dict.fromkeys(reporting):
-        if list_item_name(line) is not None or _headline(line, lines.index(line)):
+        if list_item_name(line) is not None or line in headlines:
             continue
         for start, end in name_runs(line):
             if _SPEAKER.match(line, end) or " and " in line[start:end]:
@@ -207,7 +208,7 @@ def _headline(line: str, number: int) -> bool:
     if line.rstrip().endswith((".", "”", '"', ";", ":")) or len(line.split()) > 25:
         return False
     words = [w for w in line.split() if len(w) > 3]
-    return number == 0 or len(words) >= 3 and sum(w[:1].isupper() for w in words) >= 0.7 * len(words)
+    return number == 0 or (len(words) >= 3 and sum(w[:1].isupper() for w in words) >= 0.7 * len(words))
 
 
 def _main_actor(counts: dict[str, int], document: Document) -> Actor | None:

@@ -32,8 +32,8 @@ _SDN_ENTRY = re.compile(r"\((?:a\.k\.a\.|f\.k\.a\.|aka|also known as)|\b(?:DOB|P
 _PREPOSITION = re.compile(r"\b(?:of|in|at|from|with|by|to|into|within|near|under|for|on|via|than|against|"
                           r"between|like|as)\s+(?:the\s+)?$", re.IGNORECASE)
 # Parts of a list: commas and semicolons, not the comma of "Co., Ltd." or "Holdings, Inc.".
-_SEGMENT_BREAK = re.compile(r"([,;]\s*(?!(?:Ltd|LTD|Inc|INC|LLC|Co|CO|Corp|S\.A|PLC|plc|Limited|GmbH|AG|JSC)\b)|\s+--\s+|"
-                            r"\s+[–—]\s+)")
+_SEGMENT_BREAK = re.compile(r"([,;]\s*(?!(?:Ltd|LTD|Inc|INC|LLC|Co|CO|Corp|S\.A|PLC|plc|Limited|GmbH|AG|JSC)\b)|"
+                            r"\s+--\s+|\s+[–—]\s+)")
 _CLAUSE_JOINT = re.compile(r",?\s+(?:while|whereas|but|and)\s+(?=[A-Z])")
 _POSSESSOR = re.compile(r"(?:’s|'s|’)\s")
 _ITEM_END = re.compile(r",|;|\(|\s(?:is|was|are|were|has|had|served|serves)\s|$")
@@ -41,9 +41,9 @@ _QUOTED = re.compile(r"“[^”]{0,400}”|\"[^\"]{0,400}\"")
 _INTRODUCTORY = {"as", "in", "on", "under", "during", "after", "before", "since", "with", "today", "additionally",
                  "also", "however", "separately", "further", "furthermore", "moreover", "meanwhile", "yesterday",
                  "now", "through", "by", "according", "pursuant", "for", "while", "when", "although", "from"}
-_SKIP = {"now", "here", "there", "click", "view", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-                "november", "december", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-                "sunday", "today", "yesterday"}
+_SKIP = {"now", "here", "there", "click", "view", "january", "february", "march", "april", "may", "june", "july",
+         "august", "september", "october", "november", "december", "monday", "tuesday", "wednesday", "thursday",
+         "friday", "saturday", "sunday", "today", "yesterday"}
 # Words that make a run something other than a target: laws and programmes, lists, offices that sanction.
 _NOT_TARGET_WORDS = {"executive", "order", "e.o", "act", "regulations", "regulation", "list", "sdn", "program",
                      "programme", "sanctions", "section", "u.s.c", "c.f.r", "resolution", "resolutions", "unscr",
@@ -73,10 +73,8 @@ def names_in_target_position(sentence: str) -> list[NameAt]:
     for start, end in passives:
         # The subject starts after the previous clause: "X is designated ..., while Y is being designated".
         bound = max(text.rfind(";", 0, start) + 1, text.rfind(":", 0, start) + 1, previous)
-        joint = None
-        for joint in _CLAUSE_JOINT.finditer(text, bound, start):
-            pass  # the last one before the verb
-        zones.append((joint.end() if joint and previous else bound, start, False))
+        joints = list(_CLAUSE_JOINT.finditer(text, bound, start))
+        zones.append((joints[-1].end() if joints and previous else bound, start, False))
         previous = end
     for match in cues.OBJECT_VERB.finditer(text):
         if any(s <= match.start() < e for s, e in passives):
@@ -86,8 +84,8 @@ def names_in_target_position(sentence: str) -> list[NameAt]:
         if colon >= 0:  # "... designations under the Act: A, B, and C"
             zones.append((colon + 1, len(text), True))
             continue
-        end = cues.OBJECT_END.search(text, start - 1)
-        zones.append((start, end.start() if end else len(text), False))
+        stop = cues.OBJECT_END.search(text, start - 1)
+        zones.append((start, stop.start() if stop else len(text), False))
     found: list[NameAt] = []
     for start, end, listed in zones:
         for seg_start, seg_end in _segments(text, start, end):
@@ -226,14 +224,14 @@ def target_name(run: str) -> str | None:
     if not words:
         return None
     name = _span_of(run, words)
-    lowered = [w.lower().rstrip(".,") for w in words]
-    if len(name) < 2 or all(w in _SKIP or _is_title(w) or w in OPENERS for w in lowered):
+    folded = [w.lower().rstrip(".,") for w in words]
+    if len(name) < 2 or all(w in _SKIP or _is_title(w) or w in OPENERS for w in folded):
         return None
-    if any(w in _NOT_TARGET_WORDS for w in lowered) and not _looks_like_organisation(name):
+    if any(w in _NOT_TARGET_WORDS for w in folded) and not _looks_like_organisation(name):
         return None
     if LEGAL_HEADS.search(name) or name.lower() in BODIES or values.is_place(name) or country_code(name):
         return None
-    if len(words) == 1 and (_demonym(name) or name.lower().endswith("s") and name[1:].islower()):
+    if len(words) == 1 and (_demonym(name) or (name.lower().endswith("s") and name[1:].islower())):
         return None  # "Chinese", "Uyghurs": a people, not a target
     if all(_demonym(w) or _is_title(w.lower()) for w in words):
         return None
@@ -242,7 +240,7 @@ def target_name(run: str) -> str | None:
 
 def _is_title(word: str) -> bool:
     """A title word, also inside a hyphenated title ("Commander-in-Chief")."""
-    return word in TITLES or any(part in TITLES for part in word.split("-")) and "-in-" in word
+    return word in TITLES or (any(part in TITLES for part in word.split("-")) and "-in-" in word)
 
 
 def _after_title(words: list[str]) -> bool:

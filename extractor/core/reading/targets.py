@@ -12,8 +12,8 @@ the name ("Chen Mingguo, director of the Xinjiang Public Security Bureau").
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..grounding.candidates import COMPANY_SUFFIXES, TITLES, name_runs, name_spans, split_sentences
 from .actors import country_code
@@ -116,7 +116,7 @@ def entity_type(name: str) -> str:
         return "government_body"
     if any(w in _ORGANISATION for w in words):
         return "organization"
-    if 2 <= len(words) <= 5 and not name.isupper() or re.fullmatch(r"[A-Z][A-Z’'-]+(?: [A-Z][A-Z’'-]+){1,3}", name):
+    if (2 <= len(words) <= 5 and not name.isupper()) or re.fullmatch(r"[A-Z][A-Z’'-]+(?: [A-Z][A-Z’'-]+){1,3}", name):
         return "person"
     return "other"
 
