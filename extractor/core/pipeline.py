@@ -165,6 +165,8 @@ class Extractor:
     @cached_property
     def guided(self) -> bool:
         """Whether documents are read by rules instead of asked of the model (`calls/guided.py`): small models."""
+        if self.settings.guided_reading is not None:
+            return self.settings.guided_reading
         return bool(getattr(self.backend, "guided_reading", False))
 
     def answer_model_for(self, document: Document) -> type[BaseModel]:

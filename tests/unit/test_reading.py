@@ -96,3 +96,19 @@ def test_japanese_news_is_read_without_error():
     for path in sorted((ROOT / "evals" / "docs").glob("ja-*.txt")):
         answer = to_answer(_read(path.read_text(encoding="utf-8")))
         assert answer.is_sanctions_news == bool(answer.actions)
+
+
+def test_the_embedded_default_reads_by_rules_without_loading_the_model(tmp_path, monkeypatch):
+    from extractor import Extractor, Settings
+
+    text = (ROOT / "seeds" / "000_80d2deb23aa53b94.txt").read_text(encoding="utf-8")
+    extractor = Extractor(Settings(model="embedded", cache_dir=tmp_path))
+    assert extractor.guided
+    result = extractor.extract(text, article_id="000")
+    assert "_llama" not in extractor.backend.__dict__  # nothing was asked of the model
+    assert result.meta.usage.total_tokens == 0 and result.meta.grounding["rate"] == 1.0
+    assert {"Wang Junzheng", "Chen Mingguo"} <= {t.name for a in result.actions for t in a.targets}
+    assert extractor.extract(text, article_id="000").meta.cache_hit
+    # EXTRACTOR_GUIDED_READING=off gives the model the document again, under the grounded schema.
+    monkeypatch.setenv("EXTRACTOR_GUIDED_READING", "off")
+    assert not Extractor(Settings.from_env(model="embedded", cache_dir=tmp_path)).guided
