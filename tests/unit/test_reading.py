@@ -112,3 +112,18 @@ def test_the_embedded_default_reads_by_rules_without_loading_the_model(tmp_path,
     # EXTRACTOR_GUIDED_READING=off gives the model the document again, under the grounded schema.
     monkeypatch.setenv("EXTRACTOR_GUIDED_READING", "off")
     assert not Extractor(Settings.from_env(model="embedded", cache_dir=tmp_path)).guided
+
+
+def test_a_listing_that_names_its_targets_and_measures_apart():
+    text = (
+        "The UK has today sanctioned four individuals and two entities involved in supplying drones, "
+        "the Foreign Office announced.\n\n"
+        "The designations include Varn Aviation Works, Telmar Rotor Research Center and its director Oskar Brandt.\n\n"
+        "They are subject to an asset freeze and travel ban.\n\n"
+        "Meanwhile, the supplier's government said it would retaliate against what it called illegal measures.\n"
+    )
+    reading = _read(text)
+    assert [(a.authority, a.body, a.is_countermeasure) for a in reading.actions] == [("gb", "foreign office", False)]
+    action = reading.actions[0]
+    assert [t.name for t in action.targets] == ["Varn Aviation Works", "Telmar Rotor Research Center", "Oskar Brandt"]
+    assert action.measures == ["asset_freeze", "travel_ban"]

@@ -21,7 +21,7 @@ ACTION = re.compile(
     r"(?:\S+\s+){0,5}?(?:sanctions|restrictions|bans?|embargo|measures|price caps?|controls|penalties)|"
     r"(?:sanctions|restrictions|bans?|embargo|measures)\s+(?:on|against)|"
     r"remov(?:es|ed|ing)\b.{0,160}?\bfrom\b.{0,80}?\blist|"
-    r"taking action against|took action|"
+    r"taking action against|took action|(?:designations|listings|those listed|persons listed)\s+(?:today\s+)?include|"
     r"ineligible for entry|visa (?:restrictions|bans?)|countermeasures?|counter-sanctions|price cap)",
     re.IGNORECASE,
 )
@@ -31,7 +31,8 @@ OBJECT_VERB = re.compile(
     r"identif(?:ied|ying|ies)|remov(?:es|ed|ing)|delist(?:s|ed|ing)?|"
     r"(?:revocation|designation|delisting|removal)s?\s+of|"
     r"(?:sanctions|restrictions|bans?|embargo|measures)\s+(?:on|against)|action\s+against|"
-    r"(?:actions?|sanctions|designations|measures)\s+(?:today\s+)?target(?:s|ed|ing)?)\b",
+    r"(?:actions?|sanctions|designations|measures)\s+(?:today\s+)?target(?:s|ed|ing)?|"
+    r"(?:designations|listings|listed|designated|sanctioned)\s+(?:today\s+)?include(?:s|d)?)\b",
     re.IGNORECASE,
 )
 # "X is designated", "X and Y were sanctioned": the subject is the target.
@@ -111,6 +112,15 @@ def reports_action(sentence: str) -> bool:
     if HYPOTHETICAL.search(sentence):
         return False
     return not (BACKGROUND.search(sentence) and not NEWS.search(sentence))
+
+
+def states_measures(sentence: str) -> bool:
+    """A sentence that says what sanctions do ("They are subject to an asset freeze and travel ban")."""
+    return bool(measures_in(sentence)) and bool(_ABOUT_SANCTIONS.search(sentence)) and not (
+        HYPOTHETICAL.search(sentence) or NOT_SANCTIONS.search(sentence))
+
+
+_ABOUT_SANCTIONS = re.compile(r"\b(?:sanction\w*|measures|designat\w*|listed|subject to|restrictions?)\b", re.IGNORECASE)
 
 
 def kind_of(sentence: str) -> str:

@@ -93,6 +93,7 @@ def read(document: Document) -> Reading:
     events: list[tuple[str, list[Actor], list[str], list[NameAt]]] = []
     counts: dict[str, int] = {}
     intro: tuple[int, list[Actor]] | None = None  # the last paragraph that reported an action, and who acted
+    stated: list[str] = []  # measures stated apart from the sentences that report actions
     for index, (paragraph, line) in enumerate(lines):
         item = list_item_name(line)
         if item is not None and intro is not None:
@@ -101,6 +102,8 @@ def read(document: Document) -> Reading:
             intro = (paragraph, intro[1])  # the item's own further sentences do not end the list
             continue
         headline = _headline(line, index)
+        if not headline and cues.states_measures(line) and not _reports(line, published):
+            stated.extend(cues.measures_in(line))  # "They are subject to an asset freeze": the main action's
         if not _reports(line, published) or (headline and _PASSIVE_HEADLINE.search(line)):
             if intro is not None and paragraph != intro[0]:
                 intro = None
@@ -123,6 +126,9 @@ def read(document: Document) -> Reading:
         for actor in acting or [main]:
             _add(_draft_for(drafts, actor, kind, counter), line, names, partners, published)
     actions = sorted(drafts, key=lambda d: (d.authority != main.code, -d.weight))
+    for measure in stated if actions else []:
+        if measure not in actions[0].measures:
+            actions[0].measures.append(measure)
     text = document.text
     for draft in actions:
         draft.targets = resolve_targets(draft.names, text)
@@ -196,9 +202,13 @@ def _actors(line: str) -> tuple[list[Actor], list[Actor]]:
         zone = line[:min(verb.start(), end)]
         acting = leading_group(zone, actors_in(zone))
     said = _SAID.search(line)
-    if not acting and said:  # "..., the Department of Treasury said": the body nearest the verb
+    if said:  # "..., the Department of Treasury said": the body nearest the verb
         zone = line[max(line.rfind(",", 0, said.start()), said.start() - 60, 0):said.start()]
-        acting = actors_in(zone)[-1:]
+        speaker = actors_in(zone)[-1:]
+        if not acting:
+            acting = speaker
+        elif speaker and speaker[0].body:  # "The UK has sanctioned ..., the Foreign Office announced"
+            acting = [speaker[0] if a.code == speaker[0].code and a.body is None else a for a in acting]
     partner_codes = {a.code for a in partners}
     return [a for a in acting if a.code not in partner_codes], partners
 
