@@ -120,7 +120,8 @@ def states_measures(sentence: str) -> bool:
         HYPOTHETICAL.search(sentence) or NOT_SANCTIONS.search(sentence))
 
 
-_ABOUT_SANCTIONS = re.compile(r"\b(?:sanction\w*|measures|designat\w*|listed|subject to|restrictions?)\b", re.IGNORECASE)
+_ABOUT_SANCTIONS = re.compile(r"\b(?:sanction\w*|measures|designat\w*|listed|subject to|restrictions?)\b",
+                              re.IGNORECASE)
 
 
 def kind_of(sentence: str) -> str:

@@ -51,6 +51,21 @@ _NOT_TARGET_WORDS = {"executive", "order", "e.o", "act", "regulations", "regulat
                      "department", "administration", "president", "minister", "ministry", "day",
                      "implications", "identifying", "information", "view", "click", "read", "more", "designations",
                      "designation", "updates", "related", "persons", "nationals"}
+# The words that end an organisation's name, by the entity type they give (`targets.entity_type`).
+COMPANY_WORDS = {"bank", "company", "corporation", "corp", "group", "holding", "holdings", "trading", "industries",
+                 "industry", "airlines", "airline", "air", "airways", "shipping", "studio", "studios", "enterprise",
+                 "enterprises", "partners", "fund", "technology", "technologies", "energy", "oil", "gas", "petroleum",
+                 "investment", "investments", "capital", "finance", "logistics", "marine", "maritime", "factory",
+                 "works", "club", "fc", "f.c", "s.a"}
+GOVERNMENT_WORDS = {"ministry", "department", "bureau", "office", "police", "army", "navy", "force", "forces",
+                    "battalion", "brigade", "brigades", "directorate", "agency", "committee", "commission", "court",
+                    "government", "guard", "guards", "service", "services", "prosecutors", "prosecutor",
+                    "administration", "authority", "corps", "interior", "defense", "defence", "security",
+                    "intelligence", "militia", "regiment", "unit", "division"}
+ORGANISATION_WORDS = {"party", "organization", "organisation", "institute", "university", "foundation",
+                      "association", "union", "front", "movement", "network", "church", "council", "league",
+                      "brotherhood", "center", "centre", "society", "academy", "college", "school", "federation"}
+_ORGANISATION_HEADS = COMPANY_WORDS | GOVERNMENT_WORDS | ORGANISATION_WORDS | COMPANY_SUFFIXES
 _ALIAS_AFTER = re.compile(r"\s*\((?:also known as|a\.k\.a\.|aka|f\.k\.a\.)?\s*([^()]{2,60}?)\)")
 _ALIAS_PHRASE = re.compile(r"\s*,?\s*\(?(?:also known as|a\.k\.a\.|aka)\s+([^,;()]{2,60})", re.IGNORECASE)
 
@@ -195,8 +210,8 @@ def _split_and(run: str, offset: int, *, persons_only: bool = False) -> Iterator
 
 
 def _looks_like_organisation(words: str) -> bool:
-    last = words.split()[-1].lower().rstrip(".") if words.split() else ""
-    return last in COMPANY_SUFFIXES or last in _ORGANISATION_HEADS
+    last = words.split()[-1].lower() if words.split() else ""
+    return last in _ORGANISATION_HEADS or last.rstrip(".") in _ORGANISATION_HEADS
 
 
 def target_name(run: str) -> str | None:
@@ -277,14 +292,3 @@ def _unique(found: list[NameAt]) -> list[NameAt]:
         if key not in seen:
             seen[key] = item
     return list(seen.values())
-
-
-_ORGANISATION_HEADS = {
-    "bank", "company", "corporation", "group", "holding", "holdings", "trading", "industries", "industry",
-    "airlines", "air", "shipping", "studio", "enterprise", "enterprises", "partners", "fund", "technology",
-    "technologies", "ministry", "department", "bureau", "office", "police", "army", "navy", "force", "forces",
-    "battalion", "brigade", "brigades", "directorate", "agency", "committee", "commission", "council", "court",
-    "government", "guard", "guards", "service", "services", "party", "organization", "organisation", "institute",
-    "university", "foundation", "association", "union", "front", "movement", "network", "club", "corps",
-    "center", "centre", "authority", "administration", "federation", "fc", "f.c", "s.a", "limited",
-}

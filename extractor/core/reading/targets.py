@@ -15,22 +15,12 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ..grounding import values
 from ..grounding.candidates import COMPANY_SUFFIXES, TITLES, name_runs, name_spans, split_sentences
 from .actors import country_code
-from .names import NameAt, target_name
+from .names import COMPANY_WORDS, GOVERNMENT_WORDS, ORGANISATION_WORDS, NameAt, target_name
 
 MAX_TARGETS = 60
-_COMPANY = {"bank", "company", "corporation", "corp", "group", "holding", "holdings", "trading", "industries",
-            "airlines", "airline", "air", "airways", "shipping", "studio", "studios", "enterprise", "enterprises",
-            "partners", "fund", "technology", "technologies", "energy", "oil", "gas", "petroleum", "investment",
-            "investments", "capital", "finance", "logistics", "marine", "maritime", "factory", "works", "club"}
-_GOVERNMENT = {"ministry", "department", "bureau", "office", "police", "army", "navy", "force", "forces",
-               "battalion", "brigade", "directorate", "agency", "committee", "commission", "court", "government",
-               "guard", "guards", "service", "prosecutors", "prosecutor", "administration", "authority", "corps",
-               "interior", "defense", "defence", "security", "intelligence", "militia", "regiment", "unit", "division"}
-_ORGANISATION = {"party", "organization", "organisation", "institute", "university", "foundation", "association",
-                 "union", "front", "movement", "network", "church", "council", "league", "brotherhood", "center",
-                 "centre", "society", "academy", "college", "school", "federation"}
 _ROLE_AFTER = re.compile(r",\s+(?:the\s+|a\s+|an\s+)?((?:[a-z][\w’'-]*\s+){0,3}?(?:former\s+|acting\s+|deputy\s+)?"
                          r"[\w’'-]+(?:\s+(?:of|for|and|the|[A-Z][\w’'.-]*|\([A-Z]+\))){0,12})(?=,|;|\.|\s+(?:and|who|"
                          r"were|was|is|are|has)\b|$)")
@@ -110,11 +100,11 @@ def _full_names(text: str) -> dict[str, str]:
 def entity_type(name: str) -> str:
     """person, company, government_body or organization, by the words of the name."""
     words = [w.lower().strip(".,()’'") for w in name.split()]
-    if any(w in COMPANY_SUFFIXES or w in _COMPANY for w in words):
+    if any(w in COMPANY_SUFFIXES or w in COMPANY_WORDS for w in words):
         return "company"
-    if any(w in _GOVERNMENT for w in words):
+    if any(w in GOVERNMENT_WORDS for w in words):
         return "government_body"
-    if any(w in _ORGANISATION for w in words):
+    if any(w in ORGANISATION_WORDS for w in words):
         return "organization"
     if (2 <= len(words) <= 5 and not name.isupper()) or re.fullmatch(r"[A-Z][A-Z’'-]+(?: [A-Z][A-Z’'-]+){1,3}", name):
         return "person"
@@ -136,18 +126,7 @@ def country_of(name: str, text: str) -> str | None:
     """A country the text puts right before the name: "China's Wang Junzheng", "Bulgarian oligarch X"."""
     match = re.search(r"([A-Z][\w.]+(?:\s[A-Z][\w.]+)?)(?:’s|'s)?\s+(?:[a-z][\w-]*\s+){0,2}" + re.escape(name), text)
     if match:
-        from ..grounding import values
-
         word = match.group(1)
         if values.is_place(word) or country_code(word):
-            return _code(word)
+            return values.place_code(word)
     return None
-
-
-def _code(word: str) -> str | None:
-    from rigour.territories import lookup_territory
-
-    territory = lookup_territory(word)
-    while territory is not None and "-" in territory.code:
-        territory = territory.parent
-    return territory.code if territory is not None and len(territory.code) == 2 else None
