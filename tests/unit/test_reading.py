@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from extractor.core.calls.guided import to_answer
@@ -127,3 +129,17 @@ def test_a_listing_that_names_its_targets_and_measures_apart():
     action = reading.actions[0]
     assert [t.name for t in action.targets] == ["Varn Aviation Works", "Telmar Rotor Research Center", "Oskar Brandt"]
     assert action.measures == ["asset_freeze", "travel_ban"]
+
+
+def test_prompts_render_shows_what_the_embedded_default_reads(tmp_path):
+    from typer.testing import CliRunner
+
+    from extractor.cli import app
+
+    path = tmp_path / "a.txt"
+    path.write_text("Today, OFAC designated Zorven Maritime Ltd pursuant to E.O. 13224.\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["prompts", "render", "sanctions@v3", str(path), "--model", "embedded"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["messages"] and shown["guided"]["model_calls"] == 0
+    assert shown["guided"]["answer"]["actions"][0]["targets"][0]["name"] == "Zorven Maritime Ltd"
