@@ -50,10 +50,3 @@ def remote(fake: FakeOpenAI, tmp_path: Path) -> Extractor:
     settings = Settings.from_env(model="fake-model", base_url=fake.base_url, api_key="test", cache_dir=tmp_path / "c",
                                  transport_budget=20.0)
     return Extractor(settings)
-
-
-@pytest.fixture(scope="session")
-def embedded_extractor(tmp_path_factory: pytest.TempPathFactory) -> Extractor:
-    """The real embedded model (loaded once per session)."""
-    settings = Settings(model="embedded", cache_dir=tmp_path_factory.mktemp("embedded-cache"))
-    return Extractor(settings)

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 from .backends import Backend, get_backend
 from .cache import Cache, open_cache
 from .cache.keys import key_base, key_with
-from .calls import accounting, strategies
+from .calls import accounting, guided, strategies
 from .calls.aio import run_sync
 from .calls.continuation import added_anything, combine, continuation_messages, salvage
 from .calls.structured import backend_error, last_reason, prepared, step_reason
@@ -124,7 +124,8 @@ class Extractor:
     def _key_base(self) -> str:
         # Under grounded decoding the schema sent is a function of the document (in the messages)
         # and of the code that builds it, whose version goes into the key instead.
-        backend = {**self.backend.identity(), **({"grounded": GROUNDED_VERSION} if self.grounded else {})}
+        backend = {**self.backend.identity(), **({"grounded": GROUNDED_VERSION} if self.grounded else {}),
+                   **({"guided": guided.GUIDED_VERSION} if self.guided else {})}
         return key_base(backend=backend, schema=self.json_schema, params=self._params, prompt_hash=self.prompt.hash)
 
     @cached_property
@@ -160,6 +161,13 @@ class Extractor:
     def grounded(self) -> bool:
         """Whether answers are decoded under a per-document schema of what the text supports (small models)."""
         return bool(getattr(self.backend, "grounded_decoding", False))
+
+    @cached_property
+    def guided(self) -> bool:
+        """Whether documents are read by rules instead of asked of the model (`calls/guided.py`): small models."""
+        if self.settings.guided_reading is not None:
+            return self.settings.guided_reading
+        return bool(getattr(self.backend, "guided_reading", False))
 
     def answer_model_for(self, document: Document) -> type[BaseModel]:
         """The model-facing response model used for `document`: per document under grounded decoding."""
@@ -301,6 +309,8 @@ class Extractor:
         async def call(messages: list[dict[str, str]], response_model: type[BaseModel], step: str | None) -> Any:
             return await self.acall(document, messages, response_model, stats, step)
 
+        if self.guided:
+            return guided.ask_guided(document)
         return await strategies.ask(self.prompt, document, self.answer_model_for(document), call)
 
     async def acall(

@@ -86,6 +86,8 @@ class Settings:
     context_tokens: int = 32768
     require_grounding: bool = False
     list_bounds: bool | None = None
+    # Read documents by rules instead of asking the model (calls/guided.py); None: the backend decides.
+    guided_reading: bool | None = None
     max_calls: int = 10
     price_in: float | None = None
     price_out: float | None = None
@@ -105,6 +107,7 @@ class Settings:
             "max_tokens": _env_int("EXTRACTOR_MAX_TOKENS"),
             "max_calls": _env_int("EXTRACTOR_MAX_CALLS"),
             "list_bounds": _env_bool("EXTRACTOR_LIST_BOUNDS"),
+            "guided_reading": _env_bool("EXTRACTOR_GUIDED_READING"),
             "context_tokens": int(_env_float("EXTRACTOR_CONTEXT_TOKENS", 32768)),
             "price_in": _env_float("EXTRACTOR_PRICE_IN", -1.0),
             "price_out": _env_float("EXTRACTOR_PRICE_OUT", -1.0),
