@@ -38,7 +38,7 @@ from .documents import Document, make_document
 from .errors import ConfigError, ExtractionFailed
 from .grounding.align import GROUNDING_VERSION, Grounding, ground, require_grounding
 from .grounding.decoding import GROUNDED_VERSION, grounded_answer_model
-from .merging import merge_answers
+from .merging import dedupe, merge_answers
 from .meta import RunMeta, Usage
 from .prompts import Prompt, load_prompt
 from .schema import ArticleExtraction, ExtractionAnswer, answer_model, schema_hash
@@ -219,8 +219,11 @@ class Extractor:
         self, document: Document, answer: ExtractionAnswer, key: str, started: float, stats: accounting.CallStats,
         *, cache_hit: bool, chunks: int = 1, grounding: dict[str, Any] | None = None,
     ) -> ArticleExtraction:
-        """The public result of an answer: grounded in the text (filtered if required), with run metadata."""
-        result = ArticleExtraction.model_validate({**answer.model_dump(), "article_id": document.id})
+        """The public result of an answer: each target once, grounded in the text (filtered if required), with meta.
+
+        Every backend's answer goes through here, cached or fresh, so none repeats a target.
+        """
+        result = ArticleExtraction.model_validate({**dedupe(answer).model_dump(), "article_id": document.id})
         if grounding is None or self.settings.require_grounding:
             found: Grounding = ground(result, document.text)
             if self.settings.require_grounding:
