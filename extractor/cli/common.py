@@ -36,7 +36,7 @@ BaseUrlOpt = Annotated[
 ]
 PromptOpt = Annotated[
     str | None,
-    typer.Option("--prompt", "-p", help="NAME or NAME@vN (default: latest sanctions). Env: EXTRACTOR_PROMPT."),
+    typer.Option("--prompt", "-p", help="NAME or NAME@vN (default: sanctions@v3). Env: EXTRACTOR_PROMPT."),
 ]
 CacheDirOpt = Annotated[
     Path | None, typer.Option("--cache-dir", help="Cache directory. Env: EXTRACTOR_CACHE_DIR.")

@@ -40,7 +40,7 @@ from .grounding.align import GROUNDING_VERSION, Grounding, ground, require_groun
 from .grounding.decoding import GROUNDED_VERSION, grounded_answer_model
 from .merging import dedupe, merge_answers
 from .meta import RunMeta, Usage
-from .prompts import Prompt, load_prompt
+from .prompts import DEFAULT_PROMPT, Prompt, load_prompt
 from .schema import ArticleExtraction, ExtractionAnswer, answer_model, schema_hash
 from .settings import Settings
 
@@ -71,7 +71,7 @@ class Extractor:
         changes = {key: value for key, value in overrides.items() if value is not None}
         self.settings = settings.with_(**changes) if settings else Settings.from_env(**changes)
         self.settings.check()
-        self.prompt = load_prompt(prompt or os.environ.get("EXTRACTOR_PROMPT") or "sanctions")
+        self.prompt = load_prompt(prompt or os.environ.get("EXTRACTOR_PROMPT") or DEFAULT_PROMPT)
 
     # -- configuration, computed once -------------------------------------------------
 
@@ -405,8 +405,8 @@ def extract(
     """Extract the sanctions actions reported in `text`.
 
     `metadata` (title, published, url, publisher) is shown to the model so that "today"
-    resolves. `prompt` is `NAME` or `NAME@vN` (default $EXTRACTOR_PROMPT, else the latest
-    `sanctions`). `model` is `embedded` (default without an endpoint) or a model name for the
+    resolves. `prompt` is `NAME` or `NAME@vN` (default $EXTRACTOR_PROMPT, else `DEFAULT_PROMPT`,
+    sanctions@v3). `model` is `embedded` (default without an endpoint) or a model name for the
     OpenAI-compatible endpoint in OPENAI_BASE_URL / OPENAI_API_KEY. Other keyword arguments
     are `Settings` fields (base_url, api_key, cache, refresh, cache_dir, ...). Run metadata
     is on `result.meta`.

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from extractor.core.errors import ExtractorError
 from extractor.core.pipeline import Extractor
-from extractor.core.prompts import load_prompt
+from extractor.core.prompts import DEFAULT_PROMPT, load_prompt
 from extractor.core.schema import schema_hash
 from extractor.core.settings import Settings
 from extractor.store.documents import ExtractionKey
@@ -42,7 +42,7 @@ class Registry:
 
     def __init__(self, settings: Settings, *, prompt: str | None, models: tuple[str, ...] = ()) -> None:
         self.settings = settings
-        self.default_prompt = prompt or "sanctions"
+        self.default_prompt = prompt or DEFAULT_PROMPT
         self.default_model = settings.model or "embedded"
         self.models = (self.default_model, *(m for m in models if m != self.default_model))
         self._entries: dict[tuple[str, str], Entry] = {}
