@@ -24,12 +24,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No real endpoint or key leaks in; every test gets its own cache directory."""
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "EXTRACTOR_MODEL", "EXTRACTOR_MODE", "EXTRACTOR_PROMPTS_DIR",
-                 "EXTRACTOR_PRICE_IN", "EXTRACTOR_PRICE_OUT"):
+                 "EXTRACTOR_PRICE_IN", "EXTRACTOR_PRICE_OUT", "EXTRACTOR_MAX_TOKENS"):
         monkeypatch.delenv(name, raising=False)
     # The fake server answers single-call prompts; split-prompt tests name their prompt.
     monkeypatch.setenv("EXTRACTOR_PROMPT", "sanctions@v3")
     cache = tmp_path / "cache"
     monkeypatch.setenv("EXTRACTOR_CACHE_DIR", str(cache))
+    # Scripted fake servers answer documents, not endpoint probes, and a command's call log is a
+    # database of its own: the tests of the probe and of `extractor logs` turn each back on.
+    monkeypatch.setenv("EXTRACTOR_PROBE", "off")
+    monkeypatch.setenv("EXTRACTOR_CALL_LOG", "off")
+    monkeypatch.setenv("EXTRACTOR_DB_URL", f"sqlite:///{tmp_path / 'service.db'}")
     return cache
 
 

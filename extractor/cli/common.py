@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -57,3 +60,30 @@ def settings_from(**options: Any) -> Any:
         return Settings.from_env(**options)
     except ExtractorError as exc:
         fail(str(exc))
+
+
+@contextmanager
+def run_with(extractor: Any, *, db: str | None = None, log_calls: bool = True) -> Iterator[Any]:
+    """The extractor a run uses: its endpoint checked once (notes printed, a run that cannot work stops
+    here, before any document) and, unless EXTRACTOR_CALL_LOG=off, its model calls logged to the store
+    (`db`, else EXTRACTOR_DB_URL or the user data directory) for `extractor logs`.
+    """
+    from extractor.core.probe import ready
+
+    log = None
+    if log_calls and extractor.settings.call_log:
+        from extractor.store.calls import StoreCallLog
+
+        log = StoreCallLog(db)
+        extractor.log_calls(log, run_id=uuid.uuid4().hex[:12])
+    try:
+        try:
+            extractor, notes = ready(extractor)
+        except ExtractorError as exc:
+            fail(str(exc))
+        for note in notes:
+            err.print(f"note: {escape(note)}", soft_wrap=True)
+        yield extractor
+    finally:
+        if log is not None:
+            log.close()

@@ -19,6 +19,7 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from functools import cached_property
@@ -32,6 +33,7 @@ from .cache.keys import key_base, key_with
 from .calls import accounting, strategies
 from .calls.aio import run_sync
 from .calls.continuation import added_anything, combine, continuation_messages, salvage
+from .calls.log import CallContext, CallLog, logged, reset_context, set_context
 from .calls.structured import backend_error, last_reason, prepared, step_reason
 from .chunking import split_text
 from .documents import Document, make_document
@@ -72,6 +74,8 @@ class Extractor:
         self.settings = settings.with_(**changes) if settings else Settings.from_env(**changes)
         self.settings.check()
         self.prompt = load_prompt(prompt or os.environ.get("EXTRACTOR_PROMPT") or DEFAULT_PROMPT)
+        self.call_log: CallLog | None = None
+        self.run_id: str | None = None
 
     # -- configuration, computed once -------------------------------------------------
 
@@ -131,14 +135,24 @@ class Extractor:
     def _schema_hash(self) -> str:
         return schema_hash()
 
+    def log_calls(self, log: CallLog | None, *, run_id: str | None = None) -> None:
+        """Give every model call from now on (request, raw response, tokens, latency) to `log`; None stops."""
+        self.call_log = log
+        self.run_id = run_id
+        self.__dict__.pop("_acreate", None)
+
     @cached_property
     def _acreate(self) -> Any:
         import instructor
 
         backend = self.backend
+        create: Callable[..., Awaitable[Any]] = backend.acreate
+        if self.call_log is not None:
+            create = logged(create, self.call_log, model=backend.model, endpoint=backend.endpoint,
+                            mode=self.settings.mode, run_id=self.run_id)
 
         async def observed(*args: Any, **kwargs: Any) -> Any:
-            completion = await backend.acreate(*args, **kwargs)
+            completion = await create(*args, **kwargs)
             stats = accounting.current()
             if stats is not None:
                 stats.add_completion(completion)
@@ -321,17 +335,24 @@ class Extractor:
         parts: list[BaseModel] = []
         request = messages
         for number in range(1, self.settings.max_calls + 1):
+            label = step if number == 1 else f"{step + ' ' if step else ''}continuation {number - 1}"
+            call = CallContext(document.id, self.prompt.id, label)
+            context = set_context(call)
+            hooks = {"hooks": call.hooks()} if self.call_log is not None else {}
             try:
                 part = await self._acreate(
                     messages=request, response_model=prepared(response_model),
-                    max_retries=self.settings.validation_retries, **self._params, **self.backend.request_kwargs(),
+                    max_retries=self.settings.validation_retries, **hooks, **self._params,
+                    **self.backend.request_kwargs(),
                 )
             except InstructorRetryException as exc:
+                call.settle(self.call_log, accepted=False)
                 transport = backend_error(exc)
                 if transport is not None:
                     raise transport from None  # the endpoint failed: not a validation failure
                 raise self._failed(document, stats, step_reason(step, last_reason(exc))) from None
             except IncompleteOutputException as exc:
+                call.settle(self.call_log, accepted=False, cut_off=True)
                 cut = salvage(accounting.completion_text(exc.last_completion), response_model)
                 before = combine(parts) if parts else None
                 if cut is not None:
@@ -346,6 +367,11 @@ class Extractor:
                 stats.continuations += 1
                 request = continuation_messages(messages, combine(parts) if parts else None)
                 continue
+            else:
+                call.settle(self.call_log, accepted=True)
+            finally:
+                call.settle(self.call_log, accepted=False)  # anything still held: a failure not foreseen above
+                reset_context(context)
             parts.append(part)
             break
         if not parts:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from extractor.core.calls.log import CallLog
 from extractor.core.errors import ExtractorError
 from extractor.core.pipeline import Extractor
 from extractor.core.prompts import DEFAULT_PROMPT, load_prompt
@@ -40,8 +41,10 @@ class Registry:
     Prompt files are read when a prompt is first asked for; a server restart picks up edits.
     """
 
-    def __init__(self, settings: Settings, *, prompt: str | None, models: tuple[str, ...] = ()) -> None:
+    def __init__(self, settings: Settings, *, prompt: str | None, models: tuple[str, ...] = (),
+                 call_log: CallLog | None = None) -> None:
         self.settings = settings
+        self.call_log = call_log
         self.default_prompt = prompt or DEFAULT_PROMPT
         self.default_model = settings.model or "embedded"
         self.models = (self.default_model, *(m for m in models if m != self.default_model))
@@ -60,6 +63,7 @@ class Registry:
         try:
             loaded = load_prompt(prompt_name)
             extractor = Extractor(self.settings.with_(model=model_name), prompt=loaded)
+            extractor.log_calls(self.call_log)
         except ExtractorError as exc:
             code = "unknown_prompt" if "prompt" in type(exc).__name__.lower() else "invalid_request"
             raise ApiError(400, code, str(exc)) from None

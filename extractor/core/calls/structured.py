@@ -88,7 +88,11 @@ def backend_error(exc: Exception) -> BackendError | None:
 
 def last_reason(exc: Exception) -> str:
     attempts = getattr(exc, "failed_attempts", None) or []
-    error = attempts[-1].exception if attempts else exc
+    return reason_of(attempts[-1].exception if attempts else exc)
+
+
+def reason_of(error: BaseException) -> str:
+    """Why one answer failed: a validation error named by field and reason, or the exception's text."""
     errors = getattr(error, "errors", None)
     if callable(errors):
         # A pydantic ValidationError: name the field and the reason, not just "1 validation error".
