@@ -148,6 +148,11 @@ class Matcher:
         """`match` for each target, in order."""
         return [self.match(target) for target in targets]
 
+    def listed_programs(self, target: Target) -> list[str]:
+        """The programmes of the entry `target` is listed as (none when it is not listed): for the FtM export."""
+        found = self.match(target)
+        return list(found.best.programs) if found.listed and found.best is not None else []
+
     def _score(self, query: EntityProxy, position: int) -> Candidate | None:
         item = self.index.entries[position]
         listed = item.entity
