@@ -19,7 +19,6 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from functools import cached_property
@@ -33,8 +32,8 @@ from .cache.keys import key_base, key_with
 from .calls import accounting, strategies
 from .calls.aio import run_sync
 from .calls.continuation import added_anything, combine, continuation_messages, salvage
-from .calls.log import CallContext, CallLog, logged, reset_context, set_context
-from .calls.structured import backend_error, last_reason, prepared, step_reason
+from .calls.log import CallContext, CallLog, reset_context, set_context
+from .calls.structured import backend_error, last_reason, patched_create, prepared, step_reason
 from .chunking import split_text
 from .documents import Document, make_document
 from .errors import ConfigError, ExtractionFailed
@@ -143,22 +142,7 @@ class Extractor:
 
     @cached_property
     def _acreate(self) -> Any:
-        import instructor
-
-        backend = self.backend
-        create: Callable[..., Awaitable[Any]] = backend.acreate
-        if self.call_log is not None:
-            create = logged(create, self.call_log, model=backend.model, endpoint=backend.endpoint,
-                            mode=self.settings.mode, run_id=self.run_id)
-
-        async def observed(*args: Any, **kwargs: Any) -> Any:
-            completion = await create(*args, **kwargs)
-            stats = accounting.current()
-            if stats is not None:
-                stats.add_completion(completion)
-            return completion
-
-        return instructor.patch(create=observed, mode=backend.mode)
+        return patched_create(self.backend, self.call_log, mode=self.settings.mode, run_id=self.run_id)
 
     # -- per document ---------------------------------------------------------------------
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import sys
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
 
 from ..errors import BackendError
+from . import accounting
+from .log import CallLog, logged
 
 
 @lru_cache(maxsize=128)  # bounded: grounded decoding makes one answer model per document
@@ -74,6 +76,26 @@ def _memoise_async_validator_check() -> None:
     for name, module in list(sys.modules.items()):
         if name.startswith("instructor") and getattr(module, "reject_async_validators", None) is check:
             module.reject_async_validators = reject_async_validators  # type: ignore[attr-defined]
+
+
+def patched_create(backend: Any, log: CallLog | None = None, *, mode: str | None = None,
+                   run_id: str | None = None) -> Any:
+    """instructor's create over `backend.acreate`: each completion counted in the running `CallStats`
+    and, with a `log`, each call (request, raw response, tokens, latency) given to it."""
+    import instructor
+
+    create: Callable[..., Awaitable[Any]] = backend.acreate
+    if log is not None:
+        create = logged(create, log, model=backend.model, endpoint=backend.endpoint, mode=mode, run_id=run_id)
+
+    async def observed(*args: Any, **kwargs: Any) -> Any:
+        completion = await create(*args, **kwargs)
+        stats = accounting.current()
+        if stats is not None:
+            stats.add_completion(completion)
+        return completion
+
+    return instructor.patch(create=observed, mode=backend.mode)
 
 
 def step_reason(step: str | None, reason: str) -> str:
