@@ -24,7 +24,7 @@ from .db import Store
 from .models import CallRow
 
 log = logging.getLogger("extractor")
-DEFAULT_MAX_ROWS = 20_000
+DEFAULT_MAX_ROWS = 10_000
 _BATCH = 200
 _QUEUE = 10_000
 _STOP = object()

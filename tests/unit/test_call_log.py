@@ -8,7 +8,7 @@ import json
 from typer.testing import CliRunner
 
 from extractor.cli import app
-from extractor.core.calls.log import MAX_STRING, CallRecord, bounded
+from extractor.core.calls.log import MAX_ITEMS, MAX_STRING, CallRecord, bounded
 from extractor.store import Store
 from extractor.store.calls import StoreCallLog, list_calls
 from extractor.testing.fake_openai import VALID_ANSWER, FakeOpenAI, completion, error
@@ -66,7 +66,9 @@ def test_the_log_is_off_when_asked_and_logs_say_so(monkeypatch, tmp_path):
 
 def test_what_is_kept_is_bounded(tmp_path):
     huge = "x" * (5 * MAX_STRING)
-    kept = bounded({"messages": [{"role": "user", "content": huge}], "n": 3, "ok": True, "none": None})
+    kept = bounded({"messages": [{"role": "user", "content": huge}], "n": 3, "ok": True, "none": None,
+                    "enum": list(range(MAX_ITEMS + 50))})
+    assert kept["enum"][:MAX_ITEMS] == list(range(MAX_ITEMS)) and kept["enum"][-1] == "…[50 more items not kept]"
     content = kept["messages"][0]["content"]
     assert len(content) < MAX_STRING + 100 and "characters not kept" in content
     assert content.startswith("x" * 100) and kept["n"] == 3 and kept["ok"] is True and kept["none"] is None

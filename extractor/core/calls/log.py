@@ -10,7 +10,8 @@ so a user can see what the model really said for a bad answer. Core never import
 anything with a `record` method will do.
 
 Bodies are bounded before they leave here: a string longer than `MAX_STRING` keeps its head
-and tail with a marker, so an article of a megabyte costs a few tens of kilobytes per call.
+and tail with a marker, so an article of a megabyte costs a few tens of kilobytes per call, and
+a list longer than `MAX_ITEMS` (a grounded schema's enumerations) keeps its first items.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any, Protocol
 
 # Per string in a request or response: enough for a long article, bounded for a huge one.
 MAX_STRING = 20_000
-_KEEP = MAX_STRING // 2
+MAX_ITEMS = 200
 
 
 class CallLog(Protocol):
@@ -121,7 +122,7 @@ def reset_context(token: contextvars.Token[CallContext | None]) -> None:
 
 
 def bounded(value: Any, limit: int = MAX_STRING) -> Any:
-    """`value` (JSON-like) with every string longer than `limit` cut to its head and tail."""
+    """`value` (JSON-like) with every string longer than `limit` cut to its head and tail, every list to MAX_ITEMS."""
     if isinstance(value, str):
         if len(value) <= limit:
             return value
@@ -130,7 +131,8 @@ def bounded(value: Any, limit: int = MAX_STRING) -> Any:
     if isinstance(value, dict):
         return {str(k): bounded(v, limit) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [bounded(v, limit) for v in value]
+        kept = [bounded(v, limit) for v in value[:MAX_ITEMS]]
+        return kept + ([f"…[{len(value) - MAX_ITEMS} more items not kept]"] if len(value) > MAX_ITEMS else [])
     if value is None or isinstance(value, bool | int | float):
         return value
     return bounded(str(value), limit)
