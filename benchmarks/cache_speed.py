@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from extractor.core.prompts import DEFAULT_PROMPT
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -27,7 +29,7 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--prompt", default="sanctions")
+    parser.add_argument("--prompt", default=DEFAULT_PROMPT)
     args = parser.parse_args()
     seeds = sorted(str(p) for p in (ROOT / "seeds").glob("*.txt"))
     cmd = [sys.executable, "-m", "extractor", "extract", *seeds, "--prompt", args.prompt]

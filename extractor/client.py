@@ -124,7 +124,7 @@ class Client:
             raise ServiceError(0, "unreachable", f"results of job {job_id}: {exc}") from None
 
     def documents(self, **filters: Any) -> dict[str, Any]:
-        """A page of stored documents (filters: target, authority, measure, since, until, limit, offset)."""
+        """A page of stored documents (filters: target, authority, issuer, measure, since, until, limit, offset)."""
         params = {k: str(v) for k, v in filters.items() if v is not None}
         page: dict[str, Any] = self._request("GET", "/v1/documents", params=params).json()
         return page

@@ -24,7 +24,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No real endpoint or key leaks in; every test gets its own cache directory and run-history database."""
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "EXTRACTOR_MODEL", "EXTRACTOR_MODE", "EXTRACTOR_PROMPTS_DIR",
-                 "EXTRACTOR_PRICE_IN", "EXTRACTOR_PRICE_OUT"):
+                 "EXTRACTOR_PRICE_IN", "EXTRACTOR_PRICE_OUT", "EXTRACTOR_MAX_TOKENS"):
         monkeypatch.delenv(name, raising=False)
     # The fake server answers single-call prompts; split-prompt tests name their prompt.
     monkeypatch.setenv("EXTRACTOR_PROMPT", "sanctions@v3")
@@ -34,6 +34,10 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.delenv("EXTRACTOR_SESSION_SECRET", raising=False)
     # `extractor eval` records each run: into a database of the test's own, never the user's.
     monkeypatch.setenv("EXTRACTOR_DB_URL", f"sqlite:///{tmp_path / 'runs.db'}")
+    # Scripted fake servers answer documents, not endpoint probes, and a command's call log is a
+    # database of its own: the tests of the probe and of `extractor logs` turn each back on.
+    monkeypatch.setenv("EXTRACTOR_PROBE", "off")
+    monkeypatch.setenv("EXTRACTOR_CALL_LOG", "off")
     return cache
 
 

@@ -12,7 +12,7 @@ import typer
 
 from extractor.core.errors import ExtractorError
 
-from .common import BaseUrlOpt, CacheDirOpt, ModelOpt, PromptOpt, app, err, fail, settings_from
+from .common import BaseUrlOpt, CacheDirOpt, ModelOpt, PromptOpt, app, err, fail, run_with, settings_from
 
 
 @app.command("extract")
@@ -82,8 +82,10 @@ def extract_cmd(
             fail("--engine ray goes with neither --server nor --batch-api")
         from .ray_extract import extract_with_ray
 
-        extract_with_ray(extractor, paths, out, engine=engine, address=ray_address, actors=actors,
-                         concurrency=concurrency, db=db)
+        # Ray's workers build their own extractors from the checked settings; they log no calls.
+        with run_with(extractor, log_calls=False) as checked:
+            extract_with_ray(checked, paths, out, engine=engine, address=ray_address, actors=actors,
+                             concurrency=concurrency, db=db)
         return
     if db is not None and server is not None:
         fail("--db goes with a local or Ray extraction, not --server (the server stores its results itself)")
@@ -100,6 +102,8 @@ def extract_cmd(
     if todo.done:
         err.print(f"{len(todo.done)} document(s) already in {out}: skipped")
     with ExitStack() as stack:
+        if extractor is not None:
+            extractor = stack.enter_context(run_with(extractor, db=db))
         sink = stack.enter_context(out.open("a", encoding="utf-8")) if out else sys.stdout
         progress = stack.enter_context(BatchProgress(expected, enabled=expected is None or expected > 1))
 
@@ -126,6 +130,8 @@ def extract_cmd(
     if summary.documents > 1 or out is not None:
         print_summary(err, summary)
     if summary.failed:
+        if extractor is not None and extractor.run_id is not None:
+            err.print(f"what the model answered: extractor logs --run {extractor.run_id} --failed")
         raise typer.Exit(1)
 
 

@@ -26,6 +26,10 @@ from .errors import PromptError
 from .schema import ExtractionAnswer
 
 PROMPTS_ENV = "EXTRACTOR_PROMPTS_DIR"
+# The prompt used when none is asked for. A new version becomes the default only when
+# `extractor compare` shows no statistically clear regression on any headline field against
+# this one: sanctions@v4 lost on measures and reasons (evals/runs/compare-standin-v3-v4).
+DEFAULT_PROMPT = "sanctions@v3"
 _VERSION_FILE = re.compile(r"^v(\d+)\.ya?ml$")
 # A prompt's name is the name of its folder under a prompts directory: never a path.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -253,8 +257,8 @@ def parse_prompt_id(prompt_id: str) -> tuple[str, int | None]:
     return name, int(digits)
 
 
-def load_prompt(prompt_id: str | Prompt = "sanctions") -> Prompt:
-    """Load a prompt by id: `sanctions@v1`, or `sanctions` for the latest version."""
+def load_prompt(prompt_id: str | Prompt = DEFAULT_PROMPT) -> Prompt:
+    """Load a prompt by id: `sanctions@v1`, or `sanctions` for the latest version (default: `DEFAULT_PROMPT`)."""
     if isinstance(prompt_id, Prompt):
         return prompt_id
     name, version = parse_prompt_id(prompt_id)

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from extractor.core.settings import Settings
 from extractor.store import Store
+from extractor.store.calls import StoreCallLog
 
 from . import apidocs, errors
 from .auth import AuthThrottle, RateLimiter
@@ -57,7 +58,9 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
         )
         db = store or Store(config.db_url)
         settings = config.settings or Settings.from_env()
-        registry = Registry(settings, prompt=config.prompt, models=config.models)
+        # Every model call the service makes is kept in its own database (`extractor logs --db URL`).
+        call_log = StoreCallLog(db) if settings.call_log else None
+        registry = Registry(settings, prompt=config.prompt, models=config.models, call_log=call_log)
         workers = JobWorkers(db, registry, concurrency=config.workers, lease_s=config.lease_s,
                              poll_s=config.poll_s, max_attempts=config.max_attempts)
         sessions = Sessions(session_secret(config.session_secret_file), db)
@@ -70,6 +73,8 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
         finally:
             await workers.stop()
             await registry.aclose()
+            if call_log is not None:
+                await asyncio.to_thread(call_log.close)
             db.close()
 
     app = FastAPI(

@@ -13,9 +13,10 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from extractor.core.calls.log import CallLog
 from extractor.core.errors import ExtractorError, PromptError
 from extractor.core.pipeline import Extractor
-from extractor.core.prompts import available, load_prompt, parse_prompt_id
+from extractor.core.prompts import DEFAULT_PROMPT, available, load_prompt, parse_prompt_id
 from extractor.core.schema import schema_hash
 from extractor.core.settings import Settings
 from extractor.store.documents import ExtractionKey
@@ -53,9 +54,11 @@ class Registry:
     and new prompts.
     """
 
-    def __init__(self, settings: Settings, *, prompt: str | None, models: tuple[str, ...] = ()) -> None:
+    def __init__(self, settings: Settings, *, prompt: str | None, models: tuple[str, ...] = (),
+                 call_log: CallLog | None = None) -> None:
         self.settings = settings
-        self.default_prompt = prompt or "sanctions"
+        self.call_log = call_log
+        self.default_prompt = prompt or DEFAULT_PROMPT
         self.default_model = settings.model or "embedded"
         self.models = (self.default_model, *(m for m in models if m != self.default_model))
         self.prompts = available()  # name -> versions: what requests may name
@@ -91,6 +94,7 @@ class Registry:
         try:
             loaded = load_prompt(prompt_id)
             extractor = Extractor(self.settings.with_(model=model_name), prompt=loaded)
+            extractor.log_calls(self.call_log)
         except ExtractorError as exc:
             # The server's own files are at fault: the details (paths, content) go to the log only.
             log.error("prompt %s with model %s cannot be used: %s", prompt_id, model_name, exc)

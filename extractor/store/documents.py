@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from extractor.core.documents import Document
 from extractor.core.errors import ExtractorError
 
+from .issuers import issuer_columns, issuer_condition
 from .models import ActionRow, DocumentRow, ExtractionRow, ReviewRow, TargetRow
 
 MAX_FUZZY_MATCHES = 500
@@ -43,6 +44,8 @@ class DocumentFilter:
     target: str | None = None
     min_score: float = 85.0
     authority: str | None = None
+    # A registry id ("us-ofac", "us-treasury" also finds OFAC's actions) or a printed name ("OFAC").
+    issuer: str | None = None
     measure: str | None = None
     since: dt.date | None = None
     until: dt.date | None = None
@@ -167,7 +170,7 @@ def _index(document_id: str, result: dict[str, Any]) -> list[ActionRow]:
         row = ActionRow(
             document_id=document_id, position=position, authority=action.get("authority", ""),
             action=action.get("action", ""), measures="," + "".join(f"{m}," for m in action.get("measures") or []),
-            date_from=start, date_to=end,
+            date_from=start, date_to=end, **issuer_columns(action),
         )
         row.targets = [
             TargetRow(document_id=document_id, name=t["name"][:500], entity_type=t.get("entity_type", "other"))
@@ -206,6 +209,8 @@ def _filtered(session: Session, filters: DocumentFilter) -> Select[DocumentRow] 
     conditions: list[Any] = []
     if filters.authority:
         conditions.append(ActionRow.authority == filters.authority.lower())
+    if filters.issuer:
+        conditions.append(issuer_condition(filters.issuer, filters.authority))
     if filters.measure:
         conditions.append(ActionRow.measures.like(f"%,{filters.measure},%"))
     if filters.since:

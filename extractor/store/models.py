@@ -1,5 +1,5 @@
 """Database tables (SQLAlchemy 2 declarative): documents, extractions and their index, jobs, API keys, sessions,
-eval runs.
+eval runs, model calls.
 
 `extraction_actions` and `extraction_targets` are derived from each extraction's result so
 that `/v1/documents` can filter in SQL; they are written with the extraction and deleted with it.
@@ -97,6 +97,11 @@ class ActionRow(Base):
     # A partial date ("2024-03") covers a range of days: its first and last.
     date_from: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     date_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    # The issuer as printed, the registry id of the body it names ("us-ofac") and that id with
+    # every body above it (",us-ofac,us-treasury,us,"), so a filter on the Treasury finds OFAC.
+    issuer: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    issuer_id: Mapped[str | None] = mapped_column(String(60), nullable=True, index=True)
+    issuer_ids: Mapped[str] = mapped_column(String(400), default=",", server_default=",")
 
     targets: Mapped[list[TargetRow]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
@@ -256,3 +261,29 @@ class RunRow(Base):
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     """report.json without its documents: micro, macro, fields, document views, failures, grounding."""
     doc_scores: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+
+
+class CallRow(Base):
+    """One model call: request and raw response (strings bounded), tokens, latency, error (`extractor logs`)."""
+
+    __tablename__ = "model_calls"
+    __table_args__ = (Index("ix_model_calls_article_started", "article_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    article_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    prompt_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    model: Mapped[str] = mapped_column(String(200))
+    endpoint: Mapped[str] = mapped_column(String(300))
+    mode: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    step: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    # ok, rejected (did not validate, asked again), cut_off (at the token limit, continued), error (no answer).
+    status: Mapped[str] = mapped_column(String(12), default="ok", index=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    finish_reason: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    latency_s: Mapped[float] = mapped_column(Float, default=0.0)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -36,9 +36,9 @@ def free_port() -> int:
 
 
 def article(doc_id: str, *, target: str = "Acme Shipping", authority: str = "us", measure: str = "asset_freeze",
-            date: str | None = "2024-03-05") -> dict[str, str]:
+            date: str | None = "2024-03-05", issuer: str | None = None) -> dict[str, str]:
     """A document whose text tells the fake model what to answer (see `spec_reply`)."""
-    spec = f"target={target}|authority={authority}|measure={measure}|date={date or ''}"
+    spec = f"target={target}|authority={authority}|measure={measure}|date={date or ''}|issuer={issuer or ''}"
     text = f"{doc_id}: the authorities sanctioned {target} today. [[{spec}]]"
     return {"id": doc_id, "text": text}
 
@@ -53,6 +53,7 @@ def spec_reply(body: dict[str, Any]) -> dict[str, Any]:
         "measures": [fields.get("measure", "asset_freeze")],
         "targets": [{"name": fields.get("target", "Acme Shipping"), "entity_type": "company"}],
         "date": fields.get("date") or None,
+        "issuer": fields.get("issuer") or None,
         "evidence": ["the authorities sanctioned"],
     }
     return completion(json.dumps({"is_sanctions_news": True, "actions": [action]}))

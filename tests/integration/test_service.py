@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,7 +92,8 @@ def test_document_filters(api: httpx.Client) -> None:
         article("flt-borealis", target="Borealis Bank", authority="eu", measure="travel_ban", date="2023-05"),
         article("flt-caspian", target="Caspian Trading LLC", authority="gb", measure="export_controls",
                 date="2024-07-14"),
-        article("flt-caspian2", target="Caspian Trading", authority="us", measure="price_cap", date="2025"),
+        article("flt-caspian2", target="Caspian Trading", authority="us", measure="price_cap", date="2025",
+                issuer="Treasury's Office of Foreign Assets Control (OFAC)"),
     ]
     wait_job(api, api.post("/v1/jobs", json=docs).json()["id"])
 
@@ -106,6 +108,8 @@ def test_document_filters(api: httpx.Client) -> None:
     assert ids(target="Caspian Trading", measure="price_cap") == ["flt-caspian2"]
     assert ids(authority="eu") == ["flt-borealis"]
     assert ids(measure="export_controls") == ["flt-caspian"]
+    assert ids(issuer="us-ofac") == ids(issuer="us-treasury") == ids(issuer="OFAC") == ["flt-caspian2"]
+    assert ids(issuer="us-state") == []
     assert ids(target="Caspian", since="2025-01-01") == ["flt-caspian2"]
     assert ids(target="Borealis Bank", since="2023-05-31", until="2023-05-31") == ["flt-borealis"]  # a month
     assert ids(target="Borealis Bank", since="2023-06-01") == []
@@ -274,6 +278,22 @@ def test_python_client_and_cli(running: Running, tmp_path: Path) -> None:
     no_key = runner.invoke(cli_app, ["extract", str(source), "--server", running.service.url],
                            env={"EXTRACTOR_API_KEY": ""})
     assert no_key.exit_code == 2 and "API key" in no_key.output
+
+
+def test_the_service_logs_every_model_call(running: Running, api: httpx.Client) -> None:
+    assert api.post("/v1/extract", json=article("log-1", target="Logged Holdings")).status_code == 200
+    calls: list[dict] = []
+    for _ in range(50):  # the service writes its log from a background thread: at most ~10 s
+        result = CliRunner().invoke(cli_app, ["logs", "--db", running.db_url, "--doc", "log-1", "--json"])
+        assert result.exit_code == 0, result.output
+        calls = [json.loads(line) for line in result.stdout.splitlines()]
+        if calls:
+            break
+        time.sleep(0.2)
+    [call] = calls
+    assert call["status"] == "ok" and call["prompt_id"] == "sanctions@v3" and call["model"] == "fake-model"
+    assert "Logged Holdings" in call["request"]["messages"][-1]["content"]
+    assert "Logged Holdings" in call["response"]["choices"][0]["message"]["content"]
 
 
 def test_keys_cli(running: Running) -> None:

@@ -22,6 +22,8 @@ from tests.support import ROOT, assert_same
 
 RUNS = ROOT / "evals" / "runs"
 VERSIONS = ["smollm2-v1", "smollm2-v2", "smollm2-v3"]
+# Answers written to the exact requests of sanctions@v3 and @v4 (evals/README.md), replayed.
+STAND_IN = ["standin-v3", "standin-v4"]
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +31,7 @@ def gold_set():
     return load_gold_set(ROOT / "evals" / "gold", ROOT / "evals" / "docs")
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", VERSIONS + STAND_IN)
 def test_bulk_eval_reproduces_the_committed_report(version, gold_set, tmp_path):
     recorded = json.loads((RUNS / version / "report.json").read_text(encoding="utf-8"))
     for name in ("predictions.jsonl", "run.json"):
@@ -80,7 +82,8 @@ def test_in_memory_scoring_reproduces_the_committed_report(version, gold_set):
 
 
 @pytest.mark.parametrize(("name", "a", "b"), [("compare-v1-v3", "smollm2-v1", "smollm2-v3"),
-                                              ("compare-v3-v2", "smollm2-v3", "smollm2-v2")])
+                                              ("compare-v3-v2", "smollm2-v3", "smollm2-v2"),
+                                              ("compare-standin-v3-v4", "standin-v3", "standin-v4")])
 def test_comparisons_reproduce_the_committed_ones(name, a, b, gold_set):
     recorded = json.loads((RUNS / name / "compare.json").read_text(encoding="utf-8"))
     run_a, run_b = load_run(RUNS / a), load_run(RUNS / b)
@@ -88,6 +91,17 @@ def test_comparisons_reproduce_the_committed_ones(name, a, b, gold_set):
     for key in recorded:
         if key != "setup":
             assert_same(json.loads(json.dumps(report[key])), recorded[key], key)
+
+
+def test_the_default_prompt_is_the_one_its_comparison_allows():
+    """v4 would be the default only without a statistically clear regression on a headline field."""
+    from extractor.core.prompts import DEFAULT_PROMPT
+    from extractor.eval.scoring.paths import HEADLINE_FIELDS
+
+    fields = json.loads((RUNS / "compare-standin-v3-v4" / "compare.json").read_text(encoding="utf-8"))["fields"]
+    worse = sorted(f for f in HEADLINE_FIELDS if fields[f]["significant"] and fields[f]["delta"] < 0)
+    assert worse == ["actions[].measures[]", "actions[].reasons[]"]
+    assert DEFAULT_PROMPT == "sanctions@v3"
 
 
 def test_large_run_reports_are_bounded(gold_set, tmp_path, monkeypatch):

@@ -143,12 +143,16 @@ def test_an_unreachable_history_warns_unless_it_was_asked_for(tmp_path, gold_set
 
 def test_runs_import_skips_comparison_folders_and_compares(tmp_path, monkeypatch):
     monkeypatch.setenv("EXTRACTOR_DB_URL", f"sqlite:///{tmp_path / 'h.db'}")
-    imported = runner.invoke(app, ["runs", "import", *[str(p) for p in sorted(RUNS.iterdir())]])
+    folders = sorted(p for p in RUNS.iterdir() if p.is_dir())
+    runs = [p for p in folders if (p / "predictions.jsonl").exists()]
+    imported = runner.invoke(app, ["runs", "import", *map(str, folders)])
     assert imported.exit_code == 0, imported.output
-    assert imported.output.count("imported ") == 3 and imported.output.count("skipped ") == 2
-    ids = [json.loads(line)["id"] for line in runner.invoke(app, ["runs", "list", "--json", "--sort", "prompt"])
-           .output.splitlines()]
-    compared = runner.invoke(app, ["runs", "compare", ids[2], ids[0]], env={"COLUMNS": "200"})
+    assert imported.output.count("imported ") == len(runs)
+    assert imported.output.count("skipped ") == len(folders) - len(runs)
+    listed = [json.loads(line) for line in runner.invoke(app, ["runs", "list", "--json"]).output.splitlines()]
+    by_source = {Path(run["predictions"]).name: run["id"] for run in listed}
+    compared = runner.invoke(app, ["runs", "compare", by_source["smollm2-v3"], by_source["smollm2-v1"]],
+                             env={"COLUMNS": "200"})
     assert compared.exit_code == 0, compared.output
     assert "v3 0.086 → v1 0.000 (−0.086 [−0.144, −0.052])" in compared.output
 
