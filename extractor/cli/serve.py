@@ -43,6 +43,9 @@ def serve_cmd(
     max_text_chars: Annotated[
         int, typer.Option("--max-text-chars", min=100, help="Longest article text accepted, characters.")
     ] = 1_000_000,
+    max_job_documents: Annotated[
+        int, typer.Option("--max-job-documents", min=1, help="Most documents one job may hold.")
+    ] = 10_000,
     lease: Annotated[
         float, typer.Option("--lease", min=0.1, help="Seconds without a heartbeat before a job item is retried.")
     ] = 30.0,
@@ -62,7 +65,8 @@ def serve_cmd(
     settings = settings_from(model=model, base_url=base_url)
     config = ServiceConfig(
         db_url=db, settings=settings, prompt=prompt, models=tuple(allow_model or ()), workers=workers,
-        max_body_bytes=int(max_body_mb * 1024 * 1024), max_text_chars=max_text_chars, lease_s=lease,
+        max_body_bytes=int(max_body_mb * 1024 * 1024), max_text_chars=max_text_chars,
+        max_job_documents=max_job_documents, lease_s=lease,
         list_path=list_path,
     )
     try:

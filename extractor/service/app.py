@@ -20,10 +20,10 @@ from fastapi.staticfiles import StaticFiles
 from extractor.core.settings import Settings
 from extractor.store import Store
 
-from . import errors
+from . import errors, openapi
 from .auth import RateLimiter
 from .config import ServiceConfig
-from .deps import require_key, require_key_or_session
+from .deps import StateDep, require_key, require_key_or_session
 from .limits import BodyLimit, DataOnlyHeaders
 from .registry import Registry
 from .review import STATIC_DIR
@@ -76,28 +76,33 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
         redoc_url=None,
         docs_url=None,
         openapi_url=None,
+        default_response_class=errors.SafeJSONResponse,
     )
     errors.install(app)
     app.add_middleware(DataOnlyHeaders)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.include_router(health.router)
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
-    for module in (extract, jobs, documents, ftm):
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)], responses=openapi.errors(401, 422, 429))
+    # ftm before documents: `/documents/{id}/ftm` must not be read as the document `{id}/ftm`.
+    for module in (extract, jobs, ftm, documents):
         v1.include_router(module.router)
     app.include_router(v1)
-    app.include_router(_docs_router(app))
+    app.include_router(_docs_router(app, config))
     app.include_router(review_router)
     app.mount("/review/static", StaticFiles(directory=STATIC_DIR), name="review-static")
     return app
 
 
-def _docs_router(app: FastAPI) -> APIRouter:
+def _docs_router(app: FastAPI, config: ServiceConfig) -> APIRouter:
     """`/openapi.json` and `/docs`, behind a key or a logged-in session like everything else."""
     router = APIRouter(dependencies=[Depends(require_key_or_session)], include_in_schema=False)
 
     @router.get("/openapi.json")
-    def openapi() -> JSONResponse:
-        return JSONResponse(app.openapi())
+    def openapi_json(state: StateDep) -> JSONResponse:
+        prompts, models = state.registry.choices()
+        spec = openapi.finish(app.openapi(), max_text_chars=config.max_text_chars, prompts=prompts, models=models,
+                              max_documents=config.max_job_documents)
+        return JSONResponse(spec)
 
     @router.get("/docs")
     def docs() -> HTMLResponse:

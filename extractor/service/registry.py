@@ -48,9 +48,12 @@ class Registry:
         self._entries: dict[tuple[str, str], Entry] = {}
 
     def resolve(self, prompt: str | None, model: str | None) -> Entry:
-        """The entry for `prompt` (NAME or NAME@vN) and `model` (one of the served models)."""
-        prompt_name = (prompt or self.default_prompt).strip()
-        model_name = (model or self.default_model).strip()
+        """The entry for `prompt` (NAME or NAME@vN) and `model` (one of the served models); None for the defaults.
+
+        Names are taken as given: an empty or padded name is unknown, as the API's schema says.
+        """
+        prompt_name = self.default_prompt if prompt is None else prompt
+        model_name = self.default_model if model is None else model
         if model_name not in self.models:
             raise ApiError(400, "unknown_model", f"model {model_name!r} is not served here: use one of "
                            f"{', '.join(self.models)}")
@@ -63,10 +66,20 @@ class Registry:
         except ExtractorError as exc:
             code = "unknown_prompt" if "prompt" in type(exc).__name__.lower() else "invalid_request"
             raise ApiError(400, code, str(exc)) from None
+        except (OSError, ValueError):  # a name the file system refuses (too long, say) names no prompt
+            raise ApiError(400, "unknown_prompt", f"unknown prompt {prompt_name[:100]!r}") from None
         key = ExtractionKey(prompt_id=loaded.id, prompt_hash=loaded.hash, model=model_name, schema_hash=schema_hash())
         entry = Entry(extractor, key)
         self._entries[(prompt_name, model_name)] = entry
         return entry
+
+    def choices(self) -> tuple[list[str], list[str]]:
+        """The prompts (NAME and NAME@vN) and models requests may name, for the API's schema."""
+        from extractor.core.prompts import available
+
+        prompts = sorted(available().items())
+        names = [name for name, _ in prompts] + [f"{name}@v{v}" for name, versions in prompts for v in versions]
+        return names, list(self.models)
 
     async def aclose(self) -> None:
         """Close every extractor's connections on this loop (at shutdown: an open session warns)."""

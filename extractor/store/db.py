@@ -93,11 +93,18 @@ class Store:
         return self.engine.url.render_as_string(hide_password=True)
 
     def migrate(self) -> None:
-        """Bring the schema up to the latest Alembic revision."""
+        """Bring the schema up to the latest Alembic revision, then the data the new schema expects."""
         from .migrate import upgrade
+        from .reviews import promote_approved, unpromoted
 
         try:
             upgrade(self.engine)
+            # Reviews approved before they became current extractions become so now (one read query after).
+            with self.read() as session:
+                pending = unpromoted(session)
+            if pending:
+                with self.write() as session:
+                    promote_approved(session)
         except OperationalError as exc:
             raise ConfigError(f"database {self.display_url}: cannot connect or migrate ({exc.orig})") from None
 
