@@ -56,3 +56,26 @@ DOCUMENTS = [
      "published": "2024-03-05", "publisher": "U.S. Department of the Treasury"},
     {"id": "eu-bold", "text": EVIL, "title": "<i>EU</i> note", "published": "2024-04-01"},
 ]
+
+
+def login(client: Any, key: str) -> None:
+    """Log an httpx client in to the review pages (the session cookie stays in the client)."""
+    response = client.post("/review/login", data={"key": key, "next": "/review"}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of a review page's form."""
+    import re
+
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def approve_form(csrf: str, *, authority: str, target: str, evidence: str, op: str = "approve",
+                 **extra: str) -> dict[str, str]:
+    """The review form of a one-action, one-target answer, as a browser would post it."""
+    return {"csrf": csrf, "op": op, "is_sanctions_news": "on", "a0.authority": authority, "a0.action": "impose",
+            "a0.measures": "asset_freeze", "a0.t0.name": target, "a0.t0.entity_type": "company", "a0.e0": evidence,
+            **extra}
