@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import ipaddress
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +19,25 @@ DbOpt = Annotated[
     str | None,
     typer.Option("--db", help="SQLAlchemy database URL (default: SQLite in the user data dir). Env: EXTRACTOR_DB_URL."),
 ]
+
+
+MALLOC_ARENAS = 2
+
+
+def _limit_malloc_arenas() -> None:
+    """Hold the server's heap to a few glibc arenas (unless MALLOC_ARENA_MAX says otherwise).
+
+    glibc gives threads that contend for the heap arenas of their own, up to eight per core,
+    and memory freed in one arena is not reused by the others: with some 80 request and worker
+    threads the heap kept growing under steady load (`benchmarks/soak.py`). A no-op off glibc.
+    """
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, MALLOC_ARENAS)
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter number
 
 
 def _loopback(host: str) -> bool:
@@ -85,5 +107,6 @@ def serve_cmd(
     if not _loopback(host):
         err.print(f"[yellow]warning:[/yellow] listening on {host}, not loopback: put a TLS reverse proxy in front")
     err.print(f"database: {store.display_url}")
+    _limit_malloc_arenas()  # before uvicorn starts the loop and its thread pools
     uvicorn.run(create_app(config, store=store), host=host, port=port, log_level=log_level, proxy_headers=True,
                 timeout_keep_alive=30)

@@ -209,10 +209,10 @@ def _read_jsonl(
     seen_any = False
     for number, line in lines:
         default_id = f"{stem}-{number}"
-        if isinstance(line, DocumentError):
-            line.article_id = line.article_id or default_id
+        if isinstance(line, DocumentError):  # unreadable: a line, or (number 0) the whole file
+            line.article_id = line.article_id or (default_id if number else stem)
             seen_any = True
-            yield line, f"{name}:{number}"
+            yield line, f"{name}:{number}" if number else name
             continue
         if not line.strip():
             continue

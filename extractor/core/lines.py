@@ -75,6 +75,8 @@ def read_document_bytes(handle: BinaryIO, name: str, info: os.stat_result | None
 def jsonl_lines(handle: io.BufferedReader[Any], name: str) -> Iterator[tuple[int, str | DocumentError]]:
     """Numbered lines of a JSONL file, split on "\\n" only; a line that cannot be read is a `DocumentError`.
 
+    An error numbered 0 is about the whole file.
+
     UTF-8 by default (a UTF-8 byte-order mark is dropped); UTF-16 and UTF-32 when a byte-order
     mark says so. A file whose first 8 KiB hold a NUL byte without such a mark is binary: one
     error, nothing else read. A line over `MAX_DOCUMENT_BYTES` is skipped with an error, read
@@ -83,7 +85,7 @@ def jsonl_lines(handle: io.BufferedReader[Any], name: str) -> Iterator[tuple[int
     head = handle.peek(8192)[:8192]
     codec = bom_codec(head)
     if codec is None and b"\x00" in head:
-        yield 1, DocumentError(f"{name}: binary file, not text", path=name)
+        yield 0, DocumentError(f"{name}: binary file, not text", path=name)  # line 0: the whole file
         return
     if codec in (None, "utf-8-sig"):
         yield from _utf8_lines(handle, name)

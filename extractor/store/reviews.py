@@ -171,7 +171,7 @@ def approved_reviews(session: Session) -> Iterator[tuple[Approved, DocumentRow]]
         .order_by(ExtractionRow.document_id)
         .execution_options(yield_per=50)
     )
-    for extraction, document in session.execute(query).tuples():
+    for extraction, document in session.execute(query):
         yield _approved(extraction), document
 
 
