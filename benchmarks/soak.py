@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -135,7 +136,10 @@ async def _run(soak: Soak, pid: int, clients: int, minutes: float) -> list[float
     headers = {"Authorization": f"Bearer {soak.key}"}
     async with httpx.AsyncClient(base_url=soak.url, headers=headers, timeout=120, limits=limits) as api, \
             httpx.AsyncClient(base_url=soak.url, timeout=120, limits=limits) as web:
-        login = await web.post("/review/login", data={"key": soak.key, "next": "/review"})
+        form = await web.get("/review/login")  # the form's CSRF token, where the login form has one
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        login = await web.post("/review/login", data={"key": soak.key, "next": "/review",
+                                                      **({"csrf": token.group(1)} if token else {})})
         if login.status_code != 303:
             raise RuntimeError(f"cannot log in to the review pages: {login.status_code} {login.text[:200]}")
         for n in range(SEED_DOCUMENTS):

@@ -24,6 +24,7 @@ from extractor.store import ExtractionKey, Store
 from extractor.store.documents import ensure_document, save_extraction
 from extractor.testing.service import make_key
 from tests.support.postgres import database_url
+from tests.support.review import login
 
 DATABASES = ["sqlite", "postgresql"]
 DOCUMENTS = 250
@@ -78,9 +79,9 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
     settings = Settings(model="fake-model", base_url="http://127.0.0.1:9/v1", api_key="unused", cache=False)
     config = ServiceConfig(db_url=db_url, settings=settings, workers=1, poll_s=5.0)
-    with TestClient(create_app(config, store=store), headers={"Authorization": f"Bearer {key}"}) as client:
-        login = client.post("/review/login", data={"key": key, "next": "/review"}, follow_redirects=False)
-        assert login.status_code == 303
+    with TestClient(create_app(config, store=store), headers={"Authorization": f"Bearer {key}"},
+                    follow_redirects=False) as client:
+        assert login(client, key).status_code == 303
         recorded.client = client
         yield recorded
 

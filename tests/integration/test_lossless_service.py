@@ -11,70 +11,41 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
 from extractor.cli import app as cli_app
-from extractor.testing.fake_openai import FakeOpenAI
-from extractor.testing.service import Service, article, make_key, results, spec_reply, wait_job
+from extractor.testing.service import article, results, wait_job
 from tests.support import DATA
-from tests.support.postgres import database_url
 from tests.support.review import approve_form, csrf_of, login
+from tests.support.services import Running, service_on
 
 DATABASES = ["sqlite", "postgresql"]
 SDN = DATA / "sdn" / "sdn-sample.csv"
-SLOW = "SLOW-EXTRACTION"  # the fake model takes SLOW_S to answer a document holding this
-SLOW_S = 2.0
 
 
-def reply(body: dict[str, Any]) -> dict[str, Any]:
-    if SLOW in json.dumps(body.get("messages", [])):
-        time.sleep(SLOW_S)
-    return spec_reply(body)
-
-
-@dataclass
-class Running:
-    service: Service
-    fake: FakeOpenAI
-    db_url: str
-    key: str
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.service.url, headers={"Authorization": f"Bearer {self.key}"}, timeout=30)
-
+class Reviewing(Running):
     @contextmanager
     def browser(self) -> Iterator[httpx.Client]:
         """A client logged in to the review pages (session cookie, no Bearer header)."""
         with httpx.Client(base_url=self.service.url, timeout=30) as client:
-            login(client, self.key)
+            assert login(client, self.key).status_code == 303
             yield client
 
 
 @pytest.fixture(scope="module", params=DATABASES)
-def running(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+def running(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Reviewing]:
     tmp = tmp_path_factory.mktemp(f"lossless-{request.param}")
-    try:
-        db_url = database_url(request.param, tmp)
-    except LookupError as reason:
-        pytest.skip(f"PostgreSQL unavailable: {reason}")
-    with FakeOpenAI(default=reply) as fake:  # type: ignore[arg-type]
-        key = make_key(db_url, "analyst")
-        service = Service(db_url, fake.base_url, tmp, workers=4,
-                          extra=("--list", str(SDN), "--allow-model", "fake-model-2")).start()
-        try:
-            yield Running(service, fake, db_url, key)
-        finally:
-            service.stop()
+    with service_on(request.param, tmp, key_name="analyst",
+                    extra=("--list", str(SDN), "--allow-model", "fake-model-2")) as started:
+        yield Reviewing(started.service, started.fake, started.db_url, started.key)
 
 
 @pytest.fixture
-def api(running: Running) -> Iterator[httpx.Client]:
+def api(running: Reviewing) -> Iterator[httpx.Client]:
     with running.client() as client:
         yield client
 
@@ -106,7 +77,7 @@ def queue_row(html: str, document_id: str) -> str:
     return html[start:html.index("</tr>", start)]
 
 
-def test_an_approved_review_is_what_every_view_serves(running: Running, api: httpx.Client, tmp_path: Path) -> None:
+def test_an_approved_review_is_what_every_view_serves(running: Reviewing, api: httpx.Client, tmp_path: Path) -> None:
     doc = article("rev-003", target="Imaginary Widgets GmbH", authority="gb")
     model_id = api.post("/v1/extract", json=doc).json()["meta"]["extraction_id"]
     assert "rev-003" in ids(api, authority="gb")
@@ -176,14 +147,18 @@ def test_jsonl_is_split_on_newline_only(api: httpx.Client) -> None:
         assert api.get(f"/v1/documents/{doc['id']}").json()["text"] == doc["text"]
 
 
-def test_a_document_deleted_while_its_job_runs_stays_deleted(api: httpx.Client) -> None:
-    doc = {"id": "gone-1", "text": f"{SLOW} " + article("gone-1", target="Vanishing Ltd")["text"]}
-    job_id = api.post("/v1/jobs", json=[doc]).json()["id"]
-    deadline = time.monotonic() + 30
-    while api.get(f"/v1/jobs/{job_id}").json()["running"] == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert api.delete("/v1/documents/gone-1").status_code == 200
-    status = wait_job(api, job_id)
+def test_a_document_deleted_while_its_job_runs_stays_deleted(running: Reviewing, api: httpx.Client) -> None:
+    doc = article("gone-1", target="Vanishing Ltd")
+    running.fake.delay = 2.0  # the model takes its time: the document is deleted while it waits
+    try:
+        job_id = api.post("/v1/jobs", json=[doc]).json()["id"]
+        deadline = time.monotonic() + 30
+        while api.get(f"/v1/jobs/{job_id}").json()["running"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert api.delete("/v1/documents/gone-1").status_code == 200
+        status = wait_job(api, job_id)
+    finally:
+        running.fake.delay = 0.0
     assert (status["done"], status["failed"]) == (0, 1)
     assert error_of(api.get("/v1/documents/gone-1"))["code"] == "not_found"
     assert "gone-1" not in ids(api) and "gone-1" not in ids(api, target="Vanishing Ltd")
@@ -206,7 +181,7 @@ def test_a_nul_in_one_document_does_not_sink_the_job(api: httpx.Client) -> None:
         assert "NUL" in error_of(api.post("/v1/extract", json=body))["message"]
 
 
-def test_bad_input_is_a_4xx_json_error(running: Running, api: httpx.Client) -> None:
+def test_bad_input_is_a_4xx_json_error(running: Reviewing, api: httpx.Client) -> None:
     deep = b"[" * 200_000
     assert error_of(api.post("/v1/jobs", content=deep, headers={"content-type": "application/json"}))["code"] == \
         "invalid_json"
@@ -244,14 +219,14 @@ def test_bad_input_is_a_4xx_json_error(running: Running, api: httpx.Client) -> N
         assert web.post("/review/documents/form-1", data=nul, follow_redirects=False).status_code == 400
         assert web.get("/review?authority=%00&page=" + "9" * 5000).status_code == 200
         assert web.get("/review/documents/a%00b").status_code == 404
-    anonymous = httpx.post(f"{running.service.url}/review/login", data={"key": running.key, "next": "/review\r\nX: 1"},
-                           follow_redirects=False)
-    assert anonymous.status_code == 303 and anonymous.headers["location"] == "/review"
+    with httpx.Client(base_url=running.service.url, timeout=30) as fresh:
+        logged_in = login(fresh, running.key, next_path="/review\r\nX: 1")
+        assert logged_in.status_code == 303 and logged_in.headers["location"] == "/review"
     assert "Traceback" not in running.service.log.read_text()
     assert "internal error" not in running.service.log.read_text()
 
 
-def test_every_id_is_reachable_or_refused(running: Running, api: httpx.Client, tmp_path: Path) -> None:
+def test_every_id_is_reachable_or_refused(running: Reviewing, api: httpx.Client, tmp_path: Path) -> None:
     assert api.post("/v1/extract", json=article("slash/x", target="Slash Target")).status_code == 200
     for path in ("slash%2Fx", "slash/x"):
         assert api.get(f"/v1/documents/{path}").json()["id"] == "slash/x", path
@@ -284,7 +259,7 @@ def test_every_id_is_reachable_or_refused(running: Running, api: httpx.Client, t
     assert ftm_names(api, "cli-b%2Fx") == {"Folder cli-b"}
 
 
-def test_the_review_link_of_a_dotted_id_stays_on_its_document(running: Running, api: httpx.Client) -> None:
+def test_the_review_link_of_a_dotted_id_stays_on_its_document(running: Reviewing, api: httpx.Client) -> None:
     assert api.post("/v1/extract", json=article("../../docs")).status_code == 200
     with running.browser() as web:
         queue = web.get("/review").text

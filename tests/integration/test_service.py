@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -13,42 +12,18 @@ from typer.testing import CliRunner
 
 from extractor.cli import app as cli_app
 from extractor.client import Client, ServiceError
-from extractor.testing.fake_openai import FakeOpenAI
-from extractor.testing.service import Service, article, fake_model, make_key, results, revoke, wait_job
-from tests.support.postgres import database_url
+from extractor.testing.service import article, make_key, results, revoke, wait_job
+from tests.support.services import Running, service_on
 
 DATABASES = ["sqlite", "postgresql"]
-
-
-@dataclass
-class Running:
-    """A running service with its fake model, database and a working key."""
-
-    service: Service
-    fake: FakeOpenAI
-    db_url: str
-    key: str
-
-    def client(self, key: str | None = None) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {key or self.key}"}
-        return httpx.Client(base_url=self.service.url, headers=headers, timeout=30)
 
 
 @pytest.fixture(scope="module", params=DATABASES)
 def running(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """One server per database kind for this module (starting a process costs a second or two)."""
     tmp = tmp_path_factory.mktemp(f"service-{request.param}")
-    try:
-        db_url = database_url(request.param, tmp)
-    except LookupError as reason:
-        pytest.skip(f"PostgreSQL unavailable: {reason}")
-    with fake_model() as fake:
-        key = make_key(db_url, "main")
-        service = Service(db_url, fake.base_url, tmp, extra=("--max-text-chars", "50000")).start()
-        try:
-            yield Running(service, fake, db_url, key)
-        finally:
-            service.stop()
+    with service_on(request.param, tmp, extra=("--max-text-chars", "50000")) as running:
+        yield running
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def _user(request: Request) -> tuple[KeyInfo, BrowserSession] | None:
 def _safe_next(value: str | None) -> str:
     # Only a path on this server: never an open redirect to another site, never a header-breaking character.
     if (value and value.startswith(("/review", "/docs")) and not value.startswith("//") and "\\" not in value
-            and value.isprintable() and value.isascii() and len(value) <= 2000):
+            and value.isprintable() and len(value) <= 2000):
         return value
     return "/review"
 
