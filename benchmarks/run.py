@@ -17,7 +17,9 @@ Rows (each a ratio or rate; see docs/performance.md):
 The model is `benchmarks.delay_server` (local, fixed delay). Extraction rows use only the
 public API (`Extractor`, `aextract_many`, `Settings`). Options: `--only NAME` (repeatable:
 raw, cache, concurrency, scoring, eval, history), `--quick` (smaller sizes), `--eval-sizes 2000,20000,100000`
-(the eval corpora), `--out FILE`.
+(the eval corpora), `--out FILE`. `--only service-soak` runs the service soak instead
+(`benchmarks/soak.py`: 100 clients for `--minutes` 10 against `extractor serve`, server RSS
+every minute); it is never part of the default run.
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
-SECTIONS = ("raw", "cache", "concurrency", "scoring", "eval", "history")
+SOAK_OUT = ROOT / "benchmarks" / "results" / "soak.json"
+SECTIONS = ("raw", "cache", "concurrency", "scoring", "eval", "history", "service-soak")
+DEFAULT_SECTIONS = SECTIONS[:-1]  # the soak takes ten minutes: only on request
 
 
 def _documents(n: int, tag: str) -> list[Any]:
@@ -228,13 +232,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", action="append", choices=SECTIONS, help="run only this section (repeatable)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a quick look")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON output (default {DEFAULT_OUT})")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"JSON output (default {DEFAULT_OUT}; {SOAK_OUT} for the soak alone)")
     parser.add_argument("--eval-sizes", type=_sizes, default=None,
                         help="corpus sizes of the eval rows, comma-separated (default 2000,20000; "
                              "2000,20000,100000 checks the 100,000-document goal, about 3 minutes more)")
+    parser.add_argument("--minutes", type=float, default=10.0, help="service-soak: how long (default 10)")
+    parser.add_argument("--clients", type=int, default=100, help="service-soak: concurrent clients (default 100)")
+    parser.add_argument("--soak-db", default=None, help="service-soak: database URL (default: a temporary SQLite)")
     args = parser.parse_args(argv)
     cpu_check = _cpu_check()  # before the sections, as the machine stands when they start
-    sections = args.only or list(SECTIONS)
+    sections = args.only or list(DEFAULT_SECTIONS)
     quick = args.quick
     rows: list[dict[str, Any]] = []
     if {"raw", "cache", "concurrency"} & set(sections):
@@ -255,6 +263,10 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks.history import history
 
         rows += history([30, 300, *(args.eval_sizes or ([2000] if quick else [2000, 20000]))])
+    if "service-soak" in sections:
+        from benchmarks.soak import soak
+
+        rows += soak(minutes=args.minutes, clients=args.clients, db_url=args.soak_db)
     result = {
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "cores": os.cpu_count(),
@@ -265,9 +277,10 @@ def main(argv: list[str] | None = None) -> None:
         "rows": rows,
     }
     _print(result)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    out = args.out or (SOAK_OUT if sections == ["service-soak"] else DEFAULT_OUT)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
 
 
 def _cpu_check() -> float:

@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -96,7 +97,7 @@ class Client:
 
     def status(self, job_id: str) -> dict[str, Any]:
         """The job's counts: total, queued, running, done, failed, and its status."""
-        status: dict[str, Any] = self._request("GET", f"/v1/jobs/{job_id}").json()
+        status: dict[str, Any] = self._request("GET", f"/v1/jobs/{quote(job_id, safe='')}").json()
         return status
 
     def wait(self, job_id: str, *, timeout: float = 3600.0, poll: float = 1.0) -> dict[str, Any]:
@@ -113,13 +114,19 @@ class Client:
     def results(self, job_id: str) -> Iterator[dict[str, Any]]:
         """The job's result and failure lines, streamed, in submission order."""
         try:
-            with self._http.stream("GET", f"/v1/jobs/{job_id}/results") as response:
+            with self._http.stream("GET", f"/v1/jobs/{quote(job_id, safe='')}/results") as response:
                 if response.is_error:
                     response.read()
                     _raise_for(response)
-                for raw in response.iter_lines():
-                    if raw.strip():
-                        yield json.loads(raw)
+                # Lines end at "\n" only: iter_lines() would also split at U+2028 inside a JSON string.
+                pending = b""
+                for chunk in response.iter_bytes():
+                    *lines, pending = (pending + chunk).split(b"\n")
+                    for raw in lines:
+                        if raw.strip():
+                            yield json.loads(raw)
+                if pending.strip():
+                    yield json.loads(pending)
         except httpx.HTTPError as exc:
             raise ServiceError(0, "unreachable", f"results of job {job_id}: {exc}") from None
 
@@ -131,12 +138,12 @@ class Client:
 
     def document(self, document_id: str) -> dict[str, Any]:
         """A stored document with its extractions."""
-        detail: dict[str, Any] = self._request("GET", f"/v1/documents/{document_id}").json()
+        detail: dict[str, Any] = self._request("GET", f"/v1/documents/{quote(document_id, safe='')}").json()
         return detail
 
     def delete_document(self, document_id: str) -> dict[str, Any]:
         """Delete a stored document and its extractions."""
-        deleted: dict[str, Any] = self._request("DELETE", f"/v1/documents/{document_id}").json()
+        deleted: dict[str, Any] = self._request("DELETE", f"/v1/documents/{quote(document_id, safe='')}").json()
         return deleted
 
 

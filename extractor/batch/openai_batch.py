@@ -237,7 +237,7 @@ class _BatchRun:
         for file_id in (batch.output_file_id, batch.error_file_id):
             if file_id:
                 content = self._call(self.client.files.content, file_id).content.decode("utf-8")
-                for raw in content.splitlines():
+                for raw in content.split("\n"):  # JSON Lines: "\n" only (U+2028 may sit raw in a string)
                     if raw.strip():
                         record = json.loads(raw)
                         records.setdefault(str(record.get("custom_id")), record)

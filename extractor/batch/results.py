@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,12 @@ from typing import IO, Any
 from pydantic import ValidationError
 
 from extractor.core.errors import BackendError, ConfigError, DocumentError, ExtractionFailed
+from extractor.core.lines import MAX_DOCUMENT_BYTES, SKIP_CHUNK
 from extractor.core.schema import ArticleExtraction
+
+# A result line holds a document's answer and its metadata (grounding spans included): far
+# less than the document itself, but allow for more. A longer line is torn, never held.
+MAX_RESULT_LINE_BYTES = 4 * MAX_DOCUMENT_BYTES
 
 
 @dataclass(frozen=True)
@@ -61,8 +67,17 @@ def failure_line(article_id: str, error: BaseException, meta: dict[str, Any] | N
 
 
 def write_line(stream: IO[str], line: dict[str, Any]) -> None:
-    """Append one line and flush, so a crash loses nothing already done."""
-    stream.write(json.dumps(line, ensure_ascii=False) + "\n")
+    """Append one line and flush, so a crash loses nothing already done.
+
+    The line is written as one string, checked to encode first: a value that UTF-8 cannot hold
+    (a lone surrogate) is written as a JSON escape instead of failing halfway through the line.
+    """
+    text = json.dumps(line, ensure_ascii=False) + "\n"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(line) + "\n"
+    stream.write(text)
     stream.flush()
 
 
@@ -85,28 +100,47 @@ def iter_results(path: Path) -> Iterator[ArticleExtraction | Failure]:
     return _records(path, [])
 
 
-def _records(path: Path, torn: list[int]) -> Iterator[ArticleExtraction | Failure]:
+def _open(path: Path) -> IO[bytes]:
     try:
-        handle = path.open(encoding="utf-8", errors="replace")
+        handle = path.open("rb")
     except FileNotFoundError:
         raise DocumentError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise DocumentError(f"{path}: is a directory, not a result file (.jsonl)") from None
     except OSError as exc:
         raise DocumentError(f"{path}: cannot read ({exc.strerror})") from None
-    with handle:
-        for number, raw in enumerate(handle, start=1):
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        handle.close()
+        raise DocumentError(f"{path}: not a regular file (a device, pipe or socket), so not a result file")
+    return handle
+
+
+def _objects(path: Path) -> Iterator[tuple[int, dict[str, Any] | None]]:
+    """Numbered JSON objects of a result file, None for a torn line; lines split on "\n" and bounded in length."""
+    with _open(path) as handle:
+        number = 0
+        while raw := handle.readline(MAX_RESULT_LINE_BYTES + 1):
+            number += 1
+            if len(raw) > MAX_RESULT_LINE_BYTES and not raw.endswith(b"\n"):
+                while (more := handle.readline(SKIP_CHUNK)) and not more.endswith(b"\n"):
+                    pass
+                yield number, None
+                continue
             if not raw.strip():
                 continue
             try:
-                record = json.loads(raw)
-            except json.JSONDecodeError:
-                torn.append(number)
-                continue
-            if not isinstance(record, dict):
-                torn.append(number)
-                continue
-            yield parse_record(record, number)
+                record = json.loads(raw.decode("utf-8", errors="replace"))
+            except (json.JSONDecodeError, RecursionError):
+                record = None
+            yield number, record if isinstance(record, dict) else None
+
+
+def _records(path: Path, torn: list[int]) -> Iterator[ArticleExtraction | Failure]:
+    for number, record in _objects(path):
+        if record is None:
+            torn.append(number)
+            continue
+        yield parse_record(record, number)
 
 
 def latest(items: list[ArticleExtraction | Failure]) -> dict[str, ArticleExtraction | Failure]:
@@ -145,35 +179,39 @@ def load_results(path: Path) -> dict[str, ArticleExtraction | Failure]:
 
 def done_ids(path: Path) -> set[str]:
     """Ids already extracted successfully in `path` (for resuming a run)."""
-    if not path.exists():
+    if not path.is_file():
         return set()
     done = set()
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for raw in handle:
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError:
-                continue  # a line torn by a crash: that document runs again
-            if isinstance(record, dict) and "error" not in record and "article_id" in record:
-                done.add(str(record["article_id"]))
+    for _number, record in _objects(path):
+        # A torn line (None) is skipped: that document runs again.
+        if record is not None and "error" not in record and "article_id" in record:
+            done.add(str(record["article_id"]))
     return done
 
 
 def setups(path: Path) -> set[tuple[str, str]]:
     """The (prompt hash, model) pairs of the result lines in `path`."""
-    if not path.exists() or path.is_dir():
+    if not path.is_file():
         return set()
     found = set()
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for raw in handle:
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError:
-                continue
-            meta = record.get("meta") if isinstance(record, dict) and "error" not in record else None
-            if isinstance(meta, dict) and meta.get("prompt_hash") and meta.get("model"):
-                found.add((str(meta["prompt_hash"]), str(meta["model"])))
+    for _number, record in _objects(path):
+        meta = record.get("meta") if record is not None and "error" not in record else None
+        if isinstance(meta, dict) and meta.get("prompt_hash") and meta.get("model"):
+            found.add((str(meta["prompt_hash"]), str(meta["model"])))
     return found
+
+
+def looks_like_results(path: Path) -> bool:
+    """False when `path` holds something other than result lines (it starts with no JSON object, or is binary).
+
+    A file cut short by a crash still starts with `{`; anything else must not be appended to,
+    and its "torn last line" must never be cut off.
+    """
+    if not path.is_file():
+        return True
+    with path.open("rb") as handle:
+        head = handle.read(8192)
+    return not head.strip() or (head.lstrip().startswith(b"{") and b"\x00" not in head)
 
 
 def check_resumable(path: Path, *, prompt_id: str, prompt_hash: str, model: str, flag: str = "--out") -> None:
@@ -199,6 +237,9 @@ def repair_tail(path: Path) -> None:
     """
     if not path.is_file() or path.stat().st_size == 0:
         return
+    if not looks_like_results(path):
+        raise ConfigError(f"{path} does not hold result lines (it does not start with a JSON object): "
+                          "nothing is appended to it or cut from it; choose another output file")
     with path.open("rb") as handle:
         size = handle.seek(0, 2)
         position = size

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -59,11 +61,11 @@ def extract_cmd(
     ] = None,
 ) -> None:
     """Extract sanctions actions from documents; print one JSON line per document."""
-    from extractor.batch.run import Pending, extract_into
+    from extractor.batch.run import Pending
     from extractor.core.documents import count_inputs, iter_documents
     from extractor.core.pipeline import Extractor
 
-    from .progress import BatchProgress, print_summary
+    from .progress import print_summary
 
     settings = settings_from(
         model=model, base_url=base_url, cache=not no_cache, refresh=refresh, cache_dir=cache_dir, mode=mode,
@@ -89,43 +91,34 @@ def extract_cmd(
         return
     if db is not None and server is not None:
         fail("--db goes with a local or Ray extraction, not --server (the server stores its results itself)")
-    if out is not None:
-        _check_out(out, paths, extractor)
+    if out is not None and str(out) == "-":
+        out = None  # `--out -`: standard output, as without --out
+    resumable = out is not None and _check_out(out, paths, extractor)
     if batch_api:
+        if out is not None and not resumable:
+            fail(f"--batch-api needs --out to be a file (results are collected there later), not {out}")
         _extract_with_batch_api(extractor, paths, out, poll)
         return
-    todo = Pending(iter_documents(paths, exclude=[out] if out else []), out)
+    todo = Pending(iter_documents(paths, exclude=[out] if resumable and out else []), out if resumable else None)
     stored = _Stored(db) if db is not None else None
     expected = count_inputs(paths)
     if expected is not None:
         expected = max(expected - len(todo.done), 0)
     if todo.done:
         err.print(f"{len(todo.done)} document(s) already in {out}: skipped")
-    with ExitStack() as stack:
-        if extractor is not None:
-            extractor = stack.enter_context(run_with(extractor, db=db))
-        sink = stack.enter_context(out.open("a", encoding="utf-8")) if out else sys.stdout
-        progress = stack.enter_context(BatchProgress(expected, enabled=expected is None or expected > 1))
-
-        def report(outcome: Any) -> None:
-            if stored is not None:
-                stored.outcome(outcome)
-            if outcome.error is not None:
-                progress.console.print(f"[red]error:[/red] {outcome.error}", soft_wrap=True, highlight=False)
-            progress.advance(outcome)
-
-        try:
-            if server is not None:
-                from .remote import extract_via_server
-
-                summary = extract_via_server(sink, server, api_key, todo, prompt=prompt, model=model,
-                                             concurrency=concurrency, on_outcome=report)
-            else:
-                documents = stored.remember(todo) if stored is not None else todo
-                summary = extract_into(sink, extractor, documents, concurrency=concurrency, on_outcome=report)
-        except KeyboardInterrupt:
-            err.print("interrupted: finished documents are saved; run again with the same --out to resume")
-            raise typer.Exit(130) from None
+    try:
+        with ExitStack() as stack:
+            if extractor is not None:
+                extractor = stack.enter_context(run_with(extractor, db=db))
+            sink = stack.enter_context(out.open("a", encoding="utf-8")) if out else sys.stdout
+            summary = _run(stack, sink, todo, expected, stored, server, api_key, prompt, model, concurrency, extractor)
+    except BrokenPipeError:
+        _quiet_stdout()
+        err.print("stopped: the output was closed before the run finished (broken pipe)")
+        raise typer.Exit(141) from None
+    except OSError as exc:
+        where = f"--out {out}" if out is not None else "standard output"
+        fail(f"cannot write results to {where}: {exc.strerror or exc}; documents not yet written are not done", 1)
     summary.skipped = todo.skipped
     if summary.documents > 1 or out is not None:
         print_summary(err, summary)
@@ -133,6 +126,56 @@ def extract_cmd(
         if extractor is not None and extractor.run_id is not None:
             err.print(f"what the model answered: extractor logs --run {extractor.run_id} --failed")
         raise typer.Exit(1)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush to a closed pipe raises nothing more."""
+    with contextlib.suppress(OSError, ValueError):  # a stdout without a file descriptor (tests) has nothing to flush
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _run(stack: ExitStack, sink: Any, todo: Any, expected: int | None, stored: _Stored | None, server: str | None,
+         api_key: str | None, prompt: str | None, model: str | None, concurrency: int, extractor: Any) -> Any:
+    """Extract `todo` into `sink` (locally or through a server), reporting each outcome."""
+    from extractor.batch.run import extract_into
+
+    from .progress import BatchProgress
+
+    progress = stack.enter_context(BatchProgress(expected, enabled=expected is None or expected > 1))
+
+    def report(outcome: Any) -> None:
+        if stored is not None:
+            stored.outcome(outcome)
+        if outcome.error is not None:
+            progress.console.print(f"[red]error:[/red] {outcome.error}", soft_wrap=True, highlight=False)
+        dropped = _dropped_note(outcome)
+        if dropped:
+            progress.console.print(f"[yellow]warning:[/yellow] {dropped}", soft_wrap=True, highlight=False)
+        progress.advance(outcome)
+
+    try:
+        if server is not None:
+            from .remote import extract_via_server
+
+            return extract_via_server(sink, server, api_key, todo, prompt=prompt, model=model,
+                                      concurrency=concurrency, on_outcome=report)
+        documents = stored.remember(todo) if stored is not None else todo
+        return extract_into(sink, extractor, documents, concurrency=concurrency, on_outcome=report)
+    except KeyboardInterrupt:
+        err.print("interrupted: finished documents are saved; run again with the same --out to resume")
+        raise typer.Exit(130) from None
+
+
+def _dropped_note(outcome: Any) -> str | None:
+    """The warning for what `--require-grounding` dropped from a result, if it dropped anything."""
+    meta = outcome.result.meta if outcome.result is not None else None
+    dropped = meta.dropped if meta is not None else None
+    if not dropped or not (dropped.get("actions") or dropped.get("targets")):
+        return None
+    return (f"{outcome.article_id}: --require-grounding dropped {dropped['actions']} action(s) and "
+            f"{dropped['targets']} target(s) not found in the text (meta.dropped lists them)")
 
 
 class _Stored:
@@ -166,21 +209,30 @@ class _Stored:
                           f"{str(exc).splitlines()[0] if str(exc) else ''}", soft_wrap=True, highlight=False)
 
 
-def _check_out(out: Path, paths: list[str], extractor: Any) -> None:
-    """Refuse an --out that is a directory, an input, or holds another setup's results; create its folder."""
-    from extractor.batch.results import check_resumable, read_results
+def _check_out(out: Path, paths: list[str], extractor: Any) -> bool:
+    """Refuse an --out that is a directory, an input, or holds another setup's results; create its folder.
+
+    True for a results file (read to resume a run); False for a device or pipe (`/dev/stdout`,
+    a FIFO), which is written as a stream and never read.
+    """
+    from extractor.batch.results import check_resumable, looks_like_results, read_results
 
     if out.is_dir():
         fail(f"--out {out} is a directory: name a file, e.g. {out / 'results.jsonl'}")
+    if out.exists() and not out.is_file():
+        return False
     target = out.resolve()
     if any(p != "-" and Path(p).resolve() == target for p in paths) or _linked_to_input(out, paths):
         fail(f"--out {out} is also an input: results would be appended to the documents; choose another --out")
+    if not looks_like_results(out):
+        fail(f"--out {out} holds something other than result lines (it does not start with a JSON object): "
+             "results are never appended to it; choose another --out")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         fail(f"--out {out}: cannot create its folder ({exc.strerror or exc})")
     if not out.exists() or extractor is None:
-        return
+        return True
     try:
         check_resumable(out, prompt_id=extractor.prompt.id, prompt_hash=extractor.prompt.hash,
                         model=extractor.backend.model)
@@ -190,6 +242,7 @@ def _check_out(out: Path, paths: list[str], extractor: Any) -> None:
     if torn:
         lines = ", ".join(map(str, torn[:5])) + (" ..." if len(torn) > 5 else "")
         err.print(f"warning: {out}: {len(torn)} torn line(s) ignored (line {lines}): their documents are done again")
+    return True
 
 
 def _linked_to_input(out: Path, paths: list[str]) -> bool:

@@ -9,7 +9,7 @@ import typer
 
 from extractor.core.errors import ExtractorError
 
-from .common import BaseUrlOpt, ModelOpt, app, fail, settings_from
+from .common import BaseUrlOpt, ModelOpt, app, err, fail, settings_from
 
 prompts_app = typer.Typer(help="List, show, render and diff versioned prompts.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
@@ -17,13 +17,23 @@ app.add_typer(prompts_app, name="prompts")
 
 @prompts_app.command("list")
 def prompts_list() -> None:
-    """Every prompt version with its hash and what changed."""
+    """Every prompt version with its hash and what changed; a file that cannot be read is named, not fatal."""
     from extractor.core.prompts import available, load_prompt
 
+    broken = 0
     for name, versions in available().items():
         for version in versions:
-            prompt = load_prompt(f"{name}@v{version}")
+            try:
+                prompt = load_prompt(f"{name}@v{version}")
+            except ExtractorError as exc:
+                broken += 1
+                # One line per broken file (YAML errors span several), printed as text, not markup.
+                err.print(f"error: {name}@v{version}: {' '.join(str(exc).split())}", soft_wrap=True,
+                          highlight=False, markup=False)
+                continue
             typer.echo(f"{prompt.id:<16} {prompt.hash}  {prompt.description}")
+    if broken:
+        raise typer.Exit(1)
 
 
 @prompts_app.command("show")

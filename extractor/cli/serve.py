@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import ipaddress
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +19,25 @@ DbOpt = Annotated[
     str | None,
     typer.Option("--db", help="SQLAlchemy database URL (default: SQLite in the user data dir). Env: EXTRACTOR_DB_URL."),
 ]
+
+
+MALLOC_ARENAS = 2
+
+
+def _limit_malloc_arenas() -> None:
+    """Hold the server's heap to a few glibc arenas (unless MALLOC_ARENA_MAX says otherwise).
+
+    glibc gives threads that contend for the heap arenas of their own, up to eight per core,
+    and memory freed in one arena is not reused by the others: with some 80 request and worker
+    threads the heap kept growing under steady load (`benchmarks/soak.py`). A no-op off glibc.
+    """
+    if os.environ.get("MALLOC_ARENA_MAX"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, MALLOC_ARENAS)
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter number
 
 
 def _loopback(host: str) -> bool:
@@ -43,6 +65,9 @@ def serve_cmd(
     max_text_chars: Annotated[
         int, typer.Option("--max-text-chars", min=100, help="Longest article text accepted, characters.")
     ] = 1_000_000,
+    max_job_documents: Annotated[
+        int, typer.Option("--max-job-documents", min=1, help="Most documents one job may hold.")
+    ] = 10_000,
     lease: Annotated[
         float, typer.Option("--lease", min=0.1, help="Seconds without a heartbeat before a job item is retried.")
     ] = 30.0,
@@ -75,7 +100,8 @@ def serve_cmd(
     settings = settings_from(model=model, base_url=base_url)
     config = ServiceConfig(
         db_url=db, settings=settings, prompt=prompt, models=tuple(allow_model or ()), workers=workers,
-        max_body_bytes=int(max_body_mb * 1024 * 1024), max_text_chars=max_text_chars, lease_s=lease,
+        max_body_bytes=int(max_body_mb * 1024 * 1024), max_text_chars=max_text_chars,
+        max_job_documents=max_job_documents, lease_s=lease,
         list_path=list_path, session_secret_file=session_secret_file, auth_failures=auth_failures,
         auth_window_s=auth_window,
     )
@@ -98,5 +124,6 @@ def serve_cmd(
     if not _loopback(host):
         err.print(f"[yellow]warning:[/yellow] listening on {host}, not loopback: put a TLS reverse proxy in front")
     err.print(f"database: {store.display_url}")
+    _limit_malloc_arenas()  # before uvicorn starts the loop and its thread pools
     uvicorn.run(create_app(config, store=store), host=host, port=port, log_level=log_level, proxy_headers=True,
                 timeout_keep_alive=30)

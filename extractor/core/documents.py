@@ -6,8 +6,10 @@ the caller reports it and goes on with the other documents.
 
 from __future__ import annotations
 
-import codecs
 import json
+import os
+import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import DocumentError
+from .lines import bom_codec, check_not_device, codec_label, jsonl_lines, read_document_bytes
 from .schema import _iso_date
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
@@ -29,6 +32,33 @@ def not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("text is empty or whitespace only")
     return value
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(value: str) -> str:
+    """`value` unless it holds a NUL character or a lone surrogate (then a ValueError saying where).
+
+    Neither is text: a NUL cannot be stored in PostgreSQL, and a lone surrogate (`"\\ud800"`
+    in JSON) cannot be encoded as UTF-8, so either would fail later, far from its cause.
+    """
+    at = value.find("\x00")
+    if at >= 0:
+        raise ValueError(f"contains a NUL character (U+0000) at offset {at}")
+    bad = _SURROGATE.search(value)
+    if bad is not None:
+        raise ValueError(f"contains a lone surrogate (U+{ord(bad.group()):04X}) at offset {bad.start()}, "
+                         "which is not valid Unicode")
+    return value
+
+
+def safe_label(value: str) -> str:
+    """`value` with NUL characters and lone surrogates written as `\\u0000` escapes: fit for messages and ids
+    of failure lines, which must be storable and encodable even when the document was not."""
+    if "\x00" not in value and _SURROGATE.search(value) is None:
+        return value
+    return "".join(f"\\u{ord(c):04x}" if c == "\x00" or "\ud800" <= c <= "\udfff" else c for c in value)
 
 
 class Document(BaseModel):
@@ -47,6 +77,11 @@ class Document(BaseModel):
     @classmethod
     def _not_blank(cls, value: str) -> str:
         return not_blank(value)
+
+    @field_validator("id", "text", "title", "published", "url", "publisher")
+    @classmethod
+    def _storable(cls, value: str | None) -> str | None:
+        return None if value is None else storable(value)
 
     @field_validator("published")
     @classmethod
@@ -80,24 +115,14 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {err['msg']}" if where else err["msg"]
 
 
-# Byte-order marks, longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
-
 def _decode(data: bytes, name: str, article_id: str | None = None) -> str:
     """Text of a file: UTF-8, or UTF-16/UTF-32 when a byte-order mark says so."""
-    codec = next((codec for bom, codec in _BOMS if data.startswith(bom)), None)
+    codec = bom_codec(data)
     # UTF-16 and UTF-32 text is full of NUL bytes, so the binary check applies only without a BOM.
     if codec is None and b"\x00" in data[:8192]:
         raise DocumentError(f"{name}: binary file, not text", article_id=article_id, path=name)
     codec = codec or "utf-8-sig"
-    label = "UTF-8" if codec == "utf-8-sig" else codec.upper()
+    label = codec_label(codec)
     try:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:
@@ -135,25 +160,26 @@ def _read_file(path: Path, article_id: str) -> Iterator[tuple[Document | Documen
     def error(message: str) -> tuple[DocumentError, str]:
         return DocumentError(f"{name}: {message}", article_id=article_id, path=name), name
 
+    suffix = path.suffix.lower()
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            info = check_not_device(handle, name)
+            if suffix in JSONL_SUFFIXES:
+                yield from _read_jsonl(jsonl_lines(handle, name), name)
+                return
+            text = _decode(read_document_bytes(handle, name, info), name, article_id)
     except FileNotFoundError:
         yield error("broken or looping symbolic link" if path.is_symlink() else "no such file")
         return
     except IsADirectoryError:
         yield error("is a directory")
         return
-    except OSError as exc:
-        yield error(f"cannot read ({exc.strerror})")
-        return
-    suffix = path.suffix.lower()
-    try:
-        text = _decode(data, name, article_id)
     except DocumentError as err:
+        err.article_id, err.path = err.article_id or article_id, name
         yield err, name
         return
-    if suffix in JSONL_SUFFIXES:
-        yield from _read_jsonl(text.splitlines(), name)
+    except OSError as exc:
+        yield error(f"cannot read ({exc.strerror})")
         return
     title = None
     if suffix in HTML_SUFFIXES:
@@ -172,17 +198,26 @@ def read_jsonl(lines: Iterable[str], name: str) -> Iterator[Document | DocumentE
     A record without `id` gets `<file stem>-<line>`; an `id` must be a string or an integer.
     Errors carry the id the record has (or would have had), so failure lines name it.
     """
-    for item, _where in _read_jsonl(lines, name):
+    for item, _where in _read_jsonl(enumerate(lines, start=1), name):
         yield item
 
 
-def _read_jsonl(lines: Iterable[str], name: str) -> Iterator[tuple[Document | DocumentError, str]]:
+def _read_jsonl(
+    lines: Iterable[tuple[int, str | DocumentError]], name: str
+) -> Iterator[tuple[Document | DocumentError, str]]:
     stem = Path(name).stem
-    for number, line in enumerate(lines, start=1):
+    seen_any = False
+    for number, line in lines:
+        default_id = f"{stem}-{number}"
+        if isinstance(line, DocumentError):  # unreadable: a line, or (number 0) the whole file
+            line.article_id = line.article_id or (default_id if number else stem)
+            seen_any = True
+            yield line, f"{name}:{number}" if number else name
+            continue
         if not line.strip():
             continue
+        seen_any = True
         where = f"{name}:{number}"
-        default_id = f"{stem}-{number}"
 
         def error(message: str, article_id: str = default_id) -> tuple[DocumentError, str]:
             return DocumentError(f"{where}: {message}", article_id=article_id, path=name), where  # noqa: B023
@@ -191,6 +226,9 @@ def _read_jsonl(lines: Iterable[str], name: str) -> Iterator[tuple[Document | Do
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             yield error(f"invalid JSON ({exc.msg})")
+            continue
+        except RecursionError:
+            yield error("invalid JSON (nested too deeply)")
             continue
         if not isinstance(record, dict):
             yield error(f"expected an object with 'id' and 'text', not a JSON {type(record).__name__}")
@@ -201,26 +239,34 @@ def _read_jsonl(lines: Iterable[str], name: str) -> Iterator[tuple[Document | Do
             yield error(f"'id' must be a string or an integer, not {json.dumps(raw_id)[:40]}")
             continue
         record["id"] = doc_id = str(raw_id).strip() or default_id
+        label = safe_label(doc_id)  # errors name the id even when it is no valid id
         if "text" not in record:
-            yield error(f"(id {doc_id}) no 'text' field", doc_id)
+            yield error(f"(id {label}) no 'text' field", label)
             continue
         if not isinstance(record["text"], str):
-            yield error(f"(id {doc_id}) 'text' must be a string", doc_id)
+            yield error(f"(id {label}) 'text' must be a string", label)
             continue
         try:
             yield Document.model_validate(record), where
         except ValidationError as exc:
-            yield error(f"(id {doc_id}): {_first_error(exc)}", doc_id)
+            yield error(f"(id {label}): {_first_error(exc)}", label)
+    if not seen_any:
+        yield DocumentError(f"{name}: empty or whitespace-only document", article_id=stem, path=name), name
 
 
 def read_stdin() -> Iterator[Document | DocumentError]:
-    """One document from standard input, with id `stdin`."""
+    """One document from standard input, with id `stdin` (at most `MAX_DOCUMENT_BYTES` of it)."""
     try:
-        text = _decode(sys.stdin.buffer.read(), "<stdin>", "stdin")
+        text = _decode(read_document_bytes(sys.stdin.buffer, "<stdin>"), "<stdin>", "stdin")
+        document = Document(id="stdin", text=text)
     except DocumentError as err:
+        err.article_id = "stdin"
         yield err
         return
-    yield Document(id="stdin", text=text)
+    except ValidationError as exc:
+        yield DocumentError(f"<stdin>: {_first_error(exc)}", article_id="stdin", path="<stdin>")
+        return
+    yield document
 
 
 def iter_documents(paths: Iterable[str | Path], *, exclude: Iterable[Path] = ()) -> Iterator[Document | DocumentError]:
@@ -268,13 +314,31 @@ def count_inputs(paths: Iterable[str | Path]) -> int | None:
     return total
 
 
+COUNT_BLOCK = 1024 * 1024
+COUNT_WHOLE_BYTES = 256 * 1024 * 1024  # larger JSONL files are estimated from their first block
+
+
 def documents_in(path: Path) -> int:
-    """About how many documents one file holds: one, or a JSONL file's non-empty lines (unparsed)."""
+    """About how many documents one file holds: one, or a JSONL file's lines (counted, not parsed).
+
+    Read in blocks (a file without line ends is never held whole); a file over 256 MiB is
+    estimated from its first MiB, and anything but a regular file counts as one.
+    """
     if path.suffix.lower() not in JSONL_SUFFIXES:
         return 1
     try:
         with path.open("rb") as handle:
-            return sum(1 for line in handle if line.strip())
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return 1  # a pipe is read once, by the run; a device is refused there
+            if info.st_size > COUNT_WHOLE_BYTES:
+                first = handle.read(COUNT_BLOCK)
+                return max(1, first.count(b"\n") * info.st_size // max(len(first), 1))
+            lines, last = 0, b"\n"
+            while block := handle.read(COUNT_BLOCK):
+                lines += block.count(b"\n")
+                last = block[-1:]
+            return max(1, lines + (last != b"\n"))
     except OSError:
         return 1  # unreadable: it will be one failure line
 

@@ -46,3 +46,8 @@ class RunMeta(BaseModel):
     grounding: dict[str, Any] | None = Field(
         default=None, description="Evidence quotes and target names aligned to the text: rate and spans"
     )
+    dropped: dict[str, Any] | None = Field(
+        default=None,
+        description="With require_grounding: the actions and targets removed because they were not found in the "
+        "text (counts, and each item with its reason)",
+    )

@@ -37,7 +37,7 @@ from .calls.structured import backend_error, last_reason, patched_create, prepar
 from .chunking import split_text
 from .documents import Document, make_document
 from .errors import ConfigError, ExtractionFailed
-from .grounding.align import GROUNDING_VERSION, Grounding, ground, require_grounding
+from .grounding.align import GROUNDING_VERSION, Grounding, ground, grounding_drops, require_grounding
 from .grounding.decoding import GROUNDED_VERSION, grounded_answer_model
 from .merging import dedupe, merge_answers
 from .meta import RunMeta, Usage
@@ -230,13 +230,16 @@ class Extractor:
         Every backend's answer goes through here, cached or fresh, so none repeats a target.
         """
         result = ArticleExtraction.model_validate({**dedupe(answer).model_dump(), "article_id": document.id})
+        dropped = None
         if grounding is None or self.settings.require_grounding:
             found: Grounding = ground(result, document.text)
             if self.settings.require_grounding:
+                dropped = grounding_drops(result, found)  # reported in meta, never silent
                 result = require_grounding(result, found)
                 found = ground(result, document.text)
             grounding = found.to_dict()
         result._meta = self._meta(key, started, stats, cache_hit=cache_hit, chunks=chunks, grounding=grounding)
+        result._meta.dropped = dropped
         return result
 
     def cached_answer(self, key: str) -> ExtractionAnswer | None:

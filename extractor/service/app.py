@@ -19,7 +19,7 @@ from extractor.core.settings import Settings
 from extractor.store import Store
 from extractor.store.calls import StoreCallLog
 
-from . import apidocs, errors
+from . import apidocs, errors, openapi
 from .auth import AuthThrottle, RateLimiter
 from .config import ServiceConfig
 from .deps import require_key
@@ -85,16 +85,18 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
         redoc_url=None,
         docs_url=None,
         openapi_url=None,
+        default_response_class=errors.SafeJSONResponse,
     )
     errors.install(app)
     app.add_middleware(DataOnlyHeaders)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.include_router(health.router)
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
-    for module in (extract, jobs, documents, ftm, runs_api):
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)], responses=openapi.errors(401, 422, 429))
+    # ftm before documents: `/documents/{id}/ftm` must not be read as the document `{id}/ftm`.
+    for module in (extract, jobs, ftm, documents, runs_api):
         v1.include_router(module.router)
     app.include_router(v1)
-    apidocs.install(app)
+    apidocs.install(app, config)
     app.include_router(review_router)
     app.include_router(runs_pages.router)
     app.mount("/review/static", StaticFiles(directory=STATIC_DIR), name="review-static")

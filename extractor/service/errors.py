@@ -8,6 +8,7 @@ URL and error go to the log), and an invalid answer's message leaves the endpoin
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -15,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from extractor.batch.results import failure_line
 from extractor.core.errors import (
@@ -59,6 +61,16 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+class SafeJSONResponse(JSONResponse):
+    """JSON whatever the strings hold: a value UTF-8 cannot encode (a lone surrogate) is sent as a `\\u` escape."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def error_body(code: str, message: str) -> dict[str, Any]:
     """The error envelope."""
     return {"error": {"code": code, "message": message}}
@@ -66,7 +78,7 @@ def error_body(code: str, message: str) -> dict[str, Any]:
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     """A JSON error response."""
-    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+    return SafeJSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
 BACKEND_FAILED = "the model endpoint failed; the server log has the details"
@@ -116,6 +128,16 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:
     return 422, "invalid_request", "; ".join(parts) + more
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette's 405 names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"}) if hasattr(route, "matches") else (None, None)
+        if match is not None and match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     """Register the JSON error handlers on `app`."""
 
@@ -135,6 +157,8 @@ def install(app: FastAPI) -> None:
             message = f"no such endpoint: {request.method} {request.url.path}"
         elif exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}"
+            headers = {**dict(exc.headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+            return error_response(405, code, message, headers)
         else:
             message = str(exc.detail)
         return error_response(exc.status_code, code, message, dict(exc.headers or {}))

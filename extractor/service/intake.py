@@ -1,7 +1,8 @@
 """Job input: a JSON list (or `{"documents": [...]}`) or JSONL, checked line by line.
 
 A bad entry does not sink the job: it is reported and stored as a failed item, and the
-other documents are extracted.
+other documents are extracted. JSONL is split on "\n" only (a JSON string may hold U+2028
+and the like raw), and a line nested too deeply to parse is one rejected line.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from extractor.core.documents import Document
+from extractor.core.documents import Document, safe_label
+from extractor.core.errors import DocumentError
+from extractor.store.documents import check_document_id
 
 from .errors import ApiError
 
@@ -41,7 +44,8 @@ def to_document(record: Any, line: int, max_text_chars: int) -> Entry:
     if not isinstance(record, dict):
         return Rejected(line, f"line-{line}", f"{where}: expected an object with 'text', got {type(record).__name__}")
     raw_id = record.get("id")
-    article_id = str(raw_id) if raw_id not in (None, "") else f"line-{line}"
+    # The label names the entry in reports and failed items: storable even when the id is not.
+    article_id = safe_label(str(raw_id))[:200] if raw_id not in (None, "") else f"line-{line}"
     text = record.get("text")
     if not isinstance(text, str):
         return Rejected(line, article_id, f"{where} (id {article_id}): 'text' is missing or not a string")
@@ -51,10 +55,10 @@ def to_document(record: Any, line: int, max_text_chars: int) -> Entry:
     fields = {k: record.get(k) for k in ("title", "published", "url", "publisher") if record.get(k) is not None}
     try:
         document_id = str(raw_id) if raw_id not in (None, "") else content_id(text)
-        if len(document_id) > 200:
-            raise ValueError("id is longer than 200 characters")
-        return Document(id=document_id, text=text, **fields)
-    except (ValidationError, ValueError, TypeError) as exc:
+        document = Document(id=document_id, text=text, **fields)
+        check_document_id(document.id)
+        return document
+    except (ValidationError, ValueError, TypeError, DocumentError) as exc:
         return Rejected(line, article_id, f"{where} (id {article_id}): {_reason(exc)}")
 
 
@@ -68,20 +72,23 @@ def _reason(exc: Exception) -> str:
 
 
 def from_jsonl(raw: bytes, max_text_chars: int) -> list[Entry]:
-    """Entries of a JSONL body; an invalid line is rejected, the others kept."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        message = f"the upload is not UTF-8 (invalid byte at offset {exc.start})"
-        raise ApiError(400, "invalid_encoding", message) from None
+    """Entries of a JSONL body; a line that is not UTF-8 or not valid JSON is rejected, the others kept."""
     entries: list[Entry] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+    raw = raw.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
+    for number, data in enumerate(raw.split(b"\n"), start=1):
+        if not data.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            entries.append(Rejected(number, f"line-{number}", f"line {number}: not UTF-8 (invalid byte at offset "
+                                    f"{exc.start} of the line)"))
+            continue
         except json.JSONDecodeError as exc:
             entries.append(Rejected(number, f"line-{number}", f"line {number}: invalid JSON ({exc.msg})"))
+            continue
+        except RecursionError:
+            entries.append(Rejected(number, f"line-{number}", f"line {number}: invalid JSON (nested too deeply)"))
             continue
         entries.append(to_document(record, number, max_text_chars))
     return entries
@@ -93,6 +100,8 @@ def from_json(raw: bytes, max_text_chars: int) -> tuple[list[Entry], str | None,
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "the request body is nested too deeply to read") from None
     prompt = model = None
     if isinstance(body, dict):
         prompt, model = body.get("prompt"), body.get("model")

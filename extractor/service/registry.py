@@ -66,7 +66,7 @@ class Registry:
 
     def prompt_id(self, prompt: str | None) -> str:
         """The registered id (`name@vN`) that `prompt` names; 400 for anything else (paths included)."""
-        asked = (prompt or self.default_prompt).strip()
+        asked = self.default_prompt if prompt is None else prompt  # as given: a padded name is unknown
         served = ", ".join(f"{n}@v{v}" for n, versions in sorted(self.prompts.items()) for v in versions) or "none"
         unknown = ApiError(400, "unknown_prompt", f"unknown prompt {asked[:100]!r}: this server serves {served}")
         try:
@@ -82,8 +82,12 @@ class Registry:
         return f"{name}@v{version}"
 
     def resolve(self, prompt: str | None, model: str | None) -> Entry:
-        """The entry for `prompt` (a registered NAME or NAME@vN) and `model` (one of the served models)."""
-        model_name = (model or self.default_model).strip()
+        """The entry for `prompt` (a registered NAME or NAME@vN) and `model` (one of the served models).
+
+        None means the server's default; names are taken as given: an empty or padded name is
+        unknown, as the API's schema says.
+        """
+        model_name = self.default_model if model is None else model
         if model_name not in self.models:
             raise ApiError(400, "unknown_model", f"model {model_name[:100]!r} is not served here: use one of "
                            f"{', '.join(self.models)}")
@@ -108,6 +112,12 @@ class Registry:
     def __len__(self) -> int:
         """How many extractors the registry holds."""
         return len(self._entries)
+
+    def choices(self) -> tuple[list[str], list[str]]:
+        """The prompts (NAME and NAME@vN) and models requests may name, for the API's schema."""
+        prompts = sorted(self.prompts.items())
+        names = [name for name, _ in prompts] + [f"{name}@v{v}" for name, versions in prompts for v in versions]
+        return names, list(self.models)
 
     async def aclose(self) -> None:
         """Close every extractor's connections on this loop (at shutdown: an open session warns)."""

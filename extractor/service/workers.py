@@ -127,7 +127,8 @@ class JobWorkers:
                 log.warning("job %s item %s: lease lost before it finished; its new holder records it",
                             claim.job_id, claim.item_id)
 
-        extracted = await extract_stored(self.store, entry, document, then=record)
+        # create=False: a document deleted while it is extracted stays deleted (DocumentGone fails the item).
+        extracted = await extract_stored(self.store, entry, document, then=record, create=False)
         return None if recorded else extracted.extraction_id
 
     async def _finish(self, fn: Any, claim: queue.Claim, value: Any) -> bool:

@@ -26,6 +26,12 @@ from extractor.core.errors import ConfigError
 log = logging.getLogger("extractor.store")
 DB_ENV = "EXTRACTOR_DB_URL"
 SQLITE_BUSY_TIMEOUT_S = 30
+SQLITE_POOL, SQLITE_OVERFLOW = 32, 64
+# Every SQLite connection keeps its own page cache (2 MiB by default), and a busy server holds
+# one connection per request in flight: 80 connections filled 160 MiB as the database grew,
+# which looked like a leak. The budget bounds all of them together; reads past it come from
+# the operating system's file cache, shared by every connection.
+SQLITE_CACHE_BUDGET_KIB = 32 * 1024
 
 
 def default_url() -> str:
@@ -53,7 +59,7 @@ def make_engine(url: str) -> Engine:
     # SQLite connections are cheap: enough for every worker and request thread without waiting.
     engine = create_engine(
         parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
-        pool_size=32, max_overflow=64,
+        pool_size=SQLITE_POOL, max_overflow=SQLITE_OVERFLOW,
     )
 
     @event.listens_for(engine, "connect")
@@ -66,6 +72,8 @@ def make_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+        # A page cache per connection, of a size that keeps the whole pool's within the budget.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_BUDGET_KIB // (SQLITE_POOL + SQLITE_OVERFLOW)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -113,11 +121,18 @@ class Store:
         return self.engine.url.render_as_string(hide_password=True)
 
     def migrate(self) -> None:
-        """Bring the schema up to the latest Alembic revision."""
+        """Bring the schema up to the latest Alembic revision, then the data the new schema expects."""
         from .migrate import upgrade
+        from .reviews import promote_approved, unpromoted
 
         try:
             upgrade(self.engine)
+            # Reviews approved before they became current extractions become so now (one read query after).
+            with self.read() as session:
+                pending = unpromoted(session)
+            if pending:
+                with self.write() as session:
+                    promote_approved(session)
         except OperationalError as exc:
             raise ConfigError(f"database {self.display_url}: cannot connect or migrate ({exc.orig})") from None
 

@@ -4,6 +4,12 @@ eval runs, model calls.
 `extraction_actions` and `extraction_targets` are derived from each extraction's result so
 that `/v1/documents` can filter in SQL; they are written with the extraction and deleted with it.
 Times are stored in UTC.
+
+An extraction comes from a model (`origin="model"`) or from an analyst's approved review
+(`origin="review"`, `based_on_id` naming the model extraction it corrected). Each document
+points at its current extraction, the one every view serves (API, filters, FtM, matches, the
+review queue): the newest model extraction until a review is approved, then the reviewed one,
+which later model runs are stored beside but never replace (`current_reviewed`).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     Float,
@@ -23,12 +30,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
 # Job item states; a job's own state is derived from its items' counts.
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 ITEM_STATES = (QUEUED, RUNNING, DONE, FAILED)
+# Where an extraction came from.
+MODEL, REVIEW = "model", "review"
 
 
 def utcnow() -> dt.datetime:
@@ -53,6 +63,10 @@ class DocumentRow(Base):
     # "metadata" is reserved by SQLAlchemy's declarative classes, hence the attribute name.
     doc_meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
     first_seen: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    # The extraction every view serves (no foreign key: the two tables would point at each other).
+    current_extraction_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # True once an approved review is current: model runs no longer replace it.
+    current_reviewed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     extractions: Mapped[list[ExtractionRow]] = relationship(
         back_populates="document", cascade="all, delete-orphan", passive_deletes=True, order_by="ExtractionRow.id"
@@ -74,8 +88,11 @@ class ExtractionRow(Base):
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    # For human review of results: unreviewed, accepted, rejected, corrected.
+    # For human review of results: unreviewed, in_review, approved.
     review_status: Mapped[str] = mapped_column(String(20), default="unreviewed", server_default="unreviewed")
+    origin: Mapped[str] = mapped_column(String(10), default=MODEL, server_default=MODEL)
+    # For a reviewed extraction: the model extraction the review corrected (kept for the diff and eval).
+    based_on_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     document: Mapped[DocumentRow] = relationship(back_populates="extractions")
     actions: Mapped[list[ActionRow]] = relationship(cascade="all, delete-orphan", passive_deletes=True)

@@ -164,4 +164,4 @@ def results(client: httpx.Client, job_id: str) -> list[dict[str, Any]]:
     response = client.get(f"/v1/jobs/{job_id}/results")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/x-ndjson")
-    return [json.loads(line) for line in response.text.splitlines() if line.strip()]
+    return [json.loads(line) for line in response.text.split("\n") if line.strip()]

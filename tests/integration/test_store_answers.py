@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 
 from extractor.core.calls.log import CallRecord
 from extractor.core.documents import Document
-from extractor.store import DocumentFilter, ExtractionKey, Store
+from extractor.store import DocumentFilter, ExtractionKey, Store, listing
 from extractor.store import documents as docs
 from extractor.store.calls import StoreCallLog, list_calls
 from extractor.store.migrate import upgrade
@@ -75,8 +75,8 @@ def test_documents_filter_by_issuing_body_and_calls_are_logged(db_url: str) -> N
 
     def ids(issuer: str, authority: str | None = None) -> list[str]:
         with store.read() as session:
-            rows, total = docs.list_documents(session, DocumentFilter(issuer=issuer, authority=authority),
-                                              limit=50, offset=0)
+            rows, total = listing.list_documents(session, DocumentFilter(issuer=issuer, authority=authority),
+                                                 limit=50, offset=0)
             assert total == len(rows)
             return sorted(r.id for r in rows)
 

@@ -66,3 +66,20 @@ def login(client: Any, key: str, next_path: str = "/review") -> Any:
     token = re.search(r'name="csrf" value="([^"]+)"', form.text)
     assert token is not None, form.text[:500]
     return client.post("/review/login", data={"key": key, "next": next_path, "csrf": token.group(1)})
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of a review page's form."""
+    import re
+
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def approve_form(csrf: str, *, authority: str, target: str, evidence: str, op: str = "approve",
+                 **extra: str) -> dict[str, str]:
+    """The review form of a one-action, one-target answer, as a browser would post it."""
+    return {"csrf": csrf, "op": op, "is_sanctions_news": "on", "a0.authority": authority, "a0.action": "impose",
+            "a0.measures": "asset_freeze", "a0.t0.name": target, "a0.t0.entity_type": "company", "a0.e0": evidence,
+            **extra}

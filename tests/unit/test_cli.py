@@ -114,6 +114,16 @@ def test_prompts_list_show_diff():
     assert "identical" in runner.invoke(app, ["prompts", "diff", "sanctions@v1", "sanctions@v1"]).stdout
 
 
+def test_prompts_list_names_a_broken_prompt_file_and_lists_the_others(tmp_path, monkeypatch):
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "v1.yaml").write_text("system: [unclosed\n", encoding="utf-8")
+    monkeypatch.setenv("EXTRACTOR_PROMPTS_DIR", str(tmp_path))
+    listed = runner.invoke(app, ["prompts", "list"])
+    assert listed.exit_code == 1 and "Traceback" not in listed.output
+    assert listed.stderr.count("\n") == 1 and "broken@v1" in listed.stderr and "not valid YAML" in listed.stderr
+    assert "sanctions@v1 " in listed.stdout
+
+
 def test_extract_stores_results_in_a_service_database(endpoint, tmp_path):
     from extractor.store import Store
     from extractor.store.models import DocumentRow, ExtractionRow

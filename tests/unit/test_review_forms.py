@@ -76,3 +76,18 @@ def test_diff_pairs_targets_by_name() -> None:
     changes = diff_answers(MODEL, reviewed)
     assert [(c["op"], c["field"]) for c in changes] == [("removed", "actions.targets"), ("added", "actions.targets")]
     assert diff_answers(MODEL, MODEL) == []
+
+
+def test_odd_numbers_in_the_form_are_validation_errors_not_crashes() -> None:
+    draft = forms.draft_from_result(MODEL)
+    for count in ("²", "9" * 5000, "٣", "-1", "12x"):
+        draft["actions"][0]["target_count"] = count
+        answer, errors = forms.validate(draft, "d1")
+        assert answer is None and "a0.target_count" in errors, count
+    draft["actions"][0]["target_count"] = "12"
+    assert forms.validate(draft, "d1")[0] is not None
+    # Row indices of 5,000 digits or in other scripts name no field and no edit.
+    assert forms.draft_from_form({"a" + "9" * 5000 + ".authority": ["us"], "a².authority": ["gb"]})["actions"] == []
+    assert forms.parse_op("add_target:a" + "9" * 5000) == "save" and forms.parse_op("remove:a٣") == "save"
+    assert forms.checked_spans(forms.draft_from_form({"a0.t0.name": ["Acme"], "a0.t0.name_span": ["1" * 5000 + ",5"]}),
+                               TEXT) == {}

@@ -407,6 +407,32 @@ def grounding_counts(
     return StatusCounts(**evidence), StatusCounts(**names)
 
 
+MAX_DROPPED_LISTED = 50  # dropped items named in `meta.dropped`; all of them are counted
+
+
+def grounding_drops(result: Result, grounding: Grounding) -> dict[str, Any]:
+    """What `require_grounding` removes from `result`: counts, and the actions and target names it drops.
+
+    `{"actions": 1, "targets": 2, "items": [{"action": 0, "authority": "us", "reason": ...}, {"action": 1,
+    "target": "X", "reason": ...}]}`, so the removal is reported rather than silent.
+    """
+    items: list[dict[str, Any]] = []
+    actions = targets = 0
+    for number, (action, spans) in enumerate(zip(result.actions, grounding.actions, strict=True)):
+        if not any(span.found for span in spans.evidence):
+            actions += 1
+            targets += len(action.targets)
+            reason = "no evidence quote found in the text" if action.evidence else "no evidence quote"
+            items.append({"action": number, "authority": action.authority, "targets": len(action.targets),
+                          "reason": reason})
+            continue
+        for target, span in zip(action.targets, spans.targets, strict=True):
+            if not span.found:
+                targets += 1
+                items.append({"action": number, "target": target.name, "reason": "name not found in the text"})
+    return {"actions": actions, "targets": targets, "items": items[:MAX_DROPPED_LISTED]}
+
+
 def require_grounding(result: Result, grounding: Grounding) -> Result:
     """A copy of `result` keeping only what is grounded.
 

@@ -16,7 +16,9 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from ..deps import require_key_or_session
+from .. import openapi as spec
+from ..config import ServiceConfig
+from ..deps import StateDep, require_key_or_session
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 VENDOR_DIR = Path(swagger_ui_bundle.swagger_ui_path)
@@ -40,13 +42,18 @@ PAGE = """<!doctype html>
 """
 
 
-def install(app: FastAPI) -> None:
-    """Add the API description, the docs page and their static files to `app`."""
+def install(app: FastAPI, config: ServiceConfig) -> None:
+    """Add the API description, the docs page and their static files to `app`.
+
+    The description lists the prompts and models this server serves and its size limits.
+    """
     router = APIRouter(dependencies=[Depends(require_key_or_session)], include_in_schema=False)
 
     @router.get("/openapi.json")
-    def openapi() -> JSONResponse:
-        return JSONResponse(app.openapi())
+    def openapi(state: StateDep) -> JSONResponse:
+        prompts, models = state.registry.choices()
+        return JSONResponse(spec.finish(app.openapi(), max_text_chars=config.max_text_chars, prompts=prompts,
+                                        models=models, max_documents=config.max_job_documents))
 
     @router.get("/docs")
     def docs() -> HTMLResponse:

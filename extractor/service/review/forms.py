@@ -20,8 +20,10 @@ from extractor.core.schema import ActionKind, ArticleExtraction, EntityType, Mea
 MEASURES: tuple[str, ...] = get_args(Measure)
 ENTITY_TYPES: tuple[str, ...] = get_args(EntityType)
 ACTION_KINDS: tuple[str, ...] = get_args(ActionKind)
-FIELD = re.compile(r"^a(\d+)\.(?:(t|e)(\d+)\.?)?(.*)$")
-OP = re.compile(r"^(save|approve|add_action|add_target:a\d+|add_evidence:a\d+|remove:a\d+(?:\.[te]\d+)?)$")
+# Indices are ASCII digits, a few of them: int() of "²" or of 5,000 digits fails, and no form has that many rows.
+FIELD = re.compile(r"^a([0-9]{1,4})\.(?:(t|e)([0-9]{1,4})\.?)?(.*)$", re.ASCII)
+OP = re.compile(r"^(save|approve|add_action|add_target:a[0-9]{1,4}|add_evidence:a[0-9]{1,4}"
+                r"|remove:a[0-9]{1,4}(?:\.[te][0-9]{1,4})?)$", re.ASCII)
 MAX_ITEMS = 200  # actions per draft, targets or quotes per action: a bound on what a form can grow to
 
 Draft = dict[str, Any]
@@ -147,11 +149,18 @@ def _optional(value: str) -> str | None:
     return value.strip() or None
 
 
+MAX_COUNT_DIGITS = 9
+
+
 def _count(value: str) -> Any:
     value = value.strip()
     if not value:
         return None
-    return int(value) if value.isdigit() else value  # a non-number goes on to fail validation, named
+    # Only plain ASCII digits are a number ("²".isdigit() is true, and int() of it fails); anything else,
+    # including a number too long to be a count, goes on to fail validation, named.
+    if value.isascii() and value.isdigit() and len(value) <= MAX_COUNT_DIGITS:
+        return int(value)
+    return value
 
 
 def payload(draft: Draft, article_id: str, *, keep_blank: bool = False) -> dict[str, Any]:
@@ -211,7 +220,7 @@ def checked_spans(draft: Draft, text: str, *, keep_blank: bool = False) -> dict[
     spans: dict[str, list[int]] = {}
 
     def keep(path: str, value: str, span: str) -> None:
-        match = re.fullmatch(r"(\d+),(\d+)", span.strip())
+        match = re.fullmatch(r"([0-9]{1,9}),([0-9]{1,9})", span.strip(), re.ASCII)
         if match:
             start, end = int(match[1]), int(match[2])
             if start < end <= len(text) and text[start:end].strip() == value.strip() and value.strip():

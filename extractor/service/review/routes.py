@@ -16,8 +16,10 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from extractor.core.documents import safe_label
 from extractor.core.schema import ExtractionAnswer, SanctionAction, Target
 from extractor.store import DocumentFilter
+from extractor.store import queue as rq
 from extractor.store import reviews as rv
 from extractor.store.keys import KeyInfo, find_key, key_by_id
 from extractor.store.models import REVIEWER
@@ -66,8 +68,9 @@ def _same_origin(request: Request) -> bool:
 
 
 def _safe_next(value: str | None) -> str:
-    # Only a path on this server: never an open redirect to another site.
-    if value and value.startswith(("/review", "/docs")) and not value.startswith("//") and "\\" not in value:
+    # Only a path on this server: never an open redirect to another site, never a header-breaking character.
+    if (value and value.startswith(("/review", "/docs")) and not value.startswith("//") and "\\" not in value
+            and value.isprintable() and len(value) <= 2000):
         return value
     return "/review"
 
@@ -138,8 +141,9 @@ def _date(value: str | None) -> dt.date | None:
 
 @router.get("")
 def queue(request: Request, sort: str = "first_seen", desc: bool = False, status: str | None = None,
-          authority: str | None = None, since: str | None = None, until: str | None = None) -> Response:
-    """The review queue: documents with extraction, grounding and review status; sortable, filterable."""
+          authority: str | None = None, since: str | None = None, until: str | None = None,
+          page: str | None = None) -> Response:
+    """The review queue: documents with extraction, grounding and review status; sortable, filterable, paged."""
     user = _user(request)
     if user is None:
         return _login_redirect(request)
@@ -150,27 +154,19 @@ def queue(request: Request, sort: str = "first_seen", desc: bool = False, status
     except ValueError:
         start = end = None
         problem = "Dates must be YYYY-MM-DD."
-    sort = sort if sort in rv.SORT_KEYS else "first_seen"
+    sort = sort if sort in rq.SORT_KEYS else "first_seen"
     status = status if status in rv.REVIEW_STATES else None
-    authority = (authority or "").strip().lower()[:8] or None
+    authority = "".join(c for c in (authority or "").strip().lower()[:8] if c.isascii() and c.isalpha()) or None
+    number = int(page) if page and page.isascii() and page.isdigit() and len(page) <= 9 else 1
     filters = DocumentFilter(authority=authority, since=start, until=end)
     with get_state(request).store.read() as session:
-        items = rv.review_queue(session, filters, status=status, sort=sort, descending=desc)
-    counts = {s: sum(1 for i in items if i.review_status == s) for s in rv.REVIEW_STATES}
-    params = {"status": status or "", "authority": authority or "", "since": since or "", "until": until or ""}
-    return _page(render("queue.html.j2", items=items, sort=sort, desc=desc, params=params, counts=counts,
-                        states=rv.REVIEW_STATES, problem=problem, user=info, csrf=browser.csrf,
+        found = rq.review_queue(session, filters, status=status, sort=sort, descending=desc, page=number)
+    params = {"status": status or "", "authority": authority or "", "since": since or "", "until": until or "",
+              "sort": sort, "desc": "1" if desc else ""}
+    return _page(render("queue.html.j2", items=found.items, sort=sort, desc=desc, params=params, counts=found.counts,
+                        total=found.total, page=found.page, pages=found.pages, states=rv.REVIEW_STATES,
+                        problem=problem, user=info, csrf=browser.csrf,
                         query=lambda **kw: urlencode({k: v for k, v in {**params, **kw}.items() if v != ""})))
-
-
-def _neighbours(request: Request, document_id: str) -> tuple[str | None, str | None]:
-    """Previous and next documents in the queue's default order."""
-    with get_state(request).store.read() as session:
-        ids = [item.id for item in rv.review_queue(session, DocumentFilter())]
-    if document_id not in ids:
-        return None, None
-    at = ids.index(document_id)
-    return (ids[at - 1] if at > 0 else None), (ids[at + 1] if at + 1 < len(ids) else None)
 
 
 def _draft_marks(draft: forms.Draft) -> ExtractionAnswer:
@@ -185,23 +181,24 @@ def _draft_marks(draft: forms.Draft) -> ExtractionAnswer:
     return ExtractionAnswer.model_construct(is_sanctions_news=draft["is_sanctions_news"], actions=actions)
 
 
-@router.get("/documents/{document_id}")
+@router.get("/documents/{document_id:path}")
 def document_page(request: Request, document_id: str, approved: bool = False, refused: bool = False) -> Response:
     """The document with every quote and name marked, and its extraction as an editable form."""
     user = _user(request)
     if user is None:
         return _login_redirect(request)
     info, browser = user
-    prev_id, next_id = _neighbours(request, document_id)
     # Everything is read and rendered inside the session: rows expire when it ends.
     with get_state(request).store.read() as session:
         doc = rv.document_with_extractions(session, document_id)
-        extraction = rv.latest_extraction(doc) if doc is not None else None
+        extraction = rv.review_base(doc) if doc is not None else None
         if doc is None:
             return _error(404, "Not found", f"No document {document_id!r}.", info, browser.csrf)
         if extraction is None:
             return _error(404, "No extraction", f"Document {document_id!r} has no extraction to review yet.",
                           info, browser.csrf)
+        prev_id, next_id = rq.neighbours(session, doc.id)
+        current = rv.current_extraction(doc)
         review = rv.get_review(session, extraction.id)
         if review is not None:
             draft = forms.draft_from_result(review.result, review.spans, review.notes)
@@ -216,11 +213,12 @@ def document_page(request: Request, document_id: str, approved: bool = False, re
             "document.html.j2", doc=doc, meta=doc.doc_meta or {}, extraction=extraction, review=review,
             draft=draft, errors=errors, view=text_view(highlighted, doc.text, spans), prev_id=prev_id,
             next_id=next_id, approved=approved, refused=refused, changes=changes, user=info, csrf=browser.csrf,
-            model_meta=extraction.meta or {}, can_review=info.allows(REVIEWER),
+            model_meta=extraction.meta or {}, can_review=info.allows(REVIEWER), current=current,
+            newer=rv.newer_model_extractions(doc, extraction),
         ))
 
 
-@router.post("/documents/{document_id}")
+@router.post("/documents/{document_id:path}")
 async def document_post(request: Request, document_id: str) -> Response:
     """Save an edit of the draft, or approve it; then back to the page (post/redirect/get)."""
     user = _user(request)
@@ -235,6 +233,10 @@ async def document_post(request: Request, document_id: str) -> Response:
     if not info.allows(REVIEWER):
         return _error(403, "Forbidden", f"This key is a {info.role}: saving and approving reviews need a reviewer "
                       "key.", info, browser.csrf)
+    unstorable = next((name for name, values in data.items() if any(safe_label(v) != v for v in values)), None)
+    if unstorable is not None:
+        return _error(400, "Bad form", f"The field {safe_label(unstorable)!r} holds a NUL character or a lone "
+                      "surrogate, which is not text: nothing was saved.", info, browser.csrf)
     op = forms.parse_op(str(form.get("op") or ""))
     draft = forms.draft_from_form(data)
     focus = ""
@@ -245,7 +247,7 @@ async def document_post(request: Request, document_id: str) -> Response:
     state = get_state(request)
     with state.store.write() as session:
         doc = rv.document_with_extractions(session, document_id)
-        extraction = rv.latest_extraction(doc) if doc is not None else None
+        extraction = rv.review_base(doc) if doc is not None else None
         if doc is None or extraction is None:
             return _error(404, "Not found", f"No document {document_id!r} with an extraction.", info, browser.csrf)
         answer, _errors = forms.validate(draft, doc.id)
@@ -256,8 +258,8 @@ async def document_post(request: Request, document_id: str) -> Response:
         else:
             result = forms.payload(draft, doc.id, keep_blank=True)
             spans = forms.checked_spans(draft, doc.text, keep_blank=True)
-        rv.save_review(session, extraction, reviewer=info.name, result=result, notes=draft["notes"].strip() or None,
-                       spans=spans, approve=approve)
+        rv.save_review(session, doc, extraction, reviewer=info.name, result=result,
+                       notes=draft["notes"].strip() or None, spans=spans, approve=approve)
     flag = "?approved=1" if approve else ("?refused=1" if op == "approve" else "")
     return RedirectResponse(f"/review/documents/{quote(document_id, safe='')}{flag}{focus}", status_code=303)
 
@@ -267,7 +269,7 @@ def _focus_after(op: str, draft: forms.Draft) -> str:
     kind, _, where = op.partition(":")
     if op == "add_action":
         return f"#f-a{len(draft['actions']) - 1}.authority"
-    if kind in ("add_target", "add_evidence") and where:
+    if kind in ("add_target", "add_evidence") and where and int(where[1:]) < len(draft["actions"]):
         action = draft["actions"][int(where[1:])]
         if kind == "add_target":
             return f"#f-{where}.t{len(action['targets']) - 1}.name"

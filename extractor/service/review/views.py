@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 
@@ -33,7 +34,13 @@ def _when(value: dt.datetime | None) -> str:
     return "" if value is None else value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-env.filters.update(pct=_pct, when=_when)
+def _idpath(value: str) -> str:
+    """A document id as one URL path segment: every `/` encoded too, so `../../docs` stays a segment of its own
+    (jinja's `urlencode` keeps `/`, and a browser would then resolve the dots)."""
+    return quote(str(value), safe="")
+
+
+env.filters.update(pct=_pct, when=_when, idpath=_idpath)
 
 
 def render(name: str, **context: Any) -> str:

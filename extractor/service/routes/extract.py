@@ -13,6 +13,7 @@ from ..deps import StateDep
 from ..errors import ApiError
 from ..extraction import extract_stored
 from ..intake import content_id
+from ..openapi import errors
 from ..schemas import ExtractRequest
 
 router = APIRouter(tags=["extract"])
@@ -25,9 +26,15 @@ def require_json(request: Request) -> None:
         raise ApiError(415, "unsupported_media_type", f"send the document as application/json, not {kind or 'nothing'}")
 
 
-@router.post("/extract", dependencies=[Depends(require_json)])
+@router.post("/extract", dependencies=[Depends(require_json)], responses=errors(400, 409, 413, 415, 502))
 async def extract(body: ExtractRequest, state: StateDep) -> dict[str, Any]:
-    """Extract one document: the `ArticleExtraction` fields plus `meta` (`meta.stored`: from the store)."""
+    """Extract one document: the `ArticleExtraction` fields plus `meta`.
+
+    `meta.stored`: answered from the store; `meta.current`: this is the extraction the document's
+    views serve. After an analyst approved a review of the document, a model run is stored
+    beside the approved answer but does not replace it (`meta.current_extraction_id` names the
+    review, `meta.note` says so).
+    """
     limit = state.config.max_text_chars
     if len(body.text) > limit:
         raise ApiError(413, "text_too_long", f"the text is {len(body.text):,} characters; the limit is {limit:,}")

@@ -2,7 +2,8 @@
 
 FtM entities come from `extractor.export.to_ftm` (the same as `extractor export --format
 ftm`); matches from the sanctions list the server was started with (`extractor serve --list
-FILE`), loaded once and shared by every request.
+FILE`), loaded once and shared by every request. Both serve the document's current
+extraction (an analyst's approved review, once there is one) unless `?extraction=` names another.
 """
 
 from __future__ import annotations
@@ -19,13 +20,17 @@ from fastapi.responses import StreamingResponse
 from extractor.core.documents import Document
 from extractor.core.schema import ArticleExtraction
 from extractor.store import documents as docs
-from extractor.store.models import DocumentRow, ExtractionRow
+from extractor.store.models import REVIEW, DocumentRow, ExtractionRow
 
 from ..deps import SessionDep, StateDep
 from ..errors import ApiError
+from ..openapi import errors
 
 router = APIRouter(tags=["documents"])
-ExtractionQuery = Annotated[int | None, Query(description="An extraction id (default: the newest)")]
+ExtractionQuery = Annotated[int | None, Query(ge=1, le=2**31 - 1,
+                                              description="An extraction id (default: the current one)")]
+NDJSON: dict[int | str, dict[str, Any]] = {200: {"content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                "description": "One FtM entity (JSON object) per line"}}
 
 
 def _chosen(session: Any, document_id: str, extraction_id: int | None) -> tuple[DocumentRow, ExtractionRow]:
@@ -35,7 +40,8 @@ def _chosen(session: Any, document_id: str, extraction_id: int | None) -> tuple[
     if not row.extractions:
         raise ApiError(404, "not_found", f"document {document_id!r} has no extraction yet")
     if extraction_id is None:
-        return row, max(row.extractions, key=lambda e: (e.created_at, e.id))
+        current = next((e for e in row.extractions if e.id == row.current_extraction_id), None)
+        return row, current or row.extractions[-1]
     for extraction in row.extractions:
         if extraction.id == extraction_id:
             return row, extraction
@@ -49,7 +55,8 @@ def _result(row: DocumentRow, extraction: ExtractionRow) -> tuple[ArticleExtract
     return ArticleExtraction.model_validate({**extraction.result, "article_id": row.id}), document
 
 
-@router.get("/documents/{document_id}/ftm")
+@router.get("/documents/{document_id:path}/ftm", response_class=StreamingResponse,
+            responses={**NDJSON, **errors(404)})
 def document_ftm(
     document_id: str, session: SessionDep, state: StateDep, extraction: ExtractionQuery = None
 ) -> StreamingResponse:
@@ -69,7 +76,7 @@ def document_ftm(
     return StreamingResponse(lines(), media_type="application/x-ndjson")
 
 
-@router.get("/documents/{document_id}/matches")
+@router.get("/documents/{document_id:path}/matches", responses=errors(404, 409))
 def document_matches(
     document_id: str, session: SessionDep, state: StateDep, extraction: ExtractionQuery = None
 ) -> dict[str, Any]:
@@ -84,8 +91,8 @@ def document_matches(
         for number, action in enumerate(result.actions)
         for target in action.targets
     ]
-    return {"document": document_id, "extraction": chosen.id, "list": str(state.config.list_path),
-            "matches": matches}
+    return {"document": document_id, "extraction": chosen.id, "reviewed": chosen.origin == REVIEW,
+            "list": str(state.config.list_path), "matches": matches}
 
 
 @cache

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from ..deps import StateDep
+from ..openapi import errors
 
 router = APIRouter(tags=["health"])
 
@@ -19,7 +20,7 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", response_model=None)
+@router.get("/ready", response_model=None, responses=errors(503))
 async def ready(state: StateDep) -> Any:
     """Readiness: the database answers and the job workers are running (503 otherwise)."""
     database = await asyncio.to_thread(state.store.ping)

@@ -17,13 +17,15 @@ from extractor.batch.results import failure_line
 from extractor.core.errors import DocumentError
 from extractor.store import Store
 from extractor.store import jobs as queue
-from extractor.store.documents import DocumentConflict, ensure_documents
+from extractor.store.documents import DocumentConflict, can_exist, ensure_documents
 from extractor.store.keys import KeyInfo
 from extractor.store.models import ADMIN, DONE, QUEUED, RUNNING
 
+from ..config import ServiceConfig
 from ..deps import ApiKeyDep, SessionDep, StateDep
 from ..errors import ApiError
 from ..intake import Entry, Rejected, from_json, from_jsonl
+from ..openapi import errors, jobs_request_body
 from ..schemas import JobCreated, JobStatus, Rejection
 from ..timefmt import iso
 
@@ -31,18 +33,7 @@ router = APIRouter(tags=["jobs"])
 
 JSONL_TYPES = {"application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines",
                "text/jsonl"}
-UPLOAD_SPEC = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"description": "A list of documents, or {documents, prompt, model}"}},
-            "application/x-ndjson": {"schema": {"type": "string", "description": "One document per line"}},
-            "multipart/form-data": {
-                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
-            },
-        },
-    }
-}
+UPLOAD_SPEC = {"requestBody": jobs_request_body(ServiceConfig.max_job_documents)}
 
 
 async def _entries(request: Request, max_text_chars: int) -> tuple[list[Entry], str | None, str | None]:
@@ -100,7 +91,8 @@ def _rejected_item(entry: Rejected) -> queue.NewItem:
     return queue.NewItem(entry.article_id, failure=failure_line(entry.article_id, DocumentError(entry.message)))
 
 
-@router.post("/jobs", status_code=202, response_model=JobCreated, openapi_extra=UPLOAD_SPEC)
+@router.post("/jobs", status_code=202, response_model=JobCreated, openapi_extra=UPLOAD_SPEC,
+             responses=errors(400, 413, 415))
 async def create_job(
     request: Request, state: StateDep, key: ApiKeyDep, prompt: str | None = None, model: str | None = None
 ) -> JobCreated:
@@ -111,7 +103,8 @@ async def create_job(
     if len(entries) > state.config.max_job_documents:
         raise ApiError(413, "too_many_documents",
                        f"{len(entries):,} documents in one job; the limit is {state.config.max_job_documents:,}")
-    entry = state.registry.resolve(body_prompt or prompt, body_model or model)
+    entry = state.registry.resolve(body_prompt if body_prompt is not None else prompt,
+                                   body_model if body_model is not None else model)
     job_id, rejected = await asyncio.to_thread(
         _store_job, state.store, entries, entry.key.prompt_id, entry.key.model, key.id
     )
@@ -124,13 +117,13 @@ async def create_job(
 
 
 def _job_or_404(session: Session, job_id: str, key: KeyInfo) -> Any:
-    job = queue.get_job(session, job_id)
+    job = queue.get_job(session, job_id) if can_exist(job_id) and len(job_id) <= 32 else None
     if job is None or (job.api_key_id != key.id and not key.allows(ADMIN)):
         raise ApiError(404, "not_found", f"no job {job_id!r}")
     return job
 
 
-@router.get("/jobs/{job_id}", response_model=JobStatus)
+@router.get("/jobs/{job_id}", response_model=JobStatus, responses=errors(404))
 def job_status(job_id: str, session: SessionDep, key: ApiKeyDep) -> JobStatus:
     """Counts of the job's items: queued, running, done, failed (the submitter's key, or an admin's)."""
     job = _job_or_404(session, job_id, key)
@@ -144,7 +137,8 @@ def job_status(job_id: str, session: SessionDep, key: ApiKeyDep) -> JobStatus:
 
 
 @router.get("/jobs/{job_id}/results", response_class=StreamingResponse,
-            responses={200: {"content": {"application/x-ndjson": {}}, "description": "One JSON line per document"}})
+            responses={200: {"content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+                             "description": "One JSON line per document"}, **errors(404)})
 def job_results(job_id: str, session: SessionDep, state: StateDep, key: ApiKeyDep) -> StreamingResponse:
     """The finished items' result and failure lines (the `extract --out` format), in submission order."""
     _job_or_404(session, job_id, key)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -18,6 +17,8 @@ from extractor.store.runs import SORT_KEYS, RunFilter, RunNotFound, delete_run, 
 
 from ..deps import SessionDep, StateDep, require_role
 from ..errors import ApiError
+from ..openapi import errors
+from ..params import Offset, parse_date
 
 router = APIRouter(tags=["runs"])
 
@@ -109,22 +110,24 @@ def list_recorded(
     prompt: Annotated[str | None, Query(max_length=100, description="A prompt id, or a name for every version")] = None,
     model: Annotated[str | None, Query(max_length=200)] = None,
     gold: Annotated[str | None, Query(max_length=64, description="A gold-set hash")] = None,
-    since: Annotated[dt.date | None, Query(description="Finished on or after (YYYY-MM-DD)")] = None,
-    until: Annotated[dt.date | None, Query(description="Finished on or before (YYYY-MM-DD)")] = None,
-    sort: Annotated[str, Query(description=", ".join(SORT_KEYS))] = "finished_at",
+    since: Annotated[str | None, Query(description="Finished on or after (YYYY-MM-DD)",
+                                       json_schema_extra={"format": "date"})] = None,
+    until: Annotated[str | None, Query(description="Finished on or before (YYYY-MM-DD)",
+                                       json_schema_extra={"format": "date"})] = None,
+    sort: Annotated[str, Query(description=", ".join(SORT_KEYS), pattern=f"^({'|'.join(SORT_KEYS)})$")] = "finished_at",
     desc: bool = True,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> RunPage:
     """Recorded eval runs, newest first by default."""
-    if sort not in SORT_KEYS:
-        raise ApiError(422, "invalid_request", f"sort: one of {', '.join(SORT_KEYS)}")
-    filters = RunFilter(prompt=prompt, model=model, gold_hash=gold, since=since, until=until)
+    filters = RunFilter(prompt=prompt, model=model, gold_hash=gold, since=parse_date("since", since),
+                        until=parse_date("until", until))
     rows, total = list_runs(session, filters, sort=sort, descending=desc, limit=limit, offset=offset)
     return RunPage(total=total, limit=limit, offset=offset, items=[RunSummary(**summary(r)) for r in rows])
 
 
-@router.post("/runs", response_model=RunSummary, status_code=201, dependencies=[Depends(require_role("reviewer"))])
+@router.post("/runs", response_model=RunSummary, status_code=201, responses=errors(400, 403),
+             dependencies=[Depends(require_role("reviewer"))])
 def record(body: RunIn, state: StateDep) -> RunSummary:
     """Record a scored run (the same predictions recorded again replace the earlier row)."""
     try:
@@ -136,7 +139,7 @@ def record(body: RunIn, state: StateDep) -> RunSummary:
         return RunSummary(**summary(get_run(session, run.id)))
 
 
-@router.get("/runs/compare")
+@router.get("/runs/compare", responses=errors(404, 409))
 def compare(
     state: StateDep,
     a: Annotated[str, Query(max_length=16, description="Run A (the baseline): an id or its first characters")],
@@ -174,7 +177,7 @@ def grid(
             "prompts": table.prompts, "models": table.models, "cells": cells}
 
 
-@router.get("/runs/{run_id}", response_model=RunDetail)
+@router.get("/runs/{run_id}", response_model=RunDetail, responses=errors(404))
 def get_recorded(run_id: str, session: SessionDep) -> RunDetail:
     """One run with its per-field metrics."""
     try:
@@ -184,7 +187,7 @@ def get_recorded(run_id: str, session: SessionDep) -> RunDetail:
     return RunDetail(**summary(row), metrics=row.metrics or {}, info=row.info or {})
 
 
-@router.delete("/runs/{run_id}", dependencies=[Depends(require_role("admin"))])
+@router.delete("/runs/{run_id}", responses=errors(403, 404), dependencies=[Depends(require_role("admin"))])
 def delete_recorded(run_id: str, state: StateDep) -> dict[str, str]:
     """Remove a run from the history (its run directory, if any, is left alone)."""
     try:
