@@ -17,7 +17,6 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
-import os
 import time
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
@@ -69,9 +68,10 @@ class Extractor:
 
     def __init__(self, settings: Settings | None = None, *, prompt: str | Prompt | None = None, **overrides: Any):
         changes = {key: value for key, value in overrides.items() if value is not None}
+        if prompt is not None:
+            changes["prompt"] = prompt.id if isinstance(prompt, Prompt) else prompt
         self.settings = settings.with_(**changes) if settings else Settings.from_env(**changes)
-        self.settings.check()
-        self.prompt = load_prompt(prompt or os.environ.get("EXTRACTOR_PROMPT") or "sanctions")
+        self.prompt = prompt if isinstance(prompt, Prompt) else load_prompt(self.settings.prompt)
 
     # -- configuration, computed once -------------------------------------------------
 
@@ -402,8 +402,8 @@ def extract(
     """Extract the sanctions actions reported in `text`.
 
     `metadata` (title, published, url, publisher) is shown to the model so that "today"
-    resolves. `prompt` is `NAME` or `NAME@vN` (default $EXTRACTOR_PROMPT, else the latest
-    `sanctions`). `model` is `embedded` (default without an endpoint) or a model name for the
+    resolves. `prompt` is `NAME` or `NAME@vN` (default `Settings.prompt`: $EXTRACTOR_PROMPT, else
+    the latest `sanctions`). `model` is `embedded` (default without an endpoint) or a model name for the
     OpenAI-compatible endpoint in OPENAI_BASE_URL / OPENAI_API_KEY. Other keyword arguments
     are `Settings` fields (base_url, api_key, cache, refresh, cache_dir, ...). Run metadata
     is on `result.meta`.

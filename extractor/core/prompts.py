@@ -26,6 +26,8 @@ from .errors import PromptError
 from .schema import ExtractionAnswer
 
 PROMPTS_ENV = "EXTRACTOR_PROMPTS_DIR"
+DEFAULT_PROMPT = "sanctions"
+"""The prompt used when none is named (`Settings.prompt`, EXTRACTOR_PROMPT): NAME alone is its latest version."""
 _VERSION_FILE = re.compile(r"^v(\d+)\.ya?ml$")
 # Characters that end a line: a metadata value is shown on one line, so none may survive in it.
 _LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
@@ -238,7 +240,7 @@ def parse_prompt_id(prompt_id: str) -> tuple[str, int | None]:
     return name, int(digits)
 
 
-def load_prompt(prompt_id: str | Prompt = "sanctions") -> Prompt:
+def load_prompt(prompt_id: str | Prompt = DEFAULT_PROMPT) -> Prompt:
     """Load a prompt by id: `sanctions@v1`, or `sanctions` for the latest version."""
     if isinstance(prompt_id, Prompt):
         return prompt_id

@@ -201,7 +201,7 @@ def _recast(entity: EntityProxy, schema: str) -> EntityProxy:
 def index_file(path: Path, alt: Path | None = None, index_dir: Path | None = None) -> Path:
     """Where the saved index of a list lives: per list content, in the cache's `lists` folder."""
     if index_dir is None:
-        from extractor.core.settings import default_cache_dir
+        from extractor.core.settings import Settings
 
-        index_dir = default_cache_dir().parent / "lists"
+        index_dir = Settings().cache_dir.parent / "lists"
     return index_dir / f"{path.stem}-{list_digest(path, alt)}.index.json"

@@ -17,7 +17,6 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from extractor.core.settings import Settings
 from extractor.store import Store
 
 from . import errors
@@ -35,14 +34,10 @@ from .workers import JobWorkers
 
 log = logging.getLogger("extractor.service")
 
-# Without a key: the probes, and what a browser needs to log in (the form and its stylesheet).
-PUBLIC_PATHS = ("/health", "/ready", "/review/login", "/review/static")
-
 
 def create_app(config: ServiceConfig | None = None, *, store: Store | None = None) -> FastAPI:
     """The service app; the store is opened (and migrated) at start-up unless one is given."""
     config = config or ServiceConfig()
-    config.check()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -53,8 +48,7 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
             ThreadPoolExecutor(max_workers=config.workers * 2 + 16, thread_name_prefix="extractor")
         )
         db = store or Store(config.db_url)
-        settings = config.settings or Settings.from_env()
-        registry = Registry(settings, prompt=config.prompt, models=config.models)
+        registry = Registry(config.settings, models=config.models)
         workers = JobWorkers(db, registry, concurrency=config.workers, lease_s=config.lease_s,
                              poll_s=config.poll_s, max_attempts=config.max_attempts)
         sessions = Sessions(session_secret(db))

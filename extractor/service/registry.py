@@ -40,9 +40,9 @@ class Registry:
     Prompt files are read when a prompt is first asked for; a server restart picks up edits.
     """
 
-    def __init__(self, settings: Settings, *, prompt: str | None, models: tuple[str, ...] = ()) -> None:
+    def __init__(self, settings: Settings, *, models: tuple[str, ...] = ()) -> None:
         self.settings = settings
-        self.default_prompt = prompt or "sanctions"
+        self.default_prompt = settings.prompt
         self.default_model = settings.model or "embedded"
         self.models = (self.default_model, *(m for m in models if m != self.default_model))
         self._entries: dict[tuple[str, str], Entry] = {}

@@ -317,3 +317,18 @@ def test_keys_cli(running: Running) -> None:
         assert client.get("/v1/documents").status_code == 401
     missing = runner.invoke(cli_app, ["keys", "revoke", "nobody", "--db", running.db_url])
     assert missing.exit_code == 2 and "no key named" in missing.output
+
+
+def test_serve_answers_with_the_prompt_of_extractor_prompt(tmp_path: Path) -> None:
+    # `--prompt` says it reads EXTRACTOR_PROMPT; the server used to answer with the latest version instead.
+    db_url = database_url("sqlite", tmp_path)
+    with fake_model() as fake:
+        key = make_key(db_url, "prompt-env")
+        service = Service(db_url, fake.base_url, tmp_path, workers=1, env={"EXTRACTOR_PROMPT": "sanctions@v1"}).start()
+        try:
+            with httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as api:
+                response = api.post("/v1/extract", json=article("prompt-env-1"))
+        finally:
+            service.stop()
+    assert response.status_code == 200, response.text
+    assert response.json()["meta"]["prompt_id"] == "sanctions@v1"
