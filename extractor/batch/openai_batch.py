@@ -138,13 +138,12 @@ def run_batch_api(
     `on_outcome` sees every line written (this function writes them); `on_status` sees each poll.
     Reported cost uses the configured prices, not batch discounts. Returns the summary dict.
     """
-    if extractor.settings.uses_embedded:
-        raise ConfigError("the Batch API needs an OpenAI-compatible endpoint: set --model and OPENAI_API_KEY "
-                          "or OPENAI_BASE_URL (the embedded model runs in process; extract without batch mode)")
+    client = extractor.backend.batch_client()
+    if client is None:
+        raise ConfigError(f"the Batch API needs an OpenAI-compatible endpoint, and the {extractor.backend.name} "
+                          "backend is not one: set --model and OPENAI_API_KEY or OPENAI_BASE_URL (a model that runs "
+                          "in process is extracted without batch mode)")
     _require_single_call(extractor)
-    client = getattr(extractor.backend, "client", None)
-    if not isinstance(client, openai.OpenAI):
-        raise ConfigError(f"backend {extractor.backend.name!r} has no OpenAI client: the Batch API needs one")
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     repair_tail(out_path)

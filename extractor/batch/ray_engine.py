@@ -213,7 +213,7 @@ def run_ray(
         dataset = _documents(ray, inputs)
         # A remote model leaves actors waiting on the network: a fraction of a CPU each lets
         # more actors share a node. The embedded model computes, so it gets a whole CPU.
-        cpus = actor_cpus if actor_cpus is not None else (1.0 if extractor.settings.uses_embedded else 0.25)
+        cpus = actor_cpus if actor_cpus is not None else (1.0 if extractor.backend.in_process else 0.25)
         env = {name: os.environ[name] for name in FORWARDED_ENV if os.environ.get(name)}
         size = batch_size or max(4 * concurrency, 8)
         # One block per batch: a big JSONL file reads as one block, which would give one actor

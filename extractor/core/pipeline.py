@@ -159,7 +159,7 @@ class Extractor:
     @cached_property
     def grounded(self) -> bool:
         """Whether answers are decoded under a per-document schema of what the text supports (small models)."""
-        return bool(getattr(self.backend, "grounded_decoding", False))
+        return self.backend.grounded_decoding
 
     def answer_model_for(self, document: Document) -> type[BaseModel]:
         """The model-facing response model used for `document`: per document under grounded decoding."""
@@ -211,9 +211,9 @@ class Extractor:
 
     async def aclose(self) -> None:
         """Release what this event loop opened (the endpoint client's connections)."""
-        close = getattr(self.__dict__.get("backend"), "aclose", None)
-        if close is not None:
-            await close()
+        backend: Backend | None = self.__dict__.get("backend")  # never built: nothing was opened
+        if backend is not None:
+            await backend.aclose()
 
     def finish(
         self, document: Document, answer: ExtractionAnswer, key: str, started: float, stats: accounting.CallStats,
@@ -259,9 +259,9 @@ class Extractor:
         if len(document.text) + overhead <= window - reserve:
             return [document]  # fits even at one character per token: no need to count
         # Characters per token of this text: counted when the backend can, else a safe 3.
-        count = getattr(self.backend, "count_tokens", None)
         sample = document.text[:20000]
-        ratio = max(len(sample) / max(count(sample), 1), 1.0) if count else 3.0
+        counted = self.backend.count_tokens(sample)
+        ratio = max(len(sample) / max(counted, 1), 1.0) if counted is not None else 3.0
         budget_tokens = window - reserve - overhead / ratio
         max_chars = int(budget_tokens * ratio * 0.9)
         if len(document.text) <= max_chars:

@@ -27,6 +27,7 @@ from typing import Any
 from ..calls import accounting
 from ..errors import BackendError, ConfigError
 from ..settings import Settings
+from .base import Backend
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def _file_digest(path: Path) -> str:
     return hashlib.sha256(f"{path.name}:{stat.st_size}".encode()).hexdigest()[:12]
 
 
-class EmbeddedBackend:
+class EmbeddedBackend(Backend):
     """llama-cpp-python in-process, driven by instructor in JSON-schema mode."""
 
     name = "embedded"
@@ -125,6 +126,7 @@ class EmbeddedBackend:
     default_max_tokens = 2048
     # A tiny model copies from the prompt's examples: decode it under a per-document schema.
     grounded_decoding = True
+    in_process = True
 
     def __init__(self, model: EmbeddedModel, path: Path, n_ctx: int) -> None:
         self.spec = model
@@ -191,9 +193,6 @@ class EmbeddedBackend:
         llama = self.__dict__.get("_llama") or _load(self.path, self.n_ctx, vocab_only=True)
         return len(llama.tokenize(text.encode("utf-8"), add_bos=False))
 
-    def request_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments every request carries."""
-        return {}
 
 
 def embedded_model(settings: Settings) -> EmbeddedModel:

@@ -19,20 +19,18 @@ from ..calls.aio import is_portal
 from ..calls.transport import RetryPolicy, chat_completion
 from ..errors import ConfigError
 from ..settings import Settings
-from .base import mode_for
+from .base import Backend, mode_for
 
 OPENAI_URL = "https://api.openai.com/v1"
 # Sized for large answers (a release designating 200 targets); longer ones are continued.
 DEFAULT_MAX_TOKENS = 8192
 
 
-class OpenAICompatBackend:
+class OpenAICompatBackend(Backend):
     """Chat completions through the official client; its own retries are off (ours are tenacity)."""
 
     name = "openai"
-    bounded_lists = False
     default_max_tokens = DEFAULT_MAX_TOKENS
-    grounded_decoding = False
 
     def __init__(self, settings: Settings) -> None:
         if not settings.model:
@@ -107,13 +105,13 @@ class OpenAICompatBackend:
         """Backend, model, base URL and mode: what decides the answer besides the request."""
         return endpoint_identity(self.settings)
 
-    def context_window(self) -> int | None:
-        """Unknown for remote models: the server reports overflow as an error."""
-        return None
-
     def request_kwargs(self) -> dict[str, Any]:
         """Keyword arguments every request carries."""
         return {"model": self.model}
+
+    def batch_client(self) -> Any:
+        """The synchronous client: an OpenAI endpoint takes Batch API files and batches."""
+        return self.client
 
 
 def _http_client(openai: Any, settings: Settings) -> dict[str, Any]:
