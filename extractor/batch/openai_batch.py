@@ -13,18 +13,12 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import instructor
-import openai
-from instructor import Mode
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-from instructor.utils import extract_json_from_codeblock
-from pydantic import BaseModel, ValidationError
-
 from extractor.core.calls import accounting
+from extractor.core.calls.sdk import Cut, Invalid, completion_of, parse_answer
+from extractor.core.calls.sdk import request_body as sdk_request_body
 from extractor.core.calls.transport import with_transport_retries
 from extractor.core.documents import Document
 from extractor.core.errors import ConfigError, DocumentError, ExtractionFailed, ExtractorError
@@ -38,67 +32,16 @@ ENDPOINT = "/v1/chat/completions"
 MAX_REQUESTS = 50_000  # OpenAI's limit on requests in one batch
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 STATE_VERSION = 1
-# Keyword arguments instructor's create takes or passes on that are not part of the HTTP body.
-_NOT_BODY = frozenset({"max_retries", "response_model", "hooks", "validation_context", "context", "strict",
-                       "token_budget", "extra_headers", "extra_query", "extra_body", "timeout"})
-
-
-class _Captured(IncompleteOutputException):
-    """Raised by the capturing create with the prepared request.
-
-    A subclass of IncompleteOutputException because instructor re-raises that one untouched and
-    without logging; any other exception is logged as an error and wrapped in InstructorRetryException.
-    """
-
-    def __init__(self, kwargs: dict[str, Any]) -> None:
-        super().__init__(message="request captured")
-        self.kwargs = kwargs
-
-
-def _capture(*args: Any, **kwargs: Any) -> Any:
-    raise _Captured(kwargs)
-
-
-@cache
-def _capturing_create(mode: Mode) -> Callable[..., Any]:
-    return instructor.patch(create=_capture, mode=mode)
-
-
-def _find_captured(exc: BaseException) -> _Captured | None:
-    attempts = getattr(exc, "failed_attempts", None) or []
-    candidates = [exc, *(a.exception for a in attempts), exc.__cause__, exc.__context__]
-    return next((c for c in candidates if isinstance(c, _Captured)), None)
-
-
 def request_body(extractor: Extractor, document: Document) -> dict[str, Any]:
     """The chat-completions body the synchronous pipeline would send first for `document`.
 
     instructor prepares it for the extractor's mode (response_format, tools and tool_choice,
-    or schema instructions added to the messages); keys that never reach HTTP are dropped.
-    Only for single-call prompts: a split prompt asks several dependent questions per document.
+    or schema instructions added to the messages). Only for single-call prompts: a split
+    prompt asks several dependent questions per document.
     """
     _require_single_call(extractor)
-    create = _capturing_create(extractor.backend.mode)
-    try:
-        create(
-            messages=extractor.messages(document),
-            response_model=extractor.response_model,
-            max_retries=0,
-            **extractor.params(),
-            **extractor.backend.request_kwargs(),
-        )
-    except (_Captured, InstructorRetryException) as exc:
-        captured = _find_captured(exc)
-        if captured is None:
-            raise
-        kwargs = captured.kwargs
-    else:  # pragma: no cover - the capturing create always raises
-        raise RuntimeError("instructor did not call create")
-    body = {
-        key: value for key, value in kwargs.items()
-        if key not in _NOT_BODY and not isinstance(value, openai.NotGiven | openai.Omit)
-    }
-    return json.loads(json.dumps(body))  # plain JSON, as it would go over the wire
+    return sdk_request_body(extractor.response_model, extractor.backend.mode, messages=extractor.messages(document),
+                            **extractor.params(), **extractor.backend.request_kwargs())
 
 
 def _require_single_call(extractor: Extractor) -> None:
@@ -157,7 +100,7 @@ class _BatchRun:
     """One call of `run_batch_api`: the documents, the sink and the running totals."""
 
     def __init__(
-        self, extractor: Extractor, client: openai.OpenAI, out_path: Path, poll_interval: float, timeout: float,
+        self, extractor: Extractor, client: Any, out_path: Path, poll_interval: float, timeout: float,
         on_outcome: Callable[[Outcome], None] | None, on_status: Callable[[dict[str, Any]], None] | None,
     ) -> None:
         self.extractor = extractor
@@ -323,7 +266,7 @@ class _BatchRun:
             return
         try:
             answer = self._validate(body, stats)
-        except _Invalid as exc:
+        except Invalid as exc:
             self._fail(custom_id, self._failed(custom_id, stats, exc.reason))
             return
         ex.store(key, answer, stats)
@@ -334,26 +277,14 @@ class _BatchRun:
         self._succeed(doc, answer, key, stats, cache_hit=False)
 
     def _validate(self, body: dict[str, Any], stats: accounting.CallStats) -> ExtractionAnswer:
-        """The answer in a completion body, checked as instructor checks it for this mode."""
+        """The answer in a completion body, checked as the synchronous path checks it in this mode."""
         ex = self.extractor
-        choices = body.get("choices") or []
-        if not choices:
-            raise _Invalid("the completion has no choices")
-        message = choices[0].get("message") or {}
-        tool_calls = message.get("tool_calls") or []
-        text = tool_calls[0]["function"]["arguments"] if tool_calls else message.get("content")
-        stats.last_output = text
-        if choices[0].get("finish_reason") == "length":
-            raise _Invalid(f"output cut off at max_tokens={ex.settings.max_tokens} before the JSON was complete")
-        if text is None:
-            raise _Invalid("the completion has neither content nor tool call arguments")
-        try:
-            if ex.backend.mode == Mode.MD_JSON:
-                text = extract_json_from_codeblock(text)
-            answer: BaseModel = ex.response_model.model_validate_json(text)
-            return ExtractionAnswer.model_validate(answer.model_dump())
-        except (ValidationError, ValueError) as exc:
-            raise _Invalid(str(exc)) from None
+        completion = completion_of(body)
+        stats.last_output = accounting.completion_text(completion)
+        answer = parse_answer(completion, ex.response_model, ex.backend.mode)
+        if isinstance(answer, Cut):
+            raise Invalid(f"output cut off at max_tokens={ex.max_tokens} before the JSON was complete")
+        return ExtractionAnswer.model_validate(answer.model_dump())
 
     # -- lines and totals -----------------------------------------------------------------
 
@@ -422,14 +353,6 @@ class _BatchRun:
                     f"{custom_id} (model {state.get('model')}, prompt {state.get('prompt_id')}): run again with the "
                     "same settings, or delete the file to abandon that batch"
                 )
-
-
-class _Invalid(Exception):
-    """A completion that does not hold a schema-valid answer."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def _status(batch: Any) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from .cache.keys import key_base, key_with
 from .calls import accounting, strategies
 from .calls.aio import run_sync
 from .calls.continuation import added_anything, combine, continuation_messages, salvage
-from .calls.structured import backend_error, last_reason, prepared, step_reason
+from .calls.sdk import Cut, Invalid, ask, structured_create
 from .chunking import split_text
 from .documents import Document, make_document
 from .errors import ConfigError, ExtractionFailed
@@ -133,8 +133,6 @@ class Extractor:
 
     @cached_property
     def _acreate(self) -> Any:
-        import instructor
-
         backend = self.backend
 
         async def observed(*args: Any, **kwargs: Any) -> Any:
@@ -144,7 +142,7 @@ class Extractor:
                 stats.add_completion(completion)
             return completion
 
-        return instructor.patch(create=observed, mode=backend.mode)
+        return structured_create(observed, backend.mode)
 
     # -- per document ---------------------------------------------------------------------
 
@@ -313,23 +311,18 @@ class Extractor:
         validation error to the conversation, so validation_retries and max_tokens bound how
         much it can grow; `max_calls` bounds the continuations.
         """
-        from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-
         parts: list[BaseModel] = []
         request = messages
         for number in range(1, self.settings.max_calls + 1):
             try:
-                part = await self._acreate(
-                    messages=request, response_model=prepared(response_model),
+                part = await ask(
+                    self._acreate, messages=request, response_model=response_model,
                     max_retries=self.settings.validation_retries, **self._params, **self.backend.request_kwargs(),
                 )
-            except InstructorRetryException as exc:
-                transport = backend_error(exc)
-                if transport is not None:
-                    raise transport from None  # the endpoint failed: not a validation failure
-                raise self._failed(document, stats, step_reason(step, last_reason(exc))) from None
-            except IncompleteOutputException as exc:
-                cut = salvage(accounting.completion_text(exc.last_completion), response_model)
+            except Invalid as exc:
+                raise self._failed(document, stats, step_reason(step, exc.reason)) from None
+            if isinstance(part, Cut):
+                cut = salvage(part.text, response_model)
                 before = combine(parts) if parts else None
                 if cut is not None:
                     parts.append(cut)
@@ -388,6 +381,11 @@ class Extractor:
             chunks=chunks,
             grounding=grounding,
         )
+
+
+def step_reason(step: str | None, reason: str) -> str:
+    """`reason`, naming the step of a split prompt it happened in."""
+    return f"step {step}: {reason}" if step else reason
 
 
 def extract(

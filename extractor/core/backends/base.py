@@ -82,9 +82,3 @@ class Backend(ABC):
         """An `openai.OpenAI` client for the Batch API's file and batch calls, if the backend has one."""
         return None
 
-
-def mode_for(name: str) -> Any:
-    """The instructor `Mode` of a `--mode` name (one of `settings.MODES`)."""
-    from instructor import Mode
-
-    return {"json_schema": Mode.JSON_SCHEMA, "tools": Mode.TOOLS, "json": Mode.JSON, "md_json": Mode.MD_JSON}[name]

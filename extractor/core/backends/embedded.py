@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..calls import accounting
+from ..calls.sdk import mode_for
 from ..errors import BackendError, ConfigError
 from ..settings import Settings
 from .base import Backend
@@ -144,9 +145,7 @@ class EmbeddedBackend(Backend):
     @property
     def mode(self) -> Any:
         """llama-cpp-python builds a grammar from the JSON schema."""
-        from instructor import Mode
-
-        return Mode.JSON_SCHEMA
+        return mode_for("json_schema")
 
     @cached_property
     def _llama(self) -> Any:
