@@ -20,13 +20,14 @@ from extractor.core.calls import accounting
 from extractor.core.calls.sdk import Cut, Invalid, completion_of, parse_answer
 from extractor.core.calls.sdk import request_body as sdk_request_body
 from extractor.core.calls.transport import with_transport_retries
-from extractor.core.documents import Document
+from extractor.core.documents import Document, iter_documents
 from extractor.core.errors import ConfigError, DocumentError, ExtractionFailed, ExtractorError
 from extractor.core.pipeline import Extractor
 from extractor.core.schema import ExtractionAnswer
 
+from .engine import Engine, Events, Job, prepare_out_file, remaining
 from .results import done_ids, failure_line, repair_tail, result_line, write_line
-from .run import Input, Outcome
+from .run import Input, Outcome, RunSummary
 
 ENDPOINT = "/v1/chat/completions"
 MAX_REQUESTS = 50_000  # OpenAI's limit on requests in one batch
@@ -65,7 +66,7 @@ def run_batch_api(
     timeout: float = 24 * 3600,
     on_outcome: Callable[[Outcome], None] | None = None,
     on_status: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:
+) -> RunSummary:
     """Extract `documents` through the OpenAI Batch API, appending result lines to `out_path`.
 
     Documents already extracted in `out_path` are skipped; documents whose answer is cached
@@ -77,9 +78,10 @@ def run_batch_api(
 
     While the batch runs, its id is kept in `<out>.batch.json`; a call that finds that file
     resumes the batch (no new upload), then submits whatever is left. If `timeout` seconds
-    pass first, the summary says `pending: True` and the file stays for the next call.
+    pass first, the summary says `pending` and the file stays for the next call. Its details
+    name the batch, its last status, how many documents it held and whether it was resumed.
     `on_outcome` sees every line written (this function writes them); `on_status` sees each poll.
-    Reported cost uses the configured prices, not batch discounts. Returns the summary dict.
+    Reported cost uses the configured prices, not batch discounts.
     """
     client = extractor.backend.batch_client()
     if client is None:
@@ -114,24 +116,20 @@ class _BatchRun:
         self.sink: Any = None
         self.done: set[str] = set()
         self.started = time.perf_counter()
-        self.summary: dict[str, Any] = {
-            "documents": 0, "skipped": 0, "cached": 0, "submitted": 0, "succeeded": 0, "failed": 0,
-            "batch_id": None, "resumed": False, "status": None, "pending": False,
-            "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "cost": None,
-        }
+        self.summary = RunSummary(details={"batch_id": None, "status": None, "submitted": 0, "resumed": False})
+        self.details = self.summary.details
 
     # -- the flow -------------------------------------------------------------------------
 
-    def execute(self, documents: Iterable[Input]) -> dict[str, Any]:
+    def execute(self, documents: Iterable[Input]) -> RunSummary:
         done = self.done = done_ids(self.out_path)
         docs: dict[str, Document] = {}
         rejected: list[tuple[str, DocumentError]] = []
         for item in documents:
-            self.summary["documents"] += 1
             if isinstance(item, DocumentError):
                 rejected.append((item.article_id or str(item).split(":")[0], item))
             elif item.id in done:
-                self.summary["skipped"] += 1
+                self.summary.skipped += 1
             elif item.id in docs:
                 rejected.append((item.id, DocumentError(f"{item.id}: duplicate id: batch requests need unique ids")))
             else:
@@ -142,7 +140,7 @@ class _BatchRun:
         for article_id, problem in rejected:
             self._fail(article_id, problem)
         if state is not None:
-            self.summary["resumed"] = True
+            self.details["resumed"] = True
             if not self._wait_and_collect(state, docs):
                 return self._finish()
             for custom_id in state["keys"]:
@@ -210,19 +208,19 @@ class _BatchRun:
     def _wait_and_collect(self, state: dict[str, Any], docs: dict[str, Document]) -> bool:
         """Poll until the batch ends, then write its lines; False when `timeout` came first."""
         batch_id = state["batch_id"]
-        self.summary["batch_id"] = batch_id
-        self.summary["submitted"] += len(state["keys"])
+        self.details["batch_id"] = batch_id
+        self.details["submitted"] += len(state["keys"])
         deadline = time.monotonic() + self.timeout
         while True:
             batch = self._call(self.client.batches.retrieve, batch_id)
-            self.summary["status"] = batch.status
+            self.details["status"] = batch.status
             if self.on_status is not None:
                 self.on_status(_status(batch))
             if batch.status in TERMINAL:
                 break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self.summary["pending"] = True
+                self.summary.pending = True
                 return False
             time.sleep(min(self.poll_interval, remaining))
         records: dict[str, dict[str, Any]] = {}
@@ -271,7 +269,7 @@ class _BatchRun:
             return
         ex.store(key, answer, stats)
         if doc is None:
-            self._fail(custom_id, DocumentError(f"{custom_id}: answered by batch {self.summary['batch_id']} but not "
+            self._fail(custom_id, DocumentError(f"{custom_id}: answered by batch {self.details['batch_id']} but not "
                                                 "among the documents given; its answer is cached for the next run"))
             return
         self._succeed(doc, answer, key, stats, cache_hit=False)
@@ -294,33 +292,25 @@ class _BatchRun:
         """Build the result as `Extractor.extract_document` does, write it, count it."""
         result = self.extractor.finish(doc, answer, key, self.started, stats, cache_hit=cache_hit)
         write_line(self.sink, result_line(result))
-        self.summary["cached" if cache_hit else "succeeded"] += 1
-        self._count(stats)
-        if self.on_outcome is not None:
-            self.on_outcome(Outcome(article_id=doc.id, result=result))
+        self._count(Outcome(article_id=doc.id, result=result))
 
     def _failed(self, article_id: str, stats: accounting.CallStats, reason: str) -> ExtractionFailed:
         return ExtractionFailed(article_id=article_id, prompt_id=self.extractor.prompt.id, attempts=1, reason=reason,
                                 last_output=stats.last_output, usage=stats.usage())
 
     def _fail(self, article_id: str, error: ExtractorError) -> None:
-        meta = {"batch_id": self.summary["batch_id"]} if self.summary["batch_id"] else None
+        meta = {"batch_id": self.details["batch_id"]} if self.details["batch_id"] else None
         write_line(self.sink, failure_line(article_id, error, meta))
-        self.summary["failed"] += 1
-        usage = getattr(error, "usage", None) or {}
-        self._count(accounting.CallStats(prompt_tokens=usage.get("prompt_tokens", 0),
-                                         completion_tokens=usage.get("completion_tokens", 0)))
+        self._count(Outcome(article_id=article_id, error=error))
+
+    def _count(self, outcome: Outcome) -> None:
+        self.summary.add(outcome)
         if self.on_outcome is not None:
-            self.on_outcome(Outcome(article_id=article_id, error=error))
+            self.on_outcome(outcome)
 
-    def _count(self, stats: accounting.CallStats) -> None:
-        self.summary["prompt_tokens"] += stats.prompt_tokens
-        self.summary["completion_tokens"] += stats.completion_tokens
-        self.summary["total_tokens"] += stats.total_tokens
-
-    def _finish(self) -> dict[str, Any]:
-        self.summary["cost"] = self.extractor.settings.cost(self.summary["prompt_tokens"],
-                                                            self.summary["completion_tokens"])
+    def _finish(self) -> RunSummary:
+        # Failed answers cost tokens too: priced over the whole run's usage.
+        self.summary.cost = self.extractor.settings.cost(self.summary.prompt_tokens, self.summary.completion_tokens)
         return self.summary
 
     # -- plumbing -------------------------------------------------------------------------
@@ -364,3 +354,33 @@ def _status(batch: Any) -> dict[str, Any]:
         "failed": counts.failed if counts else None,
         "total": counts.total if counts else None,
     }
+
+
+class BatchApiEngine(Engine):
+    """The OpenAI Batch API: one batch for the documents not done yet, collected into the job's output file."""
+
+    name = "batch-api"
+
+    def __init__(self, extractor: Extractor, *, poll_interval: float = 30.0, timeout: float = 24 * 3600) -> None:
+        self.extractor = extractor
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+
+    def run(self, job: Job, events: Events | None = None) -> RunSummary:
+        """Submit (or resume), wait, collect; `pending` in the summary when the batch outlasts `timeout`."""
+        events = events or Events()
+        if job.out is None:
+            raise ConfigError("--batch-api needs --out FILE.jsonl: results arrive later and are collected there")
+        if job.sink is not None:
+            raise ConfigError("the Batch API engine does not store results in a database: load --out with "
+                              "a local run's --db, or extract with the local or Ray engine")
+        ex = self.extractor
+        prepare_out_file(job.out, job.paths, events, setup=(ex.prompt.id, ex.prompt.hash, ex.backend.model))
+        events.start(remaining(job.paths, len(done_ids(job.out))))
+
+        def status(state: dict[str, Any]) -> None:
+            events.note(f"batch {state['batch_id']}: {state['status']} ({state['completed']}/{state['total']})")
+
+        return run_batch_api(ex, iter_documents(job.paths, exclude=[job.out]), job.out,
+                             poll_interval=self.poll_interval, timeout=self.timeout, on_outcome=events.outcome,
+                             on_status=status)

@@ -1,18 +1,31 @@
-"""`extractor extract`: documents in, one JSON line per document out."""
+"""`extractor extract`: documents in, one JSON line per document out.
+
+The command chooses an engine (`extractor.batch.engine.Engine`), runs it and prints the
+summary. Which options go with which engine is written once, in `ENGINE_OPTIONS`.
+"""
 
 from __future__ import annotations
 
-import json
-import sys
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from extractor.core.errors import ExtractorError
+from extractor.core.errors import ConfigError, DocumentError, ExtractorError, PromptError
 
 from .common import BaseUrlOpt, CacheDirOpt, ModelOpt, PromptOpt, app, err, fail, settings_from
+
+ENGINES = {"local": "the local engine", "ray": "--engine ray", "batch-api": "--batch-api", "server": "--server URL"}
+"""Each engine and the option that chooses it."""
+ENGINE_OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "--db": (("local", "ray"), "the server stores its results itself, and Batch API results arrive later"),
+    "--ray-address": (("ray",), ""),
+    "--actors": (("ray",), ""),
+    "--poll": (("batch-api",), ""),
+    "--api-key": (("server",), ""),
+}
+"""Option → the engines it goes with, and why not the others (the one place these rules are kept)."""
+DEFAULT_POLL_S = 30.0
 
 
 @app.command("extract")
@@ -39,14 +52,18 @@ def extract_cmd(
     batch_api: Annotated[
         bool, typer.Option("--batch-api", help="Submit through the OpenAI Batch API (needs --out); re-run to resume.")
     ] = False,
-    poll: Annotated[float, typer.Option("--poll", help="Batch API polling interval, seconds.")] = 30.0,
+    poll: Annotated[
+        float | None, typer.Option("--poll", help=f"Batch API polling interval, seconds (default {DEFAULT_POLL_S:g}).")
+    ] = None,
     engine: Annotated[
         str, typer.Option("--engine", help="local (asyncio in this process) or ray (an actor pool; --out DIR).")
     ] = "local",
     ray_address: Annotated[
         str | None, typer.Option("--ray-address", help="Join this Ray cluster (default: start Ray in-process).")
     ] = None,
-    actors: Annotated[int | None, typer.Option("--actors", min=1, help="Ray actors, each with -j in flight.")] = None,
+    actors: Annotated[
+        int | None, typer.Option("--actors", min=1, help="Ray actors (at most), each with -j in flight.")
+    ] = None,
     server: Annotated[
         str | None, typer.Option("--server", help="Send the documents to this `extractor serve` URL instead.")
     ] = None,
@@ -59,150 +76,101 @@ def extract_cmd(
     ] = None,
 ) -> None:
     """Extract sanctions actions from documents; print one JSON line per document."""
-    from extractor.batch.run import Pending, extract_into
-    from extractor.core.documents import count_inputs, iter_documents
+    from extractor.batch.engine import Job
+
+    name = _engine_name(engine, batch_api, server)
+    given = {"--db": db, "--ray-address": ray_address, "--actors": actors, "--poll": poll, "--api-key": api_key}
+    _check_options(name, {option for option, value in given.items() if value is not None})
+    options = {"model": model, "base_url": base_url, "prompt": prompt, "poll": poll, "address": ray_address,
+               "actors": actors, "server": server, "api_key": api_key}
+    settings = settings_from(
+        model=model, base_url=base_url, prompt=prompt, cache=not no_cache, refresh=refresh, cache_dir=cache_dir,
+        mode=mode, max_tokens=max_tokens, require_grounding=require_grounding or None,
+    )
+    try:
+        chosen = _build(name, settings, options)
+        job = Job(paths=paths, out=out, concurrency=concurrency, sink=_store_sink(db) if db is not None else None)
+    except ExtractorError as exc:
+        fail(str(exc))
+    summary = _run(chosen, job)
+    if summary.skipped:
+        err.print(f"{summary.skipped} document(s) already in {out}: skipped")
+    if summary.documents > 1 or out is not None:
+        from .progress import print_summary
+
+        print_summary(err, summary)
+    if summary.pending:
+        err.print(f"the batch is still running: run the same command again to collect it into {out}")
+    elif summary.failed:
+        raise typer.Exit(1)
+
+
+def _engine_name(engine: str, batch_api: bool, server: str | None) -> str:
+    """The engine the options choose; two at once, or an unknown `--engine`, is a usage error."""
+    if engine not in ("local", "ray"):
+        fail(f"--engine {engine!r} is not one of local, ray")
+    chosen = [name for name, on in (("ray", engine == "ray"), ("batch-api", batch_api), ("server", server is not None))
+              if on]
+    if len(chosen) > 1:
+        fail(f"{ENGINES[chosen[0]]} and {ENGINES[chosen[1]]} do not go together")
+    return chosen[0] if chosen else "local"
+
+
+def _check_options(name: str, given: set[str]) -> None:
+    """Refuse an option that does not go with the chosen engine, naming the engines it goes with."""
+    for option in sorted(given):
+        engines, why = ENGINE_OPTIONS[option]
+        if name not in engines:
+            goes = " or ".join(ENGINES[e] for e in engines)
+            fail(f"{option} goes with {goes}, not {ENGINES[name]}" + (f" ({why})" if why else ""))
+
+
+def _build(name: str, settings: Any, options: dict[str, Any]) -> Any:
+    """The engine called `name`, built from the settings and its options."""
+    if name == "server":
+        from extractor.batch.remote import ServerEngine
+
+        return ServerEngine(options["server"], options["api_key"], prompt=options["prompt"], model=options["model"])
     from extractor.core.pipeline import Extractor
 
-    from .progress import BatchProgress, print_summary
+    extractor = Extractor(settings)
+    if name == "ray":
+        from extractor.batch.ray_engine import DEFAULT_ACTORS, RayEngine
 
-    settings = settings_from(
-        model=model, base_url=base_url, cache=not no_cache, refresh=refresh, cache_dir=cache_dir, mode=mode,
-        max_tokens=max_tokens, require_grounding=require_grounding or None,
-    )
-    extractor: Any = None
-    if server is None:
-        try:
-            extractor = Extractor(settings, prompt=prompt)
-        except ExtractorError as exc:
-            fail(str(exc))
-    elif batch_api:
-        fail("--server and --batch-api do not go together")
-    if engine != "local" or ray_address or actors:
-        if server is not None or batch_api:
-            fail("--engine ray goes with neither --server nor --batch-api")
-        from .ray_extract import extract_with_ray
+        return RayEngine(extractor, actors=options["actors"] or DEFAULT_ACTORS, address=options["address"])
+    if name == "batch-api":
+        from extractor.batch.openai_batch import BatchApiEngine
 
-        extract_with_ray(extractor, paths, out, engine=engine, address=ray_address, actors=actors,
-                         concurrency=concurrency, db=db)
-        return
-    if db is not None and server is not None:
-        fail("--db goes with a local or Ray extraction, not --server (the server stores its results itself)")
-    if out is not None:
-        _check_out(out, paths, extractor)
-    if batch_api:
-        _extract_with_batch_api(extractor, paths, out, poll)
-        return
-    todo = Pending(iter_documents(paths, exclude=[out] if out else []), out)
-    stored = _Stored(db) if db is not None else None
-    expected = count_inputs(paths)
-    if expected is not None:
-        expected = max(expected - len(todo.done), 0)
-    if todo.done:
-        err.print(f"{len(todo.done)} document(s) already in {out}: skipped")
-    with ExitStack() as stack:
-        sink = stack.enter_context(out.open("a", encoding="utf-8")) if out else sys.stdout
-        progress = stack.enter_context(BatchProgress(expected, enabled=expected is None or expected > 1))
+        return BatchApiEngine(extractor, poll_interval=options["poll"] or DEFAULT_POLL_S)
+    from extractor.batch.engine import LocalEngine
 
-        def report(outcome: Any) -> None:
-            if stored is not None:
-                stored.outcome(outcome)
-            if outcome.error is not None:
-                progress.console.print(f"[red]error:[/red] {outcome.error}", soft_wrap=True, highlight=False)
-            progress.advance(outcome)
-
-        try:
-            if server is not None:
-                from .remote import extract_via_server
-
-                summary = extract_via_server(sink, server, api_key, todo, prompt=prompt, model=model,
-                                             concurrency=concurrency, on_outcome=report)
-            else:
-                documents = stored.remember(todo) if stored is not None else todo
-                summary = extract_into(sink, extractor, documents, concurrency=concurrency, on_outcome=report)
-        except KeyboardInterrupt:
-            err.print("interrupted: finished documents are saved; run again with the same --out to resume")
-            raise typer.Exit(130) from None
-    summary.skipped = todo.skipped
-    if summary.documents > 1 or out is not None:
-        print_summary(err, summary)
-    if summary.failed:
-        raise typer.Exit(1)
+    return LocalEngine(extractor)
 
 
-class _Stored:
-    """`--db URL` on the local engine: each result is stored with its document, as `serve` stores them."""
+def _store_sink(db: str) -> Any:
+    """`--db URL`: a sink storing each result with its document, as `serve` stores them (opened now, to fail early)."""
+    from extractor.store.sink import StoreSink
 
-    def __init__(self, db: str) -> None:
-        from extractor.store.sink import StoreSink
-
-        self.sink = StoreSink(db)
-        try:
-            self.sink.store  # noqa: B018  (open and migrate now: a wrong URL is one error before any document)
-        except ExtractorError as exc:
-            fail(str(exc))
-        self.in_flight: dict[str, Any] = {}  # documents handed out and not finished: at most -j of them
-
-    def remember(self, items: Any) -> Any:
-        for item in items:
-            if hasattr(item, "text"):
-                self.in_flight[item.id] = item
-            yield item
-
-    def outcome(self, outcome: Any) -> None:
-        from extractor.batch.results import result_line
-
-        document = self.in_flight.pop(outcome.article_id, None)
-        if outcome.result is not None and document is not None:
-            try:
-                self.sink(document, result_line(outcome.result))
-            except Exception as exc:  # the database failed: the result is still in --out / stdout
-                err.print(f"[red]error:[/red] {outcome.article_id}: not stored in --db: {type(exc).__name__}: "
-                          f"{str(exc).splitlines()[0] if str(exc) else ''}", soft_wrap=True, highlight=False)
+    sink = StoreSink(db)
+    sink.store  # noqa: B018  (open and migrate now: a wrong URL is one error before any document)
+    return sink
 
 
-def _check_out(out: Path, paths: list[str], extractor: Any) -> None:
-    """Refuse an --out that is a directory, an input, or holds another setup's results; create its folder."""
-    from extractor.batch.results import check_resumable, read_results
+def _run(engine: Any, job: Any) -> Any:
+    """Run `engine` with a progress bar; usage and setup errors exit 2, a run that broke off exits 1."""
+    from extractor.batch.engine import Events
 
-    if out.is_dir():
-        fail(f"--out {out} is a directory: name a file, e.g. {out / 'results.jsonl'}")
-    target = out.resolve()
-    if any(p != "-" and Path(p).resolve() == target for p in paths):
-        fail(f"--out {out} is also an input: results would be appended to the documents; choose another --out")
+    from .progress import BatchProgress
+
+    progress = BatchProgress(engine=engine.name)
+    events = Events(start=progress.start, outcome=progress.advance, note=progress.note)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        fail(f"--out {out}: cannot create its folder ({exc.strerror or exc})")
-    if not out.exists() or extractor is None:
-        return
-    try:
-        check_resumable(out, prompt_id=extractor.prompt.id, prompt_hash=extractor.prompt.hash,
-                        model=extractor.backend.model)
-        torn = read_results(out).torn
+        with progress:
+            return engine.run(job, events)
+    except KeyboardInterrupt:
+        err.print("interrupted: finished documents are saved; run again with the same --out to resume")
+        raise typer.Exit(130) from None
+    except (ConfigError, DocumentError, PromptError) as exc:
+        fail(str(exc))  # the command line or setup is wrong: nothing ran
     except ExtractorError as exc:
-        fail(str(exc))
-    if torn:
-        lines = ", ".join(map(str, torn[:5])) + (" ..." if len(torn) > 5 else "")
-        err.print(f"warning: {out}: {len(torn)} torn line(s) ignored (line {lines}): their documents are done again")
-
-
-def _extract_with_batch_api(extractor: Any, paths: list[str], out: Path | None, poll: float) -> None:
-    """`extract --batch-api`: one batch for the documents not done yet; results into --out."""
-    from extractor.batch.openai_batch import run_batch_api
-    from extractor.core.documents import iter_documents
-
-    if out is None:
-        fail("--batch-api needs --out FILE.jsonl: results arrive later and are collected there")
-    assert out is not None
-    try:
-        summary = run_batch_api(
-            extractor, iter_documents(paths, exclude=[out]), out, poll_interval=poll,
-            on_status=lambda s: err.print(f"batch {s['batch_id']}: {s['status']} ({s['completed']}/{s['total']})"),
-        )
-    except ExtractorError as exc:
-        fail(str(exc))
-    err.print(json.dumps(summary, indent=2))
-    if summary.get("pending"):
-        err.print(f"the batch is still running: run the same command again to collect it into {out}")
-    elif summary.get("failed"):
-        raise typer.Exit(1)
+        fail(str(exc), code=1)

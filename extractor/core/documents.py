@@ -166,19 +166,31 @@ def _read_file(path: Path, article_id: str) -> Iterator[tuple[Document | Documen
     yield Document(id=article_id, text=text, title=title), name
 
 
-def read_jsonl(lines: Iterable[str], name: str) -> Iterator[Document | DocumentError]:
-    """Documents from JSONL lines with `id`, `text` and optional metadata.
+def read_jsonl_part(path: Path, start: int, stop: int, first_line: int) -> Iterator[Document | DocumentError]:
+    """The documents in bytes [start, stop) of a UTF-8 JSONL file, `first_line` being the number of its first line.
 
-    A record without `id` gets `<file stem>-<line>`; an `id` must be a string or an integer.
-    Errors carry the id the record has (or would have had), so failure lines name it.
+    A share of a big file for one worker: ids and errors are those `read_file` gives for the
+    same lines. The range starts and ends at line boundaries.
     """
-    for item, _where in _read_jsonl(lines, name):
+    name = str(path)
+    try:
+        with path.open("rb") as handle:
+            handle.seek(start)
+            data = handle.read(stop - start)
+        text = data.decode("utf-8-sig" if start == 0 else "utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        yield DocumentError(f"{name}: cannot read lines from {first_line} ({exc})", article_id=Path(name).stem,
+                            path=name)
+        return
+    for item, _where in _read_jsonl(text.splitlines(), name, first_line):
         yield item
 
 
-def _read_jsonl(lines: Iterable[str], name: str) -> Iterator[tuple[Document | DocumentError, str]]:
+def _read_jsonl(
+    lines: Iterable[str], name: str, first_line: int = 1
+) -> Iterator[tuple[Document | DocumentError, str]]:
     stem = Path(name).stem
-    for number, line in enumerate(lines, start=1):
+    for number, line in enumerate(lines, start=first_line):
         if not line.strip():
             continue
         where = f"{name}:{number}"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from extractor.batch.results import check_resumable
-from extractor.batch.run import Outcome, RunSummary, extract_into, pending
+from extractor.batch.run import Outcome, Pending, RunSummary, extract_into
 from extractor.core.errors import DocumentError
 from extractor.core.files import write_atomic
 from extractor.core.pipeline import Extractor
@@ -50,11 +50,11 @@ def run_eval(
     predictions_path = out_dir / PREDICTIONS
     check_resumable(predictions_path, prompt_id=extractor.prompt.id, prompt_hash=extractor.prompt.hash,
                     model=extractor.backend.model)
-    todo, skipped = pending((gold_set.documents[i] for i in gold_set.ids), predictions_path)
+    todo = Pending((gold_set.documents[i] for i in gold_set.ids), predictions_path)
     started = time.perf_counter()
     with predictions_path.open("a", encoding="utf-8") as sink:
         summary = extract_into(sink, extractor, todo, concurrency=concurrency, on_outcome=on_outcome)
-    summary.skipped = skipped
+    summary.skipped = todo.skipped
     info = run_info(gold_set, extractor, summary, time.perf_counter() - started)
     write_info(out_dir, info)
     return load_run(out_dir)
