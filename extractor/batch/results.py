@@ -95,18 +95,34 @@ def _records(path: Path, torn: list[int]) -> Iterator[ArticleExtraction | Failur
     except OSError as exc:
         raise DocumentError(f"{path}: cannot read ({exc.strerror})") from None
     with handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError:
-                torn.append(number)
-                continue
-            if not isinstance(record, dict):
-                torn.append(number)
-                continue
+        for number, record in _objects(handle, torn):
             yield parse_record(record, number)
+
+
+def _objects(handle: IO[str], torn: list[int]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The JSON objects of an open result file, with their line numbers; torn lines' numbers go into `torn`."""
+    for number, raw in enumerate(handle, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError:
+            torn.append(number)  # a line torn by a crash: never read as a result
+            continue
+        if not isinstance(record, dict):
+            torn.append(number)
+            continue
+        yield number, record
+
+
+def _result_records(path: Path) -> Iterator[dict[str, Any]]:
+    """The result lines (not failures) of `path`, as decoded objects; nothing when there is no such file."""
+    if not path.is_file():
+        return
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for _number, record in _objects(handle, []):
+            if "error" not in record:
+                yield record
 
 
 def latest(items: list[ArticleExtraction | Failure]) -> dict[str, ArticleExtraction | Failure]:
@@ -144,35 +160,17 @@ def load_results(path: Path) -> dict[str, ArticleExtraction | Failure]:
 
 
 def done_ids(path: Path) -> set[str]:
-    """Ids already extracted successfully in `path` (for resuming a run)."""
-    if not path.exists():
-        return set()
-    done = set()
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for raw in handle:
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError:
-                continue  # a line torn by a crash: that document runs again
-            if isinstance(record, dict) and "error" not in record and "article_id" in record:
-                done.add(str(record["article_id"]))
-    return done
+    """Ids already extracted successfully in `path` (for resuming a run; a torn line's document runs again)."""
+    return {str(record["article_id"]) for record in _result_records(path) if "article_id" in record}
 
 
 def setups(path: Path) -> set[tuple[str, str]]:
     """The (prompt hash, model) pairs of the result lines in `path`."""
-    if not path.exists() or path.is_dir():
-        return set()
     found = set()
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for raw in handle:
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError:
-                continue
-            meta = record.get("meta") if isinstance(record, dict) and "error" not in record else None
-            if isinstance(meta, dict) and meta.get("prompt_hash") and meta.get("model"):
-                found.add((str(meta["prompt_hash"]), str(meta["model"])))
+    for record in _result_records(path):
+        meta = record.get("meta")
+        if isinstance(meta, dict) and meta.get("prompt_hash") and meta.get("model"):
+            found.add((str(meta["prompt_hash"]), str(meta["model"])))
     return found
 
 

@@ -38,6 +38,10 @@ PromptOpt = Annotated[
     str | None,
     typer.Option("--prompt", "-p", help="NAME or NAME@vN (default: latest sanctions). Env: EXTRACTOR_PROMPT."),
 ]
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", help="SQLAlchemy database URL (default: SQLite in the user data dir). Env: EXTRACTOR_DB_URL."),
+]
 CacheDirOpt = Annotated[
     Path | None, typer.Option("--cache-dir", help="Cache directory. Env: EXTRACTOR_CACHE_DIR.")
 ]
@@ -47,6 +51,16 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error and exit."""
     err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)  # "[ray]" in a message is text, not markup
     raise typer.Exit(code)
+
+
+def open_store(db: str | None) -> Any:
+    """The service's store at `db` (or its default), opened and migrated; exits with the reason when it cannot be."""
+    from extractor.store import Store
+
+    try:
+        return Store(db)
+    except ExtractorError as exc:
+        fail(str(exc), 1)
 
 
 def settings_from(**options: Any) -> Any:

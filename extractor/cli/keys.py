@@ -2,41 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from extractor.core.errors import ExtractorError
+from extractor.service.config import DEFAULT_RATE_LIMIT
 
-from .common import app, fail
-from .serve import DbOpt
+from .common import DbOpt, app, fail, open_store
 
 keys_app = typer.Typer(help="Create, list and revoke API keys of the service.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 
-def _store(db: str | None) -> Any:
-    from extractor.store import Store
-
-    try:
-        return Store(db)
-    except ExtractorError as exc:
-        fail(str(exc), 1)
-
-
 @keys_app.command("create")
 def create_cmd(
     name: Annotated[str, typer.Argument(help="A name for the key (who or what uses it).")],
-    rate_limit: Annotated[int, typer.Option("--rate-limit", min=1, help="Requests per minute.")] = 120,
+    rate_limit: Annotated[
+        int, typer.Option("--rate-limit", min=1, help="Requests per minute.")
+    ] = DEFAULT_RATE_LIMIT,
     db: DbOpt = None,
 ) -> None:
     """Create a key and print it once: only its hash is stored, it cannot be shown again."""
     from extractor.service.auth import new_key
     from extractor.store.keys import add_key
 
-    store = _store(db)
+    store = open_store(db)
     key, prefix, digest = new_key()
     try:
         with store.write() as session:
@@ -52,7 +45,7 @@ def list_cmd(db: DbOpt = None) -> None:
     """The keys: name, prefix, rate limit, created, revoked."""
     from extractor.store.keys import list_keys
 
-    store = _store(db)
+    store = open_store(db)
     with store.read() as session:
         rows = list_keys(session)
     table = Table("id", "name", "prefix", "per min", "created", "revoked")
@@ -66,7 +59,7 @@ def revoke_cmd(name: Annotated[str, typer.Argument(help="Name (or id) of the key
     """Revoke a key: requests with it get 401 from now on."""
     from extractor.store.keys import revoke_key
 
-    store = _store(db)
+    store = open_store(db)
     try:
         with store.write() as session:
             info = revoke_key(session, name)

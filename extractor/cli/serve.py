@@ -11,13 +11,9 @@ import typer
 from extractor.core.errors import ExtractorError
 from extractor.service.config import default
 
-from .common import BaseUrlOpt, ModelOpt, PromptOpt, app, err, fail, settings_from
+from .common import BaseUrlOpt, DbOpt, ModelOpt, PromptOpt, app, err, fail, open_store, settings_from
 
 MIB = 1024 * 1024
-DbOpt = Annotated[
-    str | None,
-    typer.Option("--db", help="SQLAlchemy database URL (default: SQLite in the user data dir). Env: EXTRACTOR_DB_URL."),
-]
 
 
 def _loopback(host: str) -> bool:
@@ -62,7 +58,6 @@ def serve_cmd(
     import uvicorn
 
     from extractor.service import ServiceConfig, create_app
-    from extractor.store import Store
     from extractor.store.keys import active_key_count
 
     try:
@@ -73,10 +68,7 @@ def serve_cmd(
         )
     except ExtractorError as exc:
         fail(str(exc))
-    try:
-        store = Store(db)
-    except ExtractorError as exc:
-        fail(str(exc), 1)
+    store = open_store(db)
     with store.read() as session:
         keys = active_key_count(session)
     if not keys:

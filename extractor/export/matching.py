@@ -10,7 +10,6 @@ name alignment, country as evidence), and entity type decides which entries are 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -143,10 +142,6 @@ class Matcher:
         status = "listed" if top >= self.threshold else "possible" if scored else "not_listed"
         keep = scored[:1] if status == "listed" else scored[:limit]
         return MatchResult(target.name, target.entity_type, target.country, status, self.threshold, keep)
-
-    def match_many(self, targets: Iterable[Target]) -> list[MatchResult]:
-        """`match` for each target, in order."""
-        return [self.match(target) for target in targets]
 
     def _score(self, query: EntityProxy, position: int) -> Candidate | None:
         item = self.index.entries[position]

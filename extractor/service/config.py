@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from extractor.core.errors import ConfigError
 from extractor.core.settings import Settings
 
+DEFAULT_RATE_LIMIT = 120
+"""Requests per minute a new API key may make (`extractor keys create --rate-limit`)."""
+
 
 class ServiceConfig(BaseModel):
     """Everything `create_app` needs; `extractor serve` fills it from its options and the environment."""
