@@ -19,7 +19,6 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSetti
 from .errors import ConfigError
 from .prompts import DEFAULT_PROMPT
 
-EMBEDDED_PREFIX = "embedded"
 MODES = ("json_schema", "tools", "json", "md_json")
 HTTP_TRANSPORTS = ("aiohttp", "httpx")
 CACHE_URL_SCHEMES = ("redis://", "rediss://", "unix://")
@@ -168,11 +167,6 @@ class Settings(BaseSettings):
             )
         if self.model is None and self.base_url:
             raise ConfigError("OPENAI_BASE_URL is set but no model is: set EXTRACTOR_MODEL or pass --model")
-
-    @property
-    def uses_embedded(self) -> bool:
-        """True when the in-process embedded model answers (no endpoint configured)."""
-        return self.model is None or self.model.split(":")[0] == EMBEDDED_PREFIX
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
         """Cost in the configured currency (prices are per million tokens), if priced."""
