@@ -33,6 +33,10 @@ ENDPOINT = "/v1/chat/completions"
 MAX_REQUESTS = 50_000  # OpenAI's limit on requests in one batch
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 STATE_VERSION = 1
+POLL_S = 30.0
+"""Seconds between two looks at a running batch (`--poll`)."""
+WAIT_S = 24 * 3600.0
+"""Seconds to wait for a batch before leaving it pending for the next run (the Batch API's own window)."""
 def request_body(extractor: Extractor, document: Document) -> dict[str, Any]:
     """The chat-completions body the synchronous pipeline would send first for `document`.
 
@@ -62,8 +66,8 @@ def run_batch_api(
     documents: Iterable[Input],
     out_path: Path,
     *,
-    poll_interval: float = 10.0,
-    timeout: float = 24 * 3600,
+    poll_interval: float = POLL_S,
+    timeout: float = WAIT_S,
     on_outcome: Callable[[Outcome], None] | None = None,
     on_status: Callable[[dict[str, Any]], None] | None = None,
 ) -> RunSummary:
@@ -361,7 +365,7 @@ class BatchApiEngine(Engine):
 
     name = "batch-api"
 
-    def __init__(self, extractor: Extractor, *, poll_interval: float = 30.0, timeout: float = 24 * 3600) -> None:
+    def __init__(self, extractor: Extractor, *, poll_interval: float = POLL_S, timeout: float = WAIT_S) -> None:
         self.extractor = extractor
         self.poll_interval = poll_interval
         self.timeout = timeout

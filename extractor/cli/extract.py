@@ -25,7 +25,6 @@ ENGINE_OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "--api-key": (("server",), ""),
 }
 """Option → the engines it goes with, and why not the others (the one place these rules are kept)."""
-DEFAULT_POLL_S = 30.0
 
 
 @app.command("extract")
@@ -53,7 +52,7 @@ def extract_cmd(
         bool, typer.Option("--batch-api", help="Submit through the OpenAI Batch API (needs --out); re-run to resume.")
     ] = False,
     poll: Annotated[
-        float | None, typer.Option("--poll", help=f"Batch API polling interval, seconds (default {DEFAULT_POLL_S:g}).")
+        float | None, typer.Option("--poll", help="Batch API polling interval, seconds.")
     ] = None,
     engine: Annotated[
         str, typer.Option("--engine", help="local (asyncio in this process) or ray (an actor pool; --out DIR).")
@@ -135,13 +134,14 @@ def _build(name: str, settings: Any, options: dict[str, Any]) -> Any:
 
     extractor = Extractor(settings)
     if name == "ray":
-        from extractor.batch.ray_engine import DEFAULT_ACTORS, RayEngine
+        from extractor.batch.ray_engine import RayEngine
 
-        return RayEngine(extractor, actors=options["actors"] or DEFAULT_ACTORS, address=options["address"])
+        return RayEngine(extractor, **({"actors": options["actors"]} if options["actors"] else {}),
+                         address=options["address"])
     if name == "batch-api":
         from extractor.batch.openai_batch import BatchApiEngine
 
-        return BatchApiEngine(extractor, poll_interval=options["poll"] or DEFAULT_POLL_S)
+        return BatchApiEngine(extractor, **({"poll_interval": options["poll"]} if options["poll"] else {}))
     from extractor.batch.engine import LocalEngine
 
     return LocalEngine(extractor)
