@@ -1,10 +1,15 @@
 """One interface for every way of running an extraction job: here, on Ray, through the Batch API, on a service.
 
 An `Engine` runs a `Job` (the inputs, where the result lines go, how many documents at once,
-and an optional sink that also stores each result) and returns a `RunSummary`; while it
-runs it reports through `Events` (the expected count once known, each finished document,
-a line about the run). Callers such as the command line choose an engine, run it and print
-the summary, the same way whichever engine it is.
+an optional sink that also stores each result, an optional call log) and returns a
+`RunSummary`; while it runs it reports through `Events` (the expected count once known, each
+finished document, a line about the run). Callers such as the command line choose an engine,
+run it and print the summary, the same way whichever engine it is.
+
+An engine that calls a model with this machine's settings (`ModelEngine`: local, Ray, Batch
+API) checks the endpoint once before its first document (`core.probe.ready`): a run that
+cannot work stops there, and the notes (a mode that fell back, a budget that was lowered) are
+reported as events.
 
 Every engine writes the same lines (`results.result_line`, `results.failure_line`) and
 resumes the same way: documents with a successful line in the output are skipped.
@@ -20,9 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from extractor.core.documents import Document, count_inputs, iter_documents
+from extractor.core.calls.log import CallLog
+from extractor.core.documents import Document, count_inputs, document_files, iter_documents
 from extractor.core.errors import ConfigError
 from extractor.core.pipeline import Extractor
+from extractor.core.probe import ready
 
 from .results import check_resumable, read_results, result_line
 from .run import Input, Outcome, Pending, RunSummary, extract_into
@@ -43,6 +50,10 @@ class Job:
     out: Path | None = None  # a JSONL file (a directory of shards for Ray); None: standard output
     concurrency: int = 1  # documents in flight (per worker, on Ray)
     sink: Sink | None = None
+    # Each model call made in this process, under `run_id` (`extractor logs`); engines whose
+    # calls are made elsewhere (Ray's workers, the Batch API, a service) say so in `logs_calls`.
+    call_log: CallLog | None = None
+    run_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,33 +69,78 @@ class Engine(ABC):
     """Runs a `Job` and accounts for it in a `RunSummary`."""
 
     name: ClassVar[str]
+    logs_calls: ClassVar[bool] = False
+    """Whether the model calls are made in this process, so that `Job.call_log` sees them."""
 
     @abstractmethod
     def run(self, job: Job, events: Events | None = None) -> RunSummary:
         """Extract the job's documents into its output; raises `ConfigError` when the job cannot run as given."""
 
 
-class LocalEngine(Engine):
-    """asyncio in this process: `concurrency` documents and model calls in flight."""
+class ModelEngine(Engine):
+    """An engine whose documents are answered by a model this machine's settings name (`Extractor`).
 
-    name = "local"
+    `run` refuses a job the engine cannot run (`check`), then checks the endpoint once
+    (`checked`) and extracts with the extractor that check returns (`extract`): no engine
+    sends a document before the endpoint is known to answer.
+    """
 
     def __init__(self, extractor: Extractor) -> None:
         self.extractor = extractor
 
     def run(self, job: Job, events: Events | None = None) -> RunSummary:
-        """Extract into `job.out` (resuming) or standard output."""
+        """Check the job, then the endpoint, then extract."""
         events = events or Events()
+        self.check(job, events)
+        extractor = checked(self.extractor, events, call_log=job.call_log if self.logs_calls else None,
+                            run_id=job.run_id)
+        return self.extract(extractor, job, events)
+
+    def check(self, job: Job, events: Events) -> None:
+        """Raise `ConfigError` for a job this engine cannot run (before anything is sent); prepare its output."""
+
+    @abstractmethod
+    def extract(self, extractor: Extractor, job: Job, events: Events) -> RunSummary:
+        """Extract the job's documents with `extractor` (the endpoint already checked)."""
+
+
+def checked(extractor: Extractor, events: Events, *, call_log: CallLog | None = None,
+            run_id: str | None = None) -> Extractor:
+    """The extractor a run uses: its calls given to `call_log` (when one is), its endpoint checked once.
+
+    The check (`core.probe.ready`) raises `ConfigError` for a run that cannot work (the
+    endpoint is down, the key refused, no structured-output mode accepted) and may return
+    another extractor (the mode that works, a budget that fits); its notes go to `events`.
+    """
+    if call_log is not None:
+        extractor.log_calls(call_log, run_id=run_id)
+    extractor, notes = ready(extractor)
+    for note in notes:
+        events.note(f"note: {note}")
+    return extractor
+
+
+class LocalEngine(ModelEngine):
+    """asyncio in this process: `concurrency` documents and model calls in flight."""
+
+    name = "local"
+    logs_calls = True
+
+    def check(self, job: Job, events: Events) -> None:
+        """Refuse an output file that cannot take this run's results."""
         ex = self.extractor
         if job.out is not None:
             prepare_out_file(job.out, job.paths, events, setup=(ex.prompt.id, ex.prompt.hash, ex.backend.model))
+
+    def extract(self, extractor: Extractor, job: Job, events: Events) -> RunSummary:
+        """Extract into `job.out` (resuming) or standard output."""
         todo = Pending(iter_documents(job.paths, exclude=[job.out] if job.out else []), job.out)
         events.start(remaining(job.paths, len(todo.done)))
         storing = Storing(job.sink, events) if job.sink is not None else None
         documents: Iterable[Input] = storing.remember(todo) if storing is not None else todo
         report = storing.outcome if storing is not None else events.outcome
         with open_out(job.out) as sink:
-            summary = extract_into(sink, ex, documents, concurrency=job.concurrency, on_outcome=report)
+            summary = extract_into(sink, extractor, documents, concurrency=job.concurrency, on_outcome=report)
         summary.skipped = todo.skipped
         return summary
 
@@ -108,7 +164,7 @@ def prepare_out_file(out: Path, paths: list[str], events: Events, *, setup: tupl
     if out.is_dir():
         raise ConfigError(f"--out {out} is a directory: name a file, e.g. {out / 'results.jsonl'}")
     target = out.resolve()
-    if any(p != "-" and Path(p).resolve() == target for p in paths):
+    if any(p != "-" and Path(p).resolve() == target for p in paths) or _linked_to_input(out, paths):
         raise ConfigError(f"--out {out} is also an input: results would be appended to the documents; "
                           "choose another --out")
     try:
@@ -124,6 +180,18 @@ def prepare_out_file(out: Path, paths: list[str], events: Events, *, setup: tupl
     if torn:
         lines = ", ".join(map(str, torn[:5])) + (" ..." if len(torn) > 5 else "")
         events.note(f"warning: {out}: {len(torn)} torn line(s) ignored (line {lines}): their documents are done again")
+
+
+def _linked_to_input(out: Path, paths: list[str]) -> bool:
+    """True if `out` is a hard link to one of the input files (same file under another name)."""
+    try:
+        if not out.is_file() or out.stat().st_nlink < 2:
+            return False  # no other name: it cannot be an input under another path
+        identity = (out.stat().st_dev, out.stat().st_ino)
+        files = [item[0] for item in document_files([p for p in paths if p != "-"]) if isinstance(item, tuple)]
+        return any((f.stat().st_dev, f.stat().st_ino) == identity for f in files)
+    except OSError:
+        return False
 
 
 class Storing:

@@ -25,7 +25,7 @@ from extractor.core.errors import ConfigError, DocumentError, ExtractionFailed, 
 from extractor.core.pipeline import Extractor
 from extractor.core.schema import ExtractionAnswer
 
-from .engine import Engine, Events, Job, prepare_out_file, remaining
+from .engine import Events, Job, ModelEngine, prepare_out_file, remaining
 from .results import done_ids, failure_line, repair_tail, result_line, write_line
 from .run import Input, Outcome, RunSummary
 
@@ -37,6 +37,8 @@ POLL_S = 30.0
 """Seconds between two looks at a running batch (`--poll`)."""
 WAIT_S = 24 * 3600.0
 """Seconds to wait for a batch before leaving it pending for the next run (the Batch API's own window)."""
+
+
 def request_body(extractor: Extractor, document: Document) -> dict[str, Any]:
     """The chat-completions body the synchronous pipeline would send first for `document`.
 
@@ -360,19 +362,18 @@ def _status(batch: Any) -> dict[str, Any]:
     }
 
 
-class BatchApiEngine(Engine):
+class BatchApiEngine(ModelEngine):
     """The OpenAI Batch API: one batch for the documents not done yet, collected into the job's output file."""
 
     name = "batch-api"
 
     def __init__(self, extractor: Extractor, *, poll_interval: float = POLL_S, timeout: float = WAIT_S) -> None:
-        self.extractor = extractor
+        super().__init__(extractor)
         self.poll_interval = poll_interval
         self.timeout = timeout
 
-    def run(self, job: Job, events: Events | None = None) -> RunSummary:
-        """Submit (or resume), wait, collect; `pending` in the summary when the batch outlasts `timeout`."""
-        events = events or Events()
+    def check(self, job: Job, events: Events) -> None:
+        """Refuse a job without an output file, or with a database sink; prepare the output file."""
         if job.out is None:
             raise ConfigError("--batch-api needs --out FILE.jsonl: results arrive later and are collected there")
         if job.sink is not None:
@@ -380,11 +381,15 @@ class BatchApiEngine(Engine):
                               "a local run's --db, or extract with the local or Ray engine")
         ex = self.extractor
         prepare_out_file(job.out, job.paths, events, setup=(ex.prompt.id, ex.prompt.hash, ex.backend.model))
+
+    def extract(self, extractor: Extractor, job: Job, events: Events) -> RunSummary:
+        """Submit (or resume), wait, collect; `pending` in the summary when the batch outlasts `timeout`."""
+        assert job.out is not None  # `check` refused a job without one
         events.start(remaining(job.paths, len(done_ids(job.out))))
 
         def status(state: dict[str, Any]) -> None:
             events.note(f"batch {state['batch_id']}: {state['status']} ({state['completed']}/{state['total']})")
 
-        return run_batch_api(ex, iter_documents(job.paths, exclude=[job.out]), job.out,
+        return run_batch_api(extractor, iter_documents(job.paths, exclude=[job.out]), job.out,
                              poll_interval=self.poll_interval, timeout=self.timeout, on_outcome=events.outcome,
                              on_status=status)

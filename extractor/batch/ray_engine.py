@@ -31,7 +31,7 @@ from extractor.core.pipeline import Extractor
 from extractor.core.schema import ArticleExtraction
 from extractor.core.settings import Settings
 
-from .engine import Engine, Events, Job
+from .engine import Events, Job, ModelEngine
 from .ray_inputs import ShardWriter, done_in, list_inputs, plan_units, read_unit
 from .results import failure_line, parse_record, result_line
 from .run import Outcome, RunSummary, aextract_many
@@ -308,20 +308,26 @@ def _first_line(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-class RayEngine(Engine):
-    """Ray: an actor pool of extractors on a local or remote cluster, results as shards in the job's directory."""
+class RayEngine(ModelEngine):
+    """Ray: an actor pool of extractors on a local or remote cluster, results as shards in the job's directory.
+
+    The workers build their own extractors from the checked settings; their calls are not logged.
+    """
 
     name = "ray"
 
     def __init__(self, extractor: Extractor, *, actors: int = DEFAULT_ACTORS, address: str | None = None) -> None:
-        self.extractor = extractor
+        super().__init__(extractor)
         self.actors = actors
         self.address = address
 
-    def run(self, job: Job, events: Events | None = None) -> RunSummary:
-        """Extract into the directory `job.out`, skipping ids already extracted there."""
-        events = events or Events()
+    def check(self, job: Job, events: Events) -> None:
+        """Refuse a job without an output directory."""
         if job.out is None:
             raise ConfigError("--engine ray needs --out DIR: results are written there as JSONL shards")
-        return run_ray(self.extractor, job.paths, job.out, actors=self.actors, concurrency=job.concurrency,
+
+    def extract(self, extractor: Extractor, job: Job, events: Events) -> RunSummary:
+        """Extract into the directory `job.out`, skipping ids already extracted there."""
+        assert job.out is not None  # `check` refused a job without one
+        return run_ray(extractor, job.paths, job.out, actors=self.actors, concurrency=job.concurrency,
                        address=self.address, on_start=events.start, on_outcome=events.outcome, sink=job.sink)

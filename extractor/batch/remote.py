@@ -7,20 +7,28 @@ output file, the same events and summary.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import IO, Any
 
-from extractor.core.documents import Document, iter_documents
+from extractor.core.documents import iter_documents
 from extractor.core.errors import ConfigError, DocumentError, ExtractorError
 from extractor.core.meta import RunMeta
 from extractor.core.schema import ArticleExtraction
 
 from .engine import Engine, Events, Job, open_out, prepare_out_file, remaining
 from .results import failure_line, write_line
-from .run import Outcome, Pending, RunSummary
+from .run import Input, Outcome, Pending, RunSummary
 
 API_KEY_ENV = "EXTRACTOR_API_KEY"
+
+
+def server_key(api_key: str | None) -> str:
+    """The key for a service: `api_key`, else $EXTRACTOR_API_KEY; neither is a `ConfigError`."""
+    key = api_key or os.environ.get(API_KEY_ENV)
+    if not key:
+        raise ConfigError(f"--server needs an API key: pass --api-key or set {API_KEY_ENV}")
+    return key
 
 
 class ServerEngine(Engine):
@@ -31,27 +39,37 @@ class ServerEngine(Engine):
     def __init__(self, url: str, api_key: str | None = None, *, prompt: str | None = None,
                  model: str | None = None) -> None:
         self.url = url
-        self.api_key = api_key or os.environ.get(API_KEY_ENV)
+        self.api_key = api_key
         self.prompt = prompt
         self.model = model
 
     def run(self, job: Job, events: Events | None = None) -> RunSummary:
         """Send the documents not yet in `job.out`; write a line per document."""
-        from extractor.client import Client
-
         events = events or Events()
-        if not self.api_key:
-            raise ConfigError(f"--server needs an API key: pass --api-key or set {API_KEY_ENV}")
+        server_key(self.api_key)
         if job.sink is not None:
             raise ConfigError("the server stores its results itself: --db goes with a local or Ray extraction")
         if job.out is not None:
             prepare_out_file(job.out, job.paths, events, setup=None)
         todo = Pending(iter_documents(job.paths, exclude=[job.out] if job.out else []), job.out)
         events.start(remaining(job.paths, len(todo.done)))
-        summary = RunSummary()
-        with Client(self.url, self.api_key) as client, open_out(job.out) as sink:
+        with open_out(job.out) as sink:
+            summary = self.send(sink, todo, concurrency=job.concurrency, on_outcome=events.outcome)
+        summary.skipped = todo.skipped
+        return summary
 
-            def one(item: Document | DocumentError) -> tuple[Outcome, dict[str, Any]]:
+    def send(self, sink: IO[str], items: Iterable[Input], *, concurrency: int = 1,
+             on_outcome: Callable[[Outcome], None] | None = None) -> RunSummary:
+        """Send each document, `concurrency` at once, writing its result or failure line to `sink`.
+
+        The loop an eval through a service (`eval --server`) runs too, into its own predictions file.
+        """
+        from extractor.client import Client
+
+        summary = RunSummary()
+        with Client(self.url, server_key(self.api_key)) as client:
+
+            def one(item: Input) -> tuple[Outcome, dict[str, Any]]:
                 if isinstance(item, DocumentError):
                     article_id = item.article_id or str(item).split(":")[0]
                     return Outcome(article_id=article_id, error=item), failure_line(article_id, item)
@@ -61,13 +79,12 @@ class ServerEngine(Engine):
                     return Outcome(article_id=item.id, error=exc), failure_line(item.id, exc)
                 return _outcome(line), line
 
-            items: Iterable[Any] = todo
-            with ThreadPoolExecutor(max_workers=job.concurrency) as pool:
+            with ThreadPoolExecutor(max_workers=concurrency) as pool:
                 for outcome, line in pool.map(one, items):
                     write_line(sink, line)
                     summary.add(outcome)
-                    events.outcome(outcome)
-        summary.skipped = todo.skipped
+                    if on_outcome is not None:
+                        on_outcome(outcome)
         return summary
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -36,7 +39,7 @@ BaseUrlOpt = Annotated[
 ]
 PromptOpt = Annotated[
     str | None,
-    typer.Option("--prompt", "-p", help="NAME or NAME@vN (default: latest sanctions). Env: EXTRACTOR_PROMPT."),
+    typer.Option("--prompt", "-p", help="NAME or NAME@vN (default: sanctions@v3). Env: EXTRACTOR_PROMPT."),
 ]
 DbOpt = Annotated[
     str | None,
@@ -71,3 +74,45 @@ def settings_from(**options: Any) -> Any:
         return Settings.from_env(**options)
     except ExtractorError as exc:
         fail(str(exc))
+
+
+@contextmanager
+def call_log(settings: Any, db: str | None = None, *, wanted: bool = True) -> Iterator[tuple[Any, str | None]]:
+    """The store's call log for a run's model calls and the run's id (`extractor logs --run ID`).
+
+    `(None, None)` when EXTRACTOR_CALL_LOG=off or not `wanted` (the calls are made elsewhere).
+    The log goes to `db`, else EXTRACTOR_DB_URL or the user data directory; it opens the
+    database on the first call and is closed (its queue written) when the run ends.
+    """
+    if not (wanted and settings.call_log):
+        yield None, None
+        return
+    from extractor.store.calls import StoreCallLog
+
+    log = StoreCallLog(db)
+    try:
+        yield log, uuid.uuid4().hex[:12]
+    finally:
+        log.close()
+
+
+@contextmanager
+def run_with(extractor: Any, *, db: str | None = None) -> Iterator[Any]:
+    """The extractor a run outside the engines (an eval) uses, prepared as every engine prepares it.
+
+    Its model calls logged (`call_log`) and its endpoint checked once (`batch.engine.checked`):
+    notes printed, a run that cannot work stops here, before any document.
+    """
+    from extractor.batch.engine import Events, checked
+
+    with call_log(extractor.settings, db) as (log, run_id):
+        try:
+            ready = checked(extractor, Events(note=note), call_log=log, run_id=run_id)
+        except ExtractorError as exc:
+            fail(str(exc))
+        yield ready
+
+
+def note(line: str) -> None:
+    """Print a line about a run (not an error) to standard error."""
+    err.print(escape(line), soft_wrap=True)

@@ -13,7 +13,7 @@ import typer
 
 from extractor.core.errors import ConfigError, DocumentError, ExtractorError, PromptError
 
-from .common import BaseUrlOpt, CacheDirOpt, ModelOpt, PromptOpt, app, err, fail, settings_from
+from .common import BaseUrlOpt, CacheDirOpt, ModelOpt, PromptOpt, app, call_log, err, fail, settings_from
 
 ENGINES = {"local": "the local engine", "ray": "--engine ray", "batch-api": "--batch-api", "server": "--server URL"}
 """Each engine and the option that chooses it."""
@@ -88,10 +88,12 @@ def extract_cmd(
     )
     try:
         chosen = _build(name, settings, options)
-        job = Job(paths=paths, out=out, concurrency=concurrency, sink=_store_sink(db) if db is not None else None)
+        sink = _store_sink(db) if db is not None else None
     except ExtractorError as exc:
         fail(str(exc))
-    summary = _run(chosen, job)
+    with call_log(settings, db, wanted=chosen.logs_calls) as (log, run_id):
+        job = Job(paths=paths, out=out, concurrency=concurrency, sink=sink, call_log=log, run_id=run_id)
+        summary = _run(chosen, job)
     if summary.skipped:
         err.print(f"{summary.skipped} document(s) already in {out}: skipped")
     if summary.documents > 1 or out is not None:
@@ -101,6 +103,8 @@ def extract_cmd(
     if summary.pending:
         err.print(f"the batch is still running: run the same command again to collect it into {out}")
     elif summary.failed:
+        if run_id is not None:
+            err.print(f"what the model answered: extractor logs --run {run_id} --failed")
         raise typer.Exit(1)
 
 

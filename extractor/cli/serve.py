@@ -52,12 +52,25 @@ def serve_cmd(
         Path | None,
         typer.Option("--list", help="A sanctions list (OFAC sdn.csv or FtM entities) for /v1/documents/{id}/matches."),
     ] = None,
+    session_secret_file: Annotated[
+        Path | None,
+        typer.Option("--session-secret-file", help="The review sessions' signing secret, a 0600 file (created if "
+                     "missing; default in the user data dir). Env: EXTRACTOR_SESSION_SECRET_FILE, or the secret "
+                     "itself in EXTRACTOR_SESSION_SECRET."),
+    ] = None,
+    auth_failures: Annotated[
+        int, typer.Option("--auth-failures", min=1, help="Failed API keys from one address before it is locked out.")
+    ] = default("auth_failures"),
+    auth_window: Annotated[
+        float, typer.Option("--auth-window", min=1, help="Seconds over which failed keys count, and the lockout.")
+    ] = default("auth_window_s"),
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
     """Run the extraction service: HTTP API, a database, background jobs that survive restarts, API keys."""
     import uvicorn
 
     from extractor.service import ServiceConfig, create_app
+    from extractor.service.sessions import session_secret
     from extractor.store.keys import active_key_count
 
     try:
@@ -65,9 +78,14 @@ def serve_cmd(
             db_url=db, settings=settings_from(model=model, base_url=base_url, prompt=prompt),
             models=tuple(allow_model or ()), workers=workers, max_body_bytes=int(max_body_mb * MIB),
             max_text_chars=max_text_chars, lease_s=lease, list_path=list_path,
+            session_secret_file=session_secret_file, auth_failures=auth_failures, auth_window_s=auth_window,
         )
     except ExtractorError as exc:
         fail(str(exc))
+    try:
+        session_secret(session_secret_file)  # a missing secret is created now, an unsafe one refused
+    except ExtractorError as exc:
+        fail(str(exc), 1)
     store = open_store(db)
     with store.read() as session:
         keys = active_key_count(session)

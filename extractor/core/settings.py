@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -78,7 +78,15 @@ class Settings(BaseSettings):
     require_grounding: bool = False
     # None leaves the choice to the backend (`Backend.bounded_lists`).
     list_bounds: bool | None = Field(None, validation_alias="EXTRACTOR_LIST_BOUNDS")
+    # Read documents by rules instead of asking the model (calls/guided.py); None leaves the
+    # choice to the backend (`Backend.guided_reading`).
+    guided_reading: bool | None = Field(None, validation_alias="EXTRACTOR_GUIDED_READING")
     max_calls: int = Field(10, validation_alias="EXTRACTOR_MAX_CALLS")
+    # Check the endpoint once before a run (model answers, structured-output mode accepted,
+    # output budget fits the context); EXTRACTOR_PROBE=off skips it (record/replay servers).
+    probe: bool = Field(True, validation_alias="EXTRACTOR_PROBE")
+    # Keep every model call (request, raw response, tokens, latency) in the store's database.
+    call_log: bool = Field(True, validation_alias="EXTRACTOR_CALL_LOG")
     price_in: float | None = Field(None, validation_alias="EXTRACTOR_PRICE_IN")
     price_out: float | None = Field(None, validation_alias="EXTRACTOR_PRICE_OUT")
 
@@ -112,17 +120,19 @@ class Settings(BaseSettings):
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         return type(self)(**{**{name: getattr(self, name) for name in type(self).model_fields}, **changes})
 
-    @field_validator("list_bounds", mode="before")
+    @field_validator("list_bounds", "guided_reading", "probe", "call_log", mode="before")
     @classmethod
-    def _switch(cls, value: Any) -> Any:
-        # `on`/`off` (or true/false, 1/0); `auto` leaves the choice to the backend.
+    def _switch(cls, value: Any, info: ValidationInfo) -> Any:
+        # `on`/`off` (or true/false, 1/0); `auto` is the field's default (for the optional ones,
+        # None: the backend decides).
         if not isinstance(value, str):
             return value
         raw = value.strip().lower()
+        field = cls.model_fields[str(info.field_name)]
         if raw in ("", "auto"):
-            return None
+            return field.default
         if raw not in _SWITCH:
-            raise ConfigError(f"EXTRACTOR_LIST_BOUNDS={value!r}: use on, off or auto")
+            raise ConfigError(f"{field.validation_alias}={value!r}: use on, off or auto")
         return _SWITCH[raw]
 
     @field_validator("price_in", "price_out", mode="after")

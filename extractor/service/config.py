@@ -36,6 +36,9 @@ class ServiceConfig(BaseModel):
     poll_s: float = 0.5
     max_attempts: int = 3
     list_path: Path | None = None  # a sanctions list (SDN CSV or FtM entities) for /v1/documents/{id}/matches
+    session_secret_file: Path | None = None  # default: $EXTRACTOR_SESSION_SECRET, else the user data directory
+    auth_failures: int = 10  # failed keys from one address before it is locked out ...
+    auth_window_s: float = 300.0  # ... within this many seconds (and for as long)
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -60,6 +63,9 @@ class ServiceConfig(BaseModel):
             raise ConfigError("the text, job and attempt limits must be at least 1")
         if self.lease_s <= 0 or self.poll_s <= 0:
             raise ConfigError("--lease and the poll interval must be positive")
+        if self.auth_failures < 1 or self.auth_window_s < 1:
+            raise ConfigError("the failed-key lockout needs at least 1 failure (--auth-failures) and a window "
+                              "of at least 1 s (--auth-window)")
         if self.list_path is not None and not Path(self.list_path).is_file():
             raise ConfigError(f"--list {self.list_path}: no such file")
 

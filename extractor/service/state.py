@@ -1,4 +1,4 @@
-"""What the running app holds: config, store, extractor registry, job workers and rate limiter."""
+"""What the running app holds: config, store, extractor registry, job workers and rate limiter, sessions, lockout."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from extractor.store import Store
 
-from .auth import RateLimiter
+from .auth import AuthThrottle, RateLimiter
 from .config import ServiceConfig
 from .registry import Registry
 from .sessions import Sessions
@@ -26,3 +26,4 @@ class ServiceState:
     workers: JobWorkers
     limiter: RateLimiter
     sessions: Sessions
+    throttle: AuthThrottle

@@ -114,3 +114,19 @@ def test_out_that_is_an_input_or_a_directory_is_refused_by_the_engine(fake, tmp_
         engine.run(Job([str(source)], out=source))
     with pytest.raises(ConfigError, match="is a directory"):
         engine.run(Job([str(source)], out=Path(tmp_path)))
+
+
+def test_every_engine_that_calls_a_model_checks_the_endpoint_before_any_document(monkeypatch, tmp_path):
+    from extractor.batch.ray_engine import RayEngine
+    from extractor.testing.service import free_port
+
+    monkeypatch.setenv("EXTRACTOR_PROBE", "on")
+    (tmp_path / "a.txt").write_text("Treasury sanctioned Acme Shipping.", encoding="utf-8")
+    down = f"http://127.0.0.1:{free_port()}/v1"
+    extractor = Extractor(Settings.from_env(model="m", base_url=down, api_key="k", cache=False))
+    engines = [(LocalEngine(extractor), tmp_path / "local.jsonl"), (BatchApiEngine(extractor), tmp_path / "batch.jsonl"),
+               (RayEngine(extractor), tmp_path / "ray")]
+    for engine, out in engines:
+        with pytest.raises(ConfigError, match=f"cannot reach {down}"):
+            engine.run(Job([str(tmp_path / "a.txt")], out=out))
+        assert not out.exists() or not out.stat().st_size, engine.name  # nothing sent, nothing written

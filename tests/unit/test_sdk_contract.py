@@ -30,7 +30,8 @@ RECHECK = {
     "instructor": "handle_response_model and process_response (Batch API bodies and answers: "
                   "tests/integration/test_batch_api.py too), response_schema and every module holding "
                   "reject_async_validators (prepared), IncompleteOutputException.last_completion and "
-                  "InstructorRetryException.failed_attempts (ask)",
+                  "InstructorRetryException.failed_attempts, Hooks' parse:error event (ask; "
+                  "tests/unit/test_call_log.py checks the reasons it gives)",
     "openai": "client.post(cast_to=ChatCompletion) against chat.completions.create (chat_poster), "
               "NotGiven/Omit (request_body), DefaultAioHttpClient (the aiohttp transport)",
 }

@@ -31,6 +31,18 @@ def test_only_the_documented_variables_are_read(monkeypatch):
     assert Settings.from_env().timeout == 7.0
 
 
+@pytest.mark.parametrize(("variable", "field", "default"), [
+    ("EXTRACTOR_GUIDED_READING", "guided_reading", None), ("EXTRACTOR_LIST_BOUNDS", "list_bounds", None),
+    ("EXTRACTOR_PROBE", "probe", True), ("EXTRACTOR_CALL_LOG", "call_log", True)])
+def test_switches_read_on_off_and_auto(monkeypatch, variable, field, default):
+    for raw, value in (("off", False), ("ON", True), ("auto", default), ("", default), ("0", False)):
+        monkeypatch.setenv(variable, raw)
+        assert getattr(Settings.from_env(), field) is value, raw
+    monkeypatch.setenv(variable, "maybe")
+    with pytest.raises(ConfigError, match=f"{variable}='maybe': use on, off or auto"):
+        Settings.from_env()
+
+
 def test_with_keeps_the_rest_and_checks_the_change(monkeypatch):
     settings = Settings(model="m", base_url="http://127.0.0.1:1/v1", timeout=5)
     monkeypatch.setenv("EXTRACTOR_TIMEOUT", "9")  # a copy is not read from the environment again

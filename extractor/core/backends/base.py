@@ -37,6 +37,9 @@ class Backend(ABC):
     grounded_decoding: bool = False
     """Whether answers are decoded under a per-document schema of what the text supports (tiny
     models that would otherwise copy the prompt's examples)."""
+    guided_reading: bool = False
+    """Whether documents are read by rules instead of asked of the model (`calls/guided.py`): for a
+    model too small to read a release at all. `Settings.guided_reading` overrides it."""
     in_process: bool = False
     """Whether the model computes in this process (a local runtime): an engine then gives each
     worker a whole CPU, where an endpoint client mostly waits on the network."""
@@ -77,6 +80,10 @@ class Backend(ABC):
     def request_kwargs(self) -> dict[str, Any]:
         """Keyword arguments every request carries (the model name, for endpoints)."""
         return {}
+
+    def probe_target(self) -> tuple[str, str | None] | None:
+        """The base URL and API key of the endpoint checked before a run (`core/probe`); None: nothing to check."""
+        return None
 
     def batch_client(self) -> Any | None:
         """An `openai.OpenAI` client for the Batch API's file and batch calls, if the backend has one."""

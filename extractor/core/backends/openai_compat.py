@@ -110,6 +110,10 @@ class OpenAICompatBackend(Backend):
         """Keyword arguments every request carries."""
         return {"model": self.model}
 
+    def probe_target(self) -> tuple[str, str | None]:
+        """This endpoint and its key: a run checks them once before its first document."""
+        return self.endpoint, self.settings.api_key
+
     def batch_client(self) -> Any:
         """The synchronous client: an OpenAI endpoint takes Batch API files and batches."""
         return self.client

@@ -7,6 +7,8 @@ beyond the libraries' documented surface, and why it is worth it:
 - `instructor.v2.core.response.handle_response_model` / `process_response`: how instructor
   turns (messages, response model, mode) into a request body, and a completion into a
   validated answer. The Batch API sends and reads exactly what the synchronous path would.
+- `instructor.v2.core.hooks.Hooks` and its `parse:error` event: why each re-asked answer
+  failed validation, for the call log.
 - `instructor.response_schema` plus a cached JSON schema (`prepared`): instructor wraps a
   plain model in a new class and regenerates its schema on every call; built once here.
   Without it a call costs about 4 ms more CPU (`benchmarks`, docs/performance.md).
@@ -77,16 +79,24 @@ def structured_create(create: Callable[..., Awaitable[Any]], mode: Any) -> Calla
     return instructor.patch(create=create, mode=mode)  # type: ignore[return-value]
 
 
-async def ask(create: Callable[..., Awaitable[Any]], response_model: type[BaseModel], **kwargs: Any) -> BaseModel | Cut:
+async def ask(create: Callable[..., Awaitable[Any]], response_model: type[BaseModel], *,
+              rejected: Callable[[str], None] | None = None, **kwargs: Any) -> BaseModel | Cut:
     """One answer of `response_model` from a `structured_create` callable (messages and parameters in `kwargs`).
 
     Returns the validated answer or a `Cut` one; raises the endpoint's `BackendError`, or
-    `Invalid` when the re-asks ran out.
+    `Invalid` when the re-asks ran out. `rejected` is told why each answer that did not
+    validate was re-asked, in order (instructor's `parse:error` hook; the call log keeps it).
     """
     from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 
     from .accounting import completion_text
 
+    if rejected is not None:
+        from instructor.v2.core.hooks import Hooks
+
+        hooks = Hooks()
+        hooks.on("parse:error", lambda error, **_: rejected(reason_of(error)))
+        kwargs["hooks"] = hooks
     try:
         answer: BaseModel = await create(response_model=prepared(response_model), **kwargs)
     except InstructorRetryException as exc:
@@ -108,10 +118,11 @@ def _backend_error(exc: Exception) -> BackendError | None:
 def _last_reason(exc: Exception) -> str:
     attempts = getattr(exc, "failed_attempts", None) or []
     error = attempts[-1].exception if attempts else exc
-    return _reason(error)
+    return reason_of(error)
 
 
-def _reason(error: BaseException) -> str:
+def reason_of(error: BaseException) -> str:
+    """Why one answer failed: a validation error named by field and reason, or the exception's text."""
     errors = getattr(error, "errors", None)
     if callable(errors):
         # A pydantic ValidationError: name the field and the reason, not just "1 validation error".
@@ -152,7 +163,7 @@ def completion_of(body: dict[str, Any]) -> Any:
         completion = ChatCompletion.model_validate(
             {"id": "batch", "object": "chat.completion", "created": 0, "model": "", **body})
     except PydanticValidationError as exc:
-        raise Invalid(f"not a chat completion: {_reason(exc)}") from None
+        raise Invalid(f"not a chat completion: {reason_of(exc)}") from None
     if not completion.choices:
         raise Invalid("the completion has no choices")
     return completion
@@ -171,7 +182,7 @@ def parse_answer(completion: Any, response_model: type[BaseModel], mode: Any) ->
     except IncompleteOutputException:
         return Cut(completion_text(completion))
     except (PydanticValidationError, ValueError) as exc:
-        raise Invalid(_reason(exc)) from None
+        raise Invalid(reason_of(exc)) from None
     return answer
 
 
