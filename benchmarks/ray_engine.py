@@ -51,7 +51,7 @@ def on_ray(extractor: Extractor, inputs: Path, out: Path, actors: int, concurren
     marks: list[float] = []
     started = time.perf_counter()
     summary = run_ray(extractor, [str(inputs)], out, actors=actors, concurrency=concurrency,
-                      on_row=lambda *_: marks.append(time.perf_counter()))
+                      on_outcome=lambda _: marks.append(time.perf_counter()))
     return time.perf_counter() - started, marks[-1] - marks[0], summary.succeeded
 
 
@@ -70,7 +70,7 @@ def main() -> None:
         extractor = Extractor(settings, prompt="sanctions@v3")
         for flight in (args.concurrency, 2 * args.concurrency):
             rows.append(("local asyncio", flight, *local(extractor, inputs, flight)))
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
         try:
             for actors in (1, 2):
                 out = Path(tmp) / f"out-{actors}"

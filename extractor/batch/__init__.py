@@ -1,1 +1,1 @@
-"""Many documents: bounded concurrency, result files, the OpenAI Batch API and Ray."""
+"""Many documents: one `Engine` interface (here, on Ray, through the Batch API, on a service) and result files."""

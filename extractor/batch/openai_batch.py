@@ -16,39 +16,39 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import openai
-from instructor import Mode
-from instructor.utils import extract_json_from_codeblock
-from pydantic import BaseModel, ValidationError
-
 from extractor.core.calls import accounting
-from extractor.core.calls.requests import chat_body
+from extractor.core.calls.sdk import Cut, Invalid, completion_of, parse_answer
+from extractor.core.calls.sdk import request_body as sdk_request_body
 from extractor.core.calls.transport import with_transport_retries
-from extractor.core.documents import Document
+from extractor.core.documents import Document, iter_documents
 from extractor.core.errors import ConfigError, DocumentError, ExtractionFailed, ExtractorError
 from extractor.core.pipeline import Extractor
 from extractor.core.schema import ExtractionAnswer
 
+from .engine import Events, Job, ModelEngine, is_results_file, prepare_out_file, remaining
 from .results import done_ids, failure_line, repair_tail, result_line, write_line
-from .run import Input, Outcome
+from .run import Input, Outcome, RunSummary
 
 ENDPOINT = "/v1/chat/completions"
 MAX_REQUESTS = 50_000  # OpenAI's limit on requests in one batch
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 STATE_VERSION = 1
+POLL_S = 30.0
+"""Seconds between two looks at a running batch (`--poll`)."""
+WAIT_S = 24 * 3600.0
+"""Seconds to wait for a batch before leaving it pending for the next run (the Batch API's own window)."""
 
 
 def request_body(extractor: Extractor, document: Document) -> dict[str, Any]:
     """The chat-completions body the synchronous pipeline would send first for `document`.
 
     instructor prepares it for the extractor's mode (response_format, tools and tool_choice,
-    or schema instructions added to the messages); keys that never reach HTTP are dropped.
-    Only for single-call prompts: a split prompt asks several dependent questions per document.
+    or schema instructions added to the messages). Only for single-call prompts: a split
+    prompt asks several dependent questions per document.
     """
     _require_single_call(extractor)
-    return chat_body(extractor.backend.mode, messages=extractor.messages(document),
-                     response_model=extractor.response_model, **extractor.params(),
-                     **extractor.backend.request_kwargs())
+    return sdk_request_body(extractor.response_model, extractor.backend.mode, messages=extractor.messages(document),
+                            **extractor.params(), **extractor.backend.request_kwargs())
 
 
 def _require_single_call(extractor: Extractor) -> None:
@@ -68,11 +68,11 @@ def run_batch_api(
     documents: Iterable[Input],
     out_path: Path,
     *,
-    poll_interval: float = 10.0,
-    timeout: float = 24 * 3600,
+    poll_interval: float = POLL_S,
+    timeout: float = WAIT_S,
     on_outcome: Callable[[Outcome], None] | None = None,
     on_status: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:
+) -> RunSummary:
     """Extract `documents` through the OpenAI Batch API, appending result lines to `out_path`.
 
     Documents already extracted in `out_path` are skipped; documents whose answer is cached
@@ -84,17 +84,17 @@ def run_batch_api(
 
     While the batch runs, its id is kept in `<out>.batch.json`; a call that finds that file
     resumes the batch (no new upload), then submits whatever is left. If `timeout` seconds
-    pass first, the summary says `pending: True` and the file stays for the next call.
+    pass first, the summary says `pending` and the file stays for the next call. Its details
+    name the batch, its last status, how many documents it held and whether it was resumed.
     `on_outcome` sees every line written (this function writes them); `on_status` sees each poll.
-    Reported cost uses the configured prices, not batch discounts. Returns the summary dict.
+    Reported cost uses the configured prices, not batch discounts.
     """
-    if extractor.settings.uses_embedded:
-        raise ConfigError("the Batch API needs an OpenAI-compatible endpoint: set --model and OPENAI_API_KEY "
-                          "or OPENAI_BASE_URL (the embedded model runs in process; extract without batch mode)")
+    client = extractor.backend.batch_client()
+    if client is None:
+        raise ConfigError(f"the Batch API needs an OpenAI-compatible endpoint, and the {extractor.backend.name} "
+                          "backend is not one: set --model and OPENAI_API_KEY or OPENAI_BASE_URL (a model that runs "
+                          "in process is extracted without batch mode)")
     _require_single_call(extractor)
-    client = getattr(extractor.backend, "client", None)
-    if not isinstance(client, openai.OpenAI):
-        raise ConfigError(f"backend {extractor.backend.name!r} has no OpenAI client: the Batch API needs one")
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     repair_tail(out_path)
@@ -108,7 +108,7 @@ class _BatchRun:
     """One call of `run_batch_api`: the documents, the sink and the running totals."""
 
     def __init__(
-        self, extractor: Extractor, client: openai.OpenAI, out_path: Path, poll_interval: float, timeout: float,
+        self, extractor: Extractor, client: Any, out_path: Path, poll_interval: float, timeout: float,
         on_outcome: Callable[[Outcome], None] | None, on_status: Callable[[dict[str, Any]], None] | None,
     ) -> None:
         self.extractor = extractor
@@ -122,24 +122,20 @@ class _BatchRun:
         self.sink: Any = None
         self.done: set[str] = set()
         self.started = time.perf_counter()
-        self.summary: dict[str, Any] = {
-            "documents": 0, "skipped": 0, "cached": 0, "submitted": 0, "succeeded": 0, "failed": 0,
-            "batch_id": None, "resumed": False, "status": None, "pending": False,
-            "prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0, "cost": None,
-        }
+        self.summary = RunSummary(details={"batch_id": None, "status": None, "submitted": 0, "resumed": False})
+        self.details = self.summary.details
 
     # -- the flow -------------------------------------------------------------------------
 
-    def execute(self, documents: Iterable[Input]) -> dict[str, Any]:
+    def execute(self, documents: Iterable[Input]) -> RunSummary:
         done = self.done = done_ids(self.out_path)
         docs: dict[str, Document] = {}
         rejected: list[tuple[str, DocumentError]] = []
         for item in documents:
-            self.summary["documents"] += 1
             if isinstance(item, DocumentError):
                 rejected.append((item.article_id or str(item).split(":")[0], item))
             elif item.id in done:
-                self.summary["skipped"] += 1
+                self.summary.skipped += 1
             elif item.id in docs:
                 rejected.append((item.id, DocumentError(f"{item.id}: duplicate id: batch requests need unique ids")))
             else:
@@ -150,7 +146,7 @@ class _BatchRun:
         for article_id, problem in rejected:
             self._fail(article_id, problem)
         if state is not None:
-            self.summary["resumed"] = True
+            self.details["resumed"] = True
             if not self._wait_and_collect(state, docs):
                 return self._finish()
             for custom_id in state["keys"]:
@@ -218,19 +214,19 @@ class _BatchRun:
     def _wait_and_collect(self, state: dict[str, Any], docs: dict[str, Document]) -> bool:
         """Poll until the batch ends, then write its lines; False when `timeout` came first."""
         batch_id = state["batch_id"]
-        self.summary["batch_id"] = batch_id
-        self.summary["submitted"] += len(state["keys"])
+        self.details["batch_id"] = batch_id
+        self.details["submitted"] += len(state["keys"])
         deadline = time.monotonic() + self.timeout
         while True:
             batch = self._call(self.client.batches.retrieve, batch_id)
-            self.summary["status"] = batch.status
+            self.details["status"] = batch.status
             if self.on_status is not None:
                 self.on_status(_status(batch))
             if batch.status in TERMINAL:
                 break
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self.summary["pending"] = True
+                self.summary.pending = True
                 return False
             time.sleep(min(self.poll_interval, remaining))
         records: dict[str, dict[str, Any]] = {}
@@ -274,37 +270,25 @@ class _BatchRun:
             return
         try:
             answer = self._validate(body, stats)
-        except _Invalid as exc:
+        except Invalid as exc:
             self._fail(custom_id, self._failed(custom_id, stats, exc.reason))
             return
         ex.store(key, answer, stats)
         if doc is None:
-            self._fail(custom_id, DocumentError(f"{custom_id}: answered by batch {self.summary['batch_id']} but not "
+            self._fail(custom_id, DocumentError(f"{custom_id}: answered by batch {self.details['batch_id']} but not "
                                                 "among the documents given; its answer is cached for the next run"))
             return
         self._succeed(doc, answer, key, stats, cache_hit=False)
 
     def _validate(self, body: dict[str, Any], stats: accounting.CallStats) -> ExtractionAnswer:
-        """The answer in a completion body, checked as instructor checks it for this mode."""
+        """The answer in a completion body, checked as the synchronous path checks it in this mode."""
         ex = self.extractor
-        choices = body.get("choices") or []
-        if not choices:
-            raise _Invalid("the completion has no choices")
-        message = choices[0].get("message") or {}
-        tool_calls = message.get("tool_calls") or []
-        text = tool_calls[0]["function"]["arguments"] if tool_calls else message.get("content")
-        stats.last_output = text
-        if choices[0].get("finish_reason") == "length":
-            raise _Invalid(f"output cut off at max_tokens={ex.settings.max_tokens} before the JSON was complete")
-        if text is None:
-            raise _Invalid("the completion has neither content nor tool call arguments")
-        try:
-            if ex.backend.mode == Mode.MD_JSON:
-                text = extract_json_from_codeblock(text)
-            answer: BaseModel = ex.response_model.model_validate_json(text)
-            return ExtractionAnswer.model_validate(answer.model_dump())
-        except (ValidationError, ValueError) as exc:
-            raise _Invalid(str(exc)) from None
+        completion = completion_of(body)
+        stats.last_output = accounting.completion_text(completion)
+        answer = parse_answer(completion, ex.response_model, ex.backend.mode)
+        if isinstance(answer, Cut):
+            raise Invalid(f"output cut off at max_tokens={ex.max_tokens} before the JSON was complete")
+        return ExtractionAnswer.model_validate(answer.model_dump())
 
     # -- lines and totals -----------------------------------------------------------------
 
@@ -314,33 +298,25 @@ class _BatchRun:
         """Build the result as `Extractor.extract_document` does, write it, count it."""
         result = self.extractor.finish(doc, answer, key, self.started, stats, cache_hit=cache_hit)
         write_line(self.sink, result_line(result))
-        self.summary["cached" if cache_hit else "succeeded"] += 1
-        self._count(stats)
-        if self.on_outcome is not None:
-            self.on_outcome(Outcome(article_id=doc.id, result=result))
+        self._count(Outcome(article_id=doc.id, result=result))
 
     def _failed(self, article_id: str, stats: accounting.CallStats, reason: str) -> ExtractionFailed:
         return ExtractionFailed(article_id=article_id, prompt_id=self.extractor.prompt.id, attempts=1, reason=reason,
                                 last_output=stats.last_output, usage=stats.usage())
 
     def _fail(self, article_id: str, error: ExtractorError) -> None:
-        meta = {"batch_id": self.summary["batch_id"]} if self.summary["batch_id"] else None
+        meta = {"batch_id": self.details["batch_id"]} if self.details["batch_id"] else None
         write_line(self.sink, failure_line(article_id, error, meta))
-        self.summary["failed"] += 1
-        usage = getattr(error, "usage", None) or {}
-        self._count(accounting.CallStats(prompt_tokens=usage.get("prompt_tokens", 0),
-                                         completion_tokens=usage.get("completion_tokens", 0)))
+        self._count(Outcome(article_id=article_id, error=error))
+
+    def _count(self, outcome: Outcome) -> None:
+        self.summary.add(outcome)
         if self.on_outcome is not None:
-            self.on_outcome(Outcome(article_id=article_id, error=error))
+            self.on_outcome(outcome)
 
-    def _count(self, stats: accounting.CallStats) -> None:
-        self.summary["prompt_tokens"] += stats.prompt_tokens
-        self.summary["completion_tokens"] += stats.completion_tokens
-        self.summary["total_tokens"] += stats.total_tokens
-
-    def _finish(self) -> dict[str, Any]:
-        self.summary["cost"] = self.extractor.settings.cost(self.summary["prompt_tokens"],
-                                                            self.summary["completion_tokens"])
+    def _finish(self) -> RunSummary:
+        # Failed answers cost tokens too: priced over the whole run's usage.
+        self.summary.cost = self.extractor.settings.cost(self.summary.prompt_tokens, self.summary.completion_tokens)
         return self.summary
 
     # -- plumbing -------------------------------------------------------------------------
@@ -375,14 +351,6 @@ class _BatchRun:
                 )
 
 
-class _Invalid(Exception):
-    """A completion that does not hold a schema-valid answer."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 def _status(batch: Any) -> dict[str, Any]:
     counts = batch.request_counts
     return {
@@ -392,3 +360,39 @@ def _status(batch: Any) -> dict[str, Any]:
         "failed": counts.failed if counts else None,
         "total": counts.total if counts else None,
     }
+
+
+class BatchApiEngine(ModelEngine):
+    """The OpenAI Batch API: one batch for the documents not done yet, collected into the job's output file."""
+
+    name = "batch-api"
+
+    def __init__(self, extractor: Extractor, *, poll_interval: float = POLL_S, timeout: float = WAIT_S) -> None:
+        super().__init__(extractor)
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+
+    def check(self, job: Job, events: Events) -> None:
+        """Refuse a job without an output file, or with a database sink; prepare the output file."""
+        if job.out is None:
+            raise ConfigError("--batch-api needs --out FILE.jsonl: results arrive later and are collected there")
+        if not is_results_file(job.out):
+            raise ConfigError(f"--batch-api needs --out to be a file (results are collected there later), "
+                              f"not {job.out}")
+        if job.sink is not None:
+            raise ConfigError("the Batch API engine does not store results in a database: load --out with "
+                              "a local run's --db, or extract with the local or Ray engine")
+        ex = self.extractor
+        prepare_out_file(job.out, job.paths, events, setup=(ex.prompt.id, ex.prompt.hash, ex.backend.model))
+
+    def extract(self, extractor: Extractor, job: Job, events: Events) -> RunSummary:
+        """Submit (or resume), wait, collect; `pending` in the summary when the batch outlasts `timeout`."""
+        assert job.out is not None  # `check` refused a job without one
+        events.start(remaining(job.paths, len(done_ids(job.out))))
+
+        def status(state: dict[str, Any]) -> None:
+            events.note(f"batch {state['batch_id']}: {state['status']} ({state['completed']}/{state['total']})")
+
+        return run_batch_api(extractor, iter_documents(job.paths, exclude=[job.out]), job.out,
+                             poll_interval=self.poll_interval, timeout=self.timeout, on_outcome=events.outcome,
+                             on_status=status)

@@ -1,10 +1,11 @@
-"""Extraction on Ray: a Ray Dataset of documents, an actor pool of `Extractor`s, sharded JSONL out.
+"""Extraction on Ray: a Ray Dataset of work units, an actor pool of `Extractor`s, sharded JSONL out.
 
-Each actor builds one `Extractor` and runs `aextract_many` over every batch it is given,
-so an actor keeps `concurrency` documents in flight exactly like the local path, and N
-actors keep N × concurrency. The actors return one small row per document (the encoded
-result or failure line plus its accounting); the driver writes the lines into shards as
-they stream back and keeps one progress count and one `RunSummary` for the whole cluster.
+The driver cuts the inputs into units of a few dozen documents (`ray_inputs.plan_units`).
+Each actor builds one `Extractor`, reads the units it is given and runs `aextract_many`
+over their documents, so an actor keeps `concurrency` documents in flight exactly like the
+local path, and N actors keep N × concurrency. The actors return one small row per document
+(the encoded result or failure line plus its `RunSummary`); the driver writes the lines
+into shards as they stream back and merges one `RunSummary` for the whole cluster.
 
 Resuming: ids with a successful line in the output directory are skipped (failures run
 again), as `--out FILE` does locally. Inputs must be readable at the same path on every
@@ -21,22 +22,24 @@ import os
 import re
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from pydantic import ValidationError
 
 from extractor.core.documents import Document
 from extractor.core.errors import ConfigError, DocumentError, ExtractorError
 from extractor.core.pipeline import Extractor
+from extractor.core.schema import ArticleExtraction
 from extractor.core.settings import Settings
 
-from .ray_inputs import ShardWriter, done_in, list_inputs, parquet_rows, read_file_rows
-from .results import failure_line, result_line
+from .engine import Events, Job, ModelEngine
+from .ray_inputs import ShardWriter, done_in, list_inputs, plan_units, read_unit
+from .results import failure_line, parse_record, result_line
 from .run import Outcome, RunSummary, aextract_many
 
 RAY_HINT = "--engine ray needs Ray: pip install 'sanctions-extractor[ray]'"
+START_TIMEOUT = 120.0
+"""Seconds to wait for the first extraction actor before the run fails saying the cluster has no room."""
+DEFAULT_ACTORS = 2
 # Passed on to the actors so they resolve prompts and settings as the driver does.
 FORWARDED_ENV = ("EXTRACTOR_PROMPTS_DIR",)
 
@@ -51,18 +54,8 @@ def require_ray() -> Any:
     return ray
 
 
-@dataclass(frozen=True)
-class RowEvent:
-    """One document finished somewhere in the cluster, as the driver sees it."""
-
-    article_id: str
-    status: str  # "ok", "failed" or "skipped"
-    message: str = ""
-    tokens: int = 0
-
-
 class ExtractBatch:
-    """The actor-pool callable: one `Extractor` per actor, `aextract_many` over each batch."""
+    """The actor-pool callable: one `Extractor` per actor, `aextract_many` over the documents of each work unit."""
 
     def __init__(
         self, settings: Settings, prompt_id: str, prompt_hash: str, concurrency: int, done: frozenset[str],
@@ -76,17 +69,18 @@ class ExtractBatch:
             raise ConfigError(f"prompt {prompt_id} differs on this node from the driver's (hash mismatch)")
         self.concurrency = concurrency
         self.done = done
+        self.groups: dict[tuple[str, int], Any] = {}
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
-        """Extract the batch's documents; one output row per input row (skipped ones too)."""
+        """Read and extract the batch's units; one output row per document (skipped ones too)."""
         rows: list[dict[str, Any]] = []
         items: list[Document | DocumentError] = []
-        for raw in batch["doc"]:
-            item = _decode(str(raw))
-            if isinstance(item, Document) and item.id in self.done:
-                rows.append(_row(item.id, "skipped", "", "", RunSummary()))
-                continue
-            items.append(item)
+        for raw in batch["unit"]:
+            for item in read_unit(json.loads(str(raw)), self.groups):
+                if isinstance(item, Document) and item.id in self.done:
+                    rows.append(_row(item.id, "skipped", "", "", RunSummary(skipped=1)))
+                    continue
+                items.append(item)
 
         by_id = {item.id: item for item in items if isinstance(item, Document)}
 
@@ -107,47 +101,13 @@ class ExtractBatch:
         return {key: [row[key] for row in rows] for key in ROW_KEYS}
 
 
-ROW_KEYS = ("article_id", "status", "line", "message", "prompt_tokens", "completion_tokens", "attempts",
-            "transport_retries", "cache_hits", "latency", "cost")
-
-
-def _decode(raw: str) -> Document | DocumentError:
-    record = json.loads(raw)
-    if "error" in record:
-        return DocumentError(str(record["error"]), article_id=record.get("article_id"))
-    try:
-        return Document.model_validate(record)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        return DocumentError(f"{record.get('id', 'row')}: {'.'.join(map(str, first['loc']))}: {first['msg']}")
+ROW_KEYS = ("article_id", "status", "line", "message", "summary")
 
 
 def _row(article_id: str, status: str, line: str, message: str, one: RunSummary) -> dict[str, Any]:
-    return {
-        "article_id": article_id, "status": status, "line": line, "message": message,
-        "prompt_tokens": one.prompt_tokens, "completion_tokens": one.completion_tokens, "attempts": one.attempts,
-        "transport_retries": one.transport_retries, "cache_hits": one.cache_hits,
-        "latency": one.latencies[0] if one.latencies else math.nan,
-        "cost": one.cost if one.cost is not None else math.nan,
-    }
-
-
-def _merge(summary: RunSummary, row: dict[str, Any]) -> None:
-    """Add one actor row to the run's summary (the row's numbers came from `RunSummary.add`)."""
-    if row["status"] == "skipped":
-        summary.skipped += 1
-        return
-    summary.documents += 1
-    if row["status"] == "ok":
-        summary.succeeded += 1
-    else:
-        summary.failed += 1
-    for key in ("prompt_tokens", "completion_tokens", "attempts", "transport_retries", "cache_hits"):
-        setattr(summary, key, getattr(summary, key) + int(row[key]))
-    if not math.isnan(float(row["latency"])):
-        summary.latencies.append(float(row["latency"]))
-    if not math.isnan(float(row["cost"])):
-        summary.cost = (summary.cost or 0.0) + float(row["cost"])
+    # The document's accounting travels as `RunSummary.state()`; the driver merges it into the run's.
+    return {"article_id": article_id, "status": status, "line": line, "message": message,
+            "summary": json.dumps(one.state())}
 
 
 def _start_ray(ray: Any, address: str | None) -> bool:
@@ -155,21 +115,39 @@ def _start_ray(ray: Any, address: str | None) -> bool:
     if ray.is_initialized():
         return False
     try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+        # "local": a Ray of our own; with no address at all, Ray would join any cluster already running here.
+        ray.init(address=address or "local", include_dashboard=False, log_to_driver=False,
+                 logging_level=logging.ERROR)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray"
         raise ConfigError(f"cannot start {where}: {exc}") from None
     return True
 
 
-def _quiet(ray: Any) -> None:
-    """Ray Data's own bars and logs off: the caller shows one progress bar for the run."""
+def _check_room(ray: Any, cpus: float, address: str | None) -> None:
+    """Refuse a cluster none of whose nodes could hold even one extraction actor."""
+    sizes = sorted((float(node.get("Resources", {}).get("CPU", 0.0)) for node in ray.nodes() if node.get("Alive")),
+                   reverse=True)
+    if not sizes or sizes[0] < cpus:
+        where = f"the Ray cluster at {address}" if address else "the local Ray"
+        nodes = ", ".join(f"{size:g}" for size in sizes) or "none alive"
+        raise ConfigError(f"{where} cannot run an extraction actor: each needs {cpus:g} CPU on one node, and its "
+                          f"nodes have {nodes} CPU; add a node with at least {cpus:g} CPU")
+
+
+def _quiet(ray: Any, start_timeout: float) -> dict[str, Any]:
+    """Ray Data's own bars and logs off (the caller shows one progress bar); returns the settings it replaced."""
     context = ray.data.DataContext.get_current()
+    names = ("enable_progress_bars", "print_on_execution_start", "enable_auto_log_stats", "wait_for_min_actors_s")
+    saved = {name: getattr(context, name) for name in names}
     context.enable_progress_bars = False
     context.print_on_execution_start = False
     context.enable_auto_log_stats = False
+    # Waiting for the first actor is bounded: a cluster whose CPUs are all taken fails with a message.
+    context.wait_for_min_actors_s = max(math.ceil(start_timeout), 1)
     # A worker's traceback still goes to Ray Data's log file; the run reports one line.
     logging.getLogger("ray.data").setLevel(logging.CRITICAL)
+    return saved
 
 
 def run_ray(
@@ -183,8 +161,9 @@ def run_ray(
     batch_size: int | None = None,
     actor_cpus: float | None = None,
     lines_per_shard: int = 10000,
+    start_timeout: float = START_TIMEOUT,
     on_start: Callable[[int], None] | None = None,
-    on_row: Callable[[RowEvent, RunSummary], None] | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
     sink: Callable[[Document, dict[str, Any]], None] | None = None,
 ) -> RunSummary:
     """Extract the documents in `paths` on Ray into result shards under `out_dir`.
@@ -192,10 +171,16 @@ def run_ray(
     `sink(document, line)`, when given, is shipped to every actor and called for each result
     (the CLI passes a `StoreSink` for `--db URL`: results straight into the service's database).
 
-    `actors` extractors each keep `concurrency` documents in flight. `on_start` gets the
-    estimated number of inputs, `on_row` each finished (or skipped) document with the
-    running summary. Raises `ConfigError` for a missing extra or an unusable cluster or
-    output directory, `ExtractorError` when a worker fails (finished lines are kept).
+    Up to `actors` extractors each keep `concurrency` documents in flight. The only resources
+    asked of Ray are the actors' (`actor_cpus`, default a whole CPU for a model that runs in
+    process, a quarter for an endpoint client): the driver cuts the inputs into work units and
+    each actor reads its own, so a cluster that can hold one actor runs the job, with as many
+    actors as fit up to `actors`. When not even one actor starts within `start_timeout`
+    seconds, or no node is big enough for one, the run fails saying so.
+
+    `on_start` gets the estimated number of documents to do, `on_outcome` each finished
+    document. Raises `ConfigError` for a missing extra or an unusable cluster or output
+    directory, `ExtractorError` when a worker fails (finished lines are kept).
     """
     if actors < 1 or concurrency < 1:
         raise ConfigError("--actors and --concurrency must be at least 1")
@@ -205,58 +190,49 @@ def run_ray(
     inputs = list_inputs(paths, exclude=out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     done = frozenset(done_in(out_dir))
-    if on_start is not None:
-        on_start(inputs.estimated_documents())
+    size = batch_size or max(4 * concurrency, 8)
+    units = [json.dumps(unit) for unit in plan_units(inputs, size)]
+    if not units:
+        raise DocumentError("no input files")
+    # A remote model leaves actors waiting on the network: a fraction of a CPU each lets
+    # more actors share a node. A model that runs in process computes, so it gets a whole CPU.
+    cpus = actor_cpus if actor_cpus is not None else (1.0 if extractor.backend.in_process else 0.25)
     started = _start_ray(ray, address)
+    saved: dict[str, Any] = {}
     try:
-        _quiet(ray)
-        dataset = _documents(ray, inputs)
-        # A remote model leaves actors waiting on the network: a fraction of a CPU each lets
-        # more actors share a node. The embedded model computes, so it gets a whole CPU.
-        cpus = actor_cpus if actor_cpus is not None else (1.0 if extractor.settings.uses_embedded else 0.25)
+        _check_room(ray, cpus, address)
+        saved = _quiet(ray, start_timeout)
+        if on_start is not None:
+            on_start(max(inputs.estimated_documents() - len(done), 0))
         env = {name: os.environ[name] for name in FORWARDED_ENV if os.environ.get(name)}
-        size = batch_size or max(4 * concurrency, 8)
-        # One block per batch: a big JSONL file reads as one block, which would give one actor
-        # all the work and send its results back only at the end.
-        results = dataset.repartition(target_num_rows_per_block=size).map_batches(
+        # One block per work unit, so each actor call gets one unit and results stream back as units finish.
+        dataset = ray.data.from_items([{"unit": unit} for unit in units], override_num_blocks=len(units))
+        results = dataset.map_batches(
             ExtractBatch,
             fn_constructor_kwargs={
                 "settings": extractor.settings, "prompt_id": extractor.prompt.id,
                 "prompt_hash": extractor.prompt.hash, "concurrency": concurrency, "done": done, "env": env,
                 "sink": sink,
             },
-            batch_size=size,
-            compute=ray.data.ActorPoolStrategy(size=actors),
+            batch_size=1,
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors),
             num_cpus=cpus,
         )
         with warnings.catch_warnings():
             # Ray Data's tuning hints (such as "fewer blocks than actors" on a small input) are noise here.
             warnings.filterwarnings("ignore", category=UserWarning, module=r"ray\.")
-            return _drain(results, out_dir, lines_per_shard, on_row)
+            return _drain(results, out_dir, lines_per_shard, on_outcome, cpus=cpus, timeout=start_timeout)
     finally:
+        context = ray.data.DataContext.get_current()
+        for name, value in saved.items():
+            setattr(context, name, value)
         if started:
             ray.shutdown()
 
 
-def _documents(ray: Any, inputs: Any) -> Any:
-    """One dataset of `doc` rows from every input kind."""
-    parts = []
-    light = {"num_cpus": 0.25}  # reading is I/O; leave the CPUs to the extractors
-    if inputs.files:
-        files = ray.data.from_items([{"path": p, "article_id": i} for p, i in inputs.files])
-        parts.append(files.flat_map(read_file_rows, **light))
-    if inputs.parquet:
-        table = ray.data.read_parquet(inputs.parquet, include_paths=True)
-        parts.append(table.map_batches(parquet_rows, batch_format="pyarrow", **light))
-    if inputs.errors:
-        parts.append(ray.data.from_items([{"doc": json.dumps({"error": e})} for e in inputs.errors]))
-    if not parts:
-        raise DocumentError("no input files")
-    return parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
-
-
 def _drain(
-    results: Any, out_dir: Path, lines_per_shard: int, on_row: Callable[[RowEvent, RunSummary], None] | None
+    results: Any, out_dir: Path, lines_per_shard: int, on_outcome: Callable[[Outcome], None] | None, *,
+    cpus: float, timeout: float,
 ) -> RunSummary:
     """Write the lines as they stream back; count every row into one summary."""
     summary = RunSummary()
@@ -268,15 +244,21 @@ def _drain(
                 row = _duplicate(row)
             elif row["status"] == "ok":
                 extracted.add(row["article_id"])
-            if row["status"] != "skipped":
-                writer.write(row["line"])
-            _merge(summary, row)
-            if on_row is not None:
-                tokens = int(row["prompt_tokens"]) + int(row["completion_tokens"])
-                on_row(RowEvent(str(row["article_id"]), str(row["status"]), str(row["message"]), tokens), summary)
+            summary.merge(RunSummary.from_state(json.loads(row["summary"])))
+            if row["status"] == "skipped":
+                continue
+            writer.write(row["line"])
+            if on_outcome is not None:
+                on_outcome(_outcome(row))
     except ExtractorError:
         raise
     except Exception as exc:
+        if type(exc).__name__ == "GetTimeoutError":
+            raise ExtractorError(
+                f"no extraction actor could start on the Ray cluster within {timeout:g} s: each needs {cpus:g} CPU "
+                "on one node and none was free (`ray status` shows the pending demand); free some CPUs or add a "
+                "node, then run again with the same --out"
+            ) from None
         if type(exc).__module__.startswith("ray"):
             # Lines already written stay; a rerun with the same --out resumes after them.
             raise ExtractorError(
@@ -289,6 +271,15 @@ def _drain(
     return summary
 
 
+def _outcome(row: dict[str, Any]) -> Outcome:
+    """The `Outcome` of a row, for progress: the result read back from its line, or the error's message."""
+    if row["status"] == "ok":
+        result = parse_record(json.loads(row["line"]), 0)
+        if isinstance(result, ArticleExtraction):
+            return Outcome(article_id=str(row["article_id"]), result=result)
+    return Outcome(article_id=str(row["article_id"]), error=ExtractorError(str(row["message"])))
+
+
 def _duplicate(row: dict[str, Any]) -> dict[str, Any]:
     """A second result for an id already extracted in this run becomes a failure, as locally.
 
@@ -298,7 +289,9 @@ def _duplicate(row: dict[str, Any]) -> dict[str, Any]:
     error = DocumentError(f"duplicate id {row['article_id']!r}: ids must be unique within a run; this document "
                           "is not kept", article_id=str(row["article_id"]))
     line = json.dumps(failure_line(str(row["article_id"]), error), ensure_ascii=False)
-    return {**row, "status": "failed", "line": line, "message": str(error)}
+    state = json.loads(row["summary"])
+    state.update(succeeded=state["succeeded"] - 1, failed=state["failed"] + 1, cache_hits=0, latencies=[])
+    return {**row, "status": "failed", "line": line, "message": str(error), "summary": json.dumps(state)}
 
 
 def _first_line(exc: BaseException) -> str:
@@ -313,3 +306,28 @@ def _first_line(exc: BaseException) -> str:
             return re.sub(r"^(?:\w+\.)+(?=\w+: )", "", lines[-1])
         seen = seen.__cause__ or seen.__context__
     return type(exc).__name__
+
+
+class RayEngine(ModelEngine):
+    """Ray: an actor pool of extractors on a local or remote cluster, results as shards in the job's directory.
+
+    The workers build their own extractors from the checked settings; their calls are not logged.
+    """
+
+    name = "ray"
+
+    def __init__(self, extractor: Extractor, *, actors: int = DEFAULT_ACTORS, address: str | None = None) -> None:
+        super().__init__(extractor)
+        self.actors = actors
+        self.address = address
+
+    def check(self, job: Job, events: Events) -> None:
+        """Refuse a job without an output directory."""
+        if job.out is None:
+            raise ConfigError("--engine ray needs --out DIR: results are written there as JSONL shards")
+
+    def extract(self, extractor: Extractor, job: Job, events: Events) -> RunSummary:
+        """Extract into the directory `job.out`, skipping ids already extracted there."""
+        assert job.out is not None  # `check` refused a job without one
+        return run_ray(extractor, job.paths, job.out, actors=self.actors, concurrency=job.concurrency,
+                       address=self.address, on_start=events.start, on_outcome=events.outcome, sink=job.sink)

@@ -143,6 +143,15 @@ def _records(path: Path, torn: list[int]) -> Iterator[ArticleExtraction | Failur
         yield parse_record(record, number)
 
 
+def _result_records(path: Path) -> Iterator[dict[str, Any]]:
+    """The result lines (not failures, not torn lines) of `path`, as decoded objects; nothing when there is no file."""
+    if not path.is_file():
+        return
+    for _number, record in _objects(path):
+        if record is not None and "error" not in record:
+            yield record
+
+
 def latest(items: list[ArticleExtraction | Failure]) -> dict[str, ArticleExtraction | Failure]:
     """One item per document id: the last result, else the last failure.
 
@@ -178,24 +187,15 @@ def load_results(path: Path) -> dict[str, ArticleExtraction | Failure]:
 
 
 def done_ids(path: Path) -> set[str]:
-    """Ids already extracted successfully in `path` (for resuming a run)."""
-    if not path.is_file():
-        return set()
-    done = set()
-    for _number, record in _objects(path):
-        # A torn line (None) is skipped: that document runs again.
-        if record is not None and "error" not in record and "article_id" in record:
-            done.add(str(record["article_id"]))
-    return done
+    """Ids already extracted successfully in `path` (for resuming a run; a torn line's document runs again)."""
+    return {str(record["article_id"]) for record in _result_records(path) if "article_id" in record}
 
 
 def setups(path: Path) -> set[tuple[str, str]]:
     """The (prompt hash, model) pairs of the result lines in `path`."""
-    if not path.is_file():
-        return set()
     found = set()
-    for _number, record in _objects(path):
-        meta = record.get("meta") if record is not None and "error" not in record else None
+    for record in _result_records(path):
+        meta = record.get("meta")
         if isinstance(meta, dict) and meta.get("prompt_hash") and meta.get("model"):
             found.add((str(meta["prompt_hash"]), str(meta["model"])))
     return found

@@ -39,7 +39,11 @@ class Outcome:
 
 @dataclass
 class RunSummary:
-    """Accounting over a batch: documents, tokens, cache, retries, latency and cost."""
+    """Accounting over a run, the same whichever engine ran it: documents, tokens, cache, retries, latency, cost.
+
+    `pending` says work is left for a re-run (a Batch API batch still running); `details`
+    holds what only one engine knows (the batch id and its status).
+    """
 
     documents: int = 0
     succeeded: int = 0
@@ -52,6 +56,8 @@ class RunSummary:
     transport_retries: int = 0
     cost: float | None = None
     latencies: list[float] = field(default_factory=list, repr=False)
+    pending: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
 
     def add(self, outcome: Outcome) -> None:
         """Count one finished document."""
@@ -78,6 +84,26 @@ class RunSummary:
         if not meta.cache_hit:
             self.latencies.append(meta.latency_s)
 
+    def merge(self, other: RunSummary) -> None:
+        """Add another summary's counts (a worker's share of the run)."""
+        for name in COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.cost is not None:
+            self.cost = (self.cost or 0.0) + other.cost
+        self.latencies += other.latencies
+        self.pending = self.pending or other.pending
+        self.details.update(other.details)
+
+    def state(self) -> dict[str, Any]:
+        """Everything, latencies included, as JSON-ready values (`from_state` reads it back)."""
+        return {**{name: getattr(self, name) for name in COUNTS}, "cost": self.cost, "latencies": self.latencies,
+                "pending": self.pending, "details": self.details}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> RunSummary:
+        """The summary `state()` described."""
+        return cls(**state)
+
     def percentile(self, q: float) -> float | None:
         """Latency percentile in seconds over documents that called the model."""
         if not self.latencies:
@@ -88,8 +114,8 @@ class RunSummary:
         return cuts[min(max(int(q) - 1, 0), 98)]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready totals, with latency percentiles."""
-        return {
+        """JSON-ready totals, with latency percentiles (and `pending` and the details, when there are any)."""
+        totals = {
             "documents": self.documents,
             "succeeded": self.succeeded,
             "failed": self.failed,
@@ -105,6 +131,14 @@ class RunSummary:
             "latency_p90_s": self.percentile(90),
             "latency_p99_s": self.percentile(99),
         }
+        if self.pending:
+            totals["pending"] = True
+        return {**totals, **self.details}
+
+
+COUNTS = ("documents", "succeeded", "failed", "skipped", "cache_hits", "prompt_tokens", "completion_tokens",
+          "attempts", "transport_retries")
+"""The additive fields of `RunSummary`."""
 
 
 Input = Document | DocumentError
@@ -199,20 +233,6 @@ class Pending:
                 self.skipped += 1
                 continue
             yield item
-
-
-def pending(documents: Iterable[Input], out: Path | None) -> tuple[list[Input], int]:
-    """The inputs not yet done in the result file `out`, and how many were skipped.
-
-    A last line cut short by a crash is removed first, so its document runs again.
-    """
-    items = list(documents)
-    if out is None:
-        return items, 0
-    repair_tail(out)
-    done = done_ids(out)
-    todo = [item for item in items if getattr(item, "id", None) not in done]
-    return todo, len(items) - len(todo)
 
 
 def extract_into(

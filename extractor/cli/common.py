@@ -41,6 +41,10 @@ PromptOpt = Annotated[
     str | None,
     typer.Option("--prompt", "-p", help="NAME or NAME@vN (default: sanctions@v3). Env: EXTRACTOR_PROMPT."),
 ]
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", help="SQLAlchemy database URL (default: SQLite in the user data dir). Env: EXTRACTOR_DB_URL."),
+]
 CacheDirOpt = Annotated[
     Path | None, typer.Option("--cache-dir", help="Cache directory. Env: EXTRACTOR_CACHE_DIR.")
 ]
@@ -50,6 +54,16 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print a one-line error and exit."""
     err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)  # "[ray]" in a message is text, not markup
     raise typer.Exit(code)
+
+
+def open_store(db: str | None) -> Any:
+    """The service's store at `db` (or its default), opened and migrated; exits with the reason when it cannot be."""
+    from extractor.store import Store
+
+    try:
+        return Store(db)
+    except ExtractorError as exc:
+        fail(str(exc), 1)
 
 
 def settings_from(**options: Any) -> Any:
@@ -62,38 +76,43 @@ def settings_from(**options: Any) -> Any:
         fail(str(exc))
 
 
-def open_store(db: str | None) -> Any:
-    """The service's database (`--db`, else EXTRACTOR_DB_URL, else the default SQLite file), migrated."""
-    from extractor.store import Store
+@contextmanager
+def call_log(settings: Any, db: str | None = None, *, wanted: bool = True) -> Iterator[tuple[Any, str | None]]:
+    """The store's call log for a run's model calls and the run's id (`extractor logs --run ID`).
 
+    `(None, None)` when EXTRACTOR_CALL_LOG=off or not `wanted` (the calls are made elsewhere).
+    The log goes to `db`, else EXTRACTOR_DB_URL or the user data directory; it opens the
+    database on the first call and is closed (its queue written) when the run ends.
+    """
+    if not (wanted and settings.call_log):
+        yield None, None
+        return
+    from extractor.store.calls import StoreCallLog
+
+    log = StoreCallLog(db)
     try:
-        return Store(db)
-    except ExtractorError as exc:
-        fail(str(exc), 1)
+        yield log, uuid.uuid4().hex[:12]
+    finally:
+        log.close()
 
 
 @contextmanager
-def run_with(extractor: Any, *, db: str | None = None, log_calls: bool = True) -> Iterator[Any]:
-    """The extractor a run uses: its endpoint checked once (notes printed, a run that cannot work stops
-    here, before any document) and, unless EXTRACTOR_CALL_LOG=off, its model calls logged to the store
-    (`db`, else EXTRACTOR_DB_URL or the user data directory) for `extractor logs`.
+def run_with(extractor: Any, *, db: str | None = None) -> Iterator[Any]:
+    """The extractor a run outside the engines (an eval) uses, prepared as every engine prepares it.
+
+    Its model calls logged (`call_log`) and its endpoint checked once (`batch.engine.checked`):
+    notes printed, a run that cannot work stops here, before any document.
     """
-    from extractor.core.probe import ready
+    from extractor.batch.engine import Events, checked
 
-    log = None
-    if log_calls and extractor.settings.call_log:
-        from extractor.store.calls import StoreCallLog
-
-        log = StoreCallLog(db)
-        extractor.log_calls(log, run_id=uuid.uuid4().hex[:12])
-    try:
+    with call_log(extractor.settings, db) as (log, run_id):
         try:
-            extractor, notes = ready(extractor)
+            ready = checked(extractor, Events(note=note), call_log=log, run_id=run_id)
         except ExtractorError as exc:
             fail(str(exc))
-        for note in notes:
-            err.print(f"note: {escape(note)}", soft_wrap=True)
-        yield extractor
-    finally:
-        if log is not None:
-            log.close()
+        yield ready
+
+
+def note(line: str) -> None:
+    """Print a line about a run (not an error) to standard error."""
+    err.print(escape(line), soft_wrap=True)

@@ -10,8 +10,7 @@ from rich.console import Console
 
 from extractor.core.errors import DocumentError, ExtractorError
 
-from .common import BaseUrlOpt, CacheDirOpt, ModelOpt, PromptOpt, app, err, fail, run_with, settings_from
-from .serve import DbOpt
+from .common import BaseUrlOpt, CacheDirOpt, DbOpt, ModelOpt, PromptOpt, app, err, fail, run_with, settings_from
 
 
 @app.command("eval")
@@ -91,7 +90,7 @@ def eval_cmd(
             settings = settings_from(model=model, base_url=base_url, cache=not no_cache, cache_dir=cache_dir)
             extractor = Extractor(settings, prompt=prompt)
             out_dir = out or default_run_dir(extractor)
-            with run_with(extractor) as checked, BatchProgress(len(gold_set.ids)) as progress:
+            with run_with(extractor) as checked, BatchProgress(len(gold_set.ids), errors=False) as progress:
                 run = run_eval(gold_set, checked, out_dir, concurrency=concurrency, on_outcome=progress.advance)
         evaluation = score_run(run, gold_set, out_dir, n_boot=n_boot, shown=shown, workers=workers)
     except ExtractorError as exc:
@@ -170,7 +169,7 @@ def _run_or_eval(ref: str, gold_set: Any, model: str | None, base_url: str | Non
     if "/" in ref or ref.endswith((".jsonl", ".json")):
         raise DocumentError(f"{ref}: no such run directory or predictions file")
     extractor = Extractor(settings_from(model=model, base_url=base_url), prompt=ref)
-    with run_with(extractor) as checked, BatchProgress(len(gold_set.ids)) as progress:
+    with run_with(extractor) as checked, BatchProgress(len(gold_set.ids), errors=False) as progress:
         return run_eval(gold_set, checked, default_run_dir(checked), concurrency=concurrency,
                         on_outcome=progress.advance)
 

@@ -1,20 +1,33 @@
-"""`extractor extract`: documents in, one JSON line per document out."""
+"""`extractor extract`: documents in, one JSON line per document out.
+
+The command chooses an engine (`extractor.batch.engine.Engine`), runs it and prints the
+summary. Which options go with which engine is written once, in `ENGINE_OPTIONS`.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from extractor.core.errors import ExtractorError
+from extractor.core.errors import ConfigError, DocumentError, ExtractorError, PromptError
 
-from .common import BaseUrlOpt, CacheDirOpt, ModelOpt, PromptOpt, app, err, fail, run_with, settings_from
+from .common import BaseUrlOpt, CacheDirOpt, ModelOpt, PromptOpt, app, call_log, err, fail, settings_from
+
+ENGINES = {"local": "the local engine", "ray": "--engine ray", "batch-api": "--batch-api", "server": "--server URL"}
+"""Each engine and the option that chooses it."""
+ENGINE_OPTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "--db": (("local", "ray"), "the server stores its results itself, and Batch API results arrive later"),
+    "--ray-address": (("ray",), ""),
+    "--actors": (("ray",), ""),
+    "--poll": (("batch-api",), ""),
+    "--api-key": (("server",), ""),
+}
+"""Option → the engines it goes with, and why not the others (the one place these rules are kept)."""
 
 
 @app.command("extract")
@@ -41,14 +54,18 @@ def extract_cmd(
     batch_api: Annotated[
         bool, typer.Option("--batch-api", help="Submit through the OpenAI Batch API (needs --out); re-run to resume.")
     ] = False,
-    poll: Annotated[float, typer.Option("--poll", help="Batch API polling interval, seconds.")] = 30.0,
+    poll: Annotated[
+        float | None, typer.Option("--poll", help="Batch API polling interval, seconds.")
+    ] = None,
     engine: Annotated[
         str, typer.Option("--engine", help="local (asyncio in this process) or ray (an actor pool; --out DIR).")
     ] = "local",
     ray_address: Annotated[
         str | None, typer.Option("--ray-address", help="Join this Ray cluster (default: start Ray in-process).")
     ] = None,
-    actors: Annotated[int | None, typer.Option("--actors", min=1, help="Ray actors, each with -j in flight.")] = None,
+    actors: Annotated[
+        int | None, typer.Option("--actors", min=1, help="Ray actors (at most), each with -j in flight.")
+    ] = None,
     server: Annotated[
         str | None, typer.Option("--server", help="Send the documents to this `extractor serve` URL instead.")
     ] = None,
@@ -61,71 +78,126 @@ def extract_cmd(
     ] = None,
 ) -> None:
     """Extract sanctions actions from documents; print one JSON line per document."""
-    from extractor.batch.run import Pending
-    from extractor.core.documents import count_inputs, iter_documents
-    from extractor.core.pipeline import Extractor
+    from extractor.batch.engine import Job
 
-    from .progress import print_summary
-
-    settings = settings_from(
-        model=model, base_url=base_url, cache=not no_cache, refresh=refresh, cache_dir=cache_dir, mode=mode,
-        max_tokens=max_tokens, require_grounding=require_grounding or None,
-    )
-    extractor: Any = None
-    if server is None:
-        try:
-            extractor = Extractor(settings, prompt=prompt)
-        except ExtractorError as exc:
-            fail(str(exc))
-    elif batch_api:
-        fail("--server and --batch-api do not go together")
-    if engine != "local" or ray_address or actors:
-        if server is not None or batch_api:
-            fail("--engine ray goes with neither --server nor --batch-api")
-        from .ray_extract import extract_with_ray
-
-        # Ray's workers build their own extractors from the checked settings; they log no calls.
-        with run_with(extractor, log_calls=False) as checked:
-            extract_with_ray(checked, paths, out, engine=engine, address=ray_address, actors=actors,
-                             concurrency=concurrency, db=db)
-        return
-    if db is not None and server is not None:
-        fail("--db goes with a local or Ray extraction, not --server (the server stores its results itself)")
     if out is not None and str(out) == "-":
         out = None  # `--out -`: standard output, as without --out
-    resumable = out is not None and _check_out(out, paths, extractor)
-    if batch_api:
-        if out is not None and not resumable:
-            fail(f"--batch-api needs --out to be a file (results are collected there later), not {out}")
-        _extract_with_batch_api(extractor, paths, out, poll)
-        return
-    todo = Pending(iter_documents(paths, exclude=[out] if resumable and out else []), out if resumable else None)
-    stored = _Stored(db) if db is not None else None
-    expected = count_inputs(paths)
-    if expected is not None:
-        expected = max(expected - len(todo.done), 0)
-    if todo.done:
-        err.print(f"{len(todo.done)} document(s) already in {out}: skipped")
+
+    name = _engine_name(engine, batch_api, server)
+    given = {"--db": db, "--ray-address": ray_address, "--actors": actors, "--poll": poll, "--api-key": api_key}
+    _check_options(name, {option for option, value in given.items() if value is not None})
+    options = {"model": model, "base_url": base_url, "prompt": prompt, "poll": poll, "address": ray_address,
+               "actors": actors, "server": server, "api_key": api_key}
+    settings = settings_from(
+        model=model, base_url=base_url, prompt=prompt, cache=not no_cache, refresh=refresh, cache_dir=cache_dir,
+        mode=mode, max_tokens=max_tokens, require_grounding=require_grounding or None,
+    )
     try:
-        with ExitStack() as stack:
-            if extractor is not None:
-                extractor = stack.enter_context(run_with(extractor, db=db))
-            sink = stack.enter_context(out.open("a", encoding="utf-8")) if out else sys.stdout
-            summary = _run(stack, sink, todo, expected, stored, server, api_key, prompt, model, concurrency, extractor)
+        chosen = _build(name, settings, options)
+        sink = _store_sink(db) if db is not None else None
+    except ExtractorError as exc:
+        fail(str(exc))
+    with call_log(settings, db, wanted=chosen.logs_calls) as (log, run_id):
+        job = Job(paths=paths, out=out, concurrency=concurrency, sink=sink, call_log=log, run_id=run_id)
+        summary = _run(chosen, job)
+    if summary.skipped:
+        err.print(f"{summary.skipped} document(s) already in {out}: skipped")
+    if summary.documents > 1 or out is not None:
+        from .progress import print_summary
+
+        print_summary(err, summary)
+    if summary.pending:
+        err.print(f"the batch is still running: run the same command again to collect it into {out}")
+    elif summary.failed:
+        if run_id is not None:
+            err.print(f"what the model answered: extractor logs --run {run_id} --failed")
+        raise typer.Exit(1)
+
+
+def _engine_name(engine: str, batch_api: bool, server: str | None) -> str:
+    """The engine the options choose; two at once, or an unknown `--engine`, is a usage error."""
+    if engine not in ("local", "ray"):
+        fail(f"--engine {engine!r} is not one of local, ray")
+    chosen = [name for name, on in (("ray", engine == "ray"), ("batch-api", batch_api), ("server", server is not None))
+              if on]
+    if len(chosen) > 1:
+        fail(f"{ENGINES[chosen[0]]} and {ENGINES[chosen[1]]} do not go together")
+    return chosen[0] if chosen else "local"
+
+
+def _check_options(name: str, given: set[str]) -> None:
+    """Refuse an option that does not go with the chosen engine, naming the engines it goes with."""
+    for option in sorted(given):
+        engines, why = ENGINE_OPTIONS[option]
+        if name not in engines:
+            goes = " or ".join(ENGINES[e] for e in engines)
+            fail(f"{option} goes with {goes}, not {ENGINES[name]}" + (f" ({why})" if why else ""))
+
+
+def _build(name: str, settings: Any, options: dict[str, Any]) -> Any:
+    """The engine called `name`, built from the settings and its options."""
+    if name == "server":
+        from extractor.batch.remote import ServerEngine
+
+        return ServerEngine(options["server"], options["api_key"], prompt=options["prompt"], model=options["model"])
+    from extractor.core.pipeline import Extractor
+
+    extractor = Extractor(settings)
+    if name == "ray":
+        from extractor.batch.ray_engine import RayEngine
+
+        return RayEngine(extractor, **({"actors": options["actors"]} if options["actors"] else {}),
+                         address=options["address"])
+    if name == "batch-api":
+        from extractor.batch.openai_batch import BatchApiEngine
+
+        return BatchApiEngine(extractor, **({"poll_interval": options["poll"]} if options["poll"] else {}))
+    from extractor.batch.engine import LocalEngine
+
+    return LocalEngine(extractor)
+
+
+def _store_sink(db: str) -> Any:
+    """`--db URL`: a sink storing each result with its document, as `serve` stores them (opened now, to fail early)."""
+    from extractor.store.sink import StoreSink
+
+    sink = StoreSink(db)
+    sink.store  # noqa: B018  (open and migrate now: a wrong URL is one error before any document)
+    return sink
+
+
+def _run(engine: Any, job: Any) -> Any:
+    """Run `engine` with a progress bar; usage and setup errors exit 2, a run that broke off exits 1."""
+    from extractor.batch.engine import Events
+
+    from .progress import BatchProgress
+
+    progress = BatchProgress(engine=engine.name)
+
+    def outcome(done: Any) -> None:
+        dropped = _dropped_note(done)
+        if dropped:
+            progress.note(f"warning: {dropped}")
+        progress.advance(done)
+
+    events = Events(start=progress.start, outcome=outcome, note=progress.note)
+    try:
+        with progress:
+            return engine.run(job, events)
+    except KeyboardInterrupt:
+        err.print("interrupted: finished documents are saved; run again with the same --out to resume")
+        raise typer.Exit(130) from None
     except BrokenPipeError:
         _quiet_stdout()
         err.print("stopped: the output was closed before the run finished (broken pipe)")
         raise typer.Exit(141) from None
-    except OSError as exc:
-        where = f"--out {out}" if out is not None else "standard output"
+    except (ConfigError, DocumentError, PromptError) as exc:
+        fail(str(exc))  # the command line or setup is wrong: nothing ran
+    except ExtractorError as exc:
+        fail(str(exc), code=1)
+    except OSError as exc:  # the output cannot take more (a full disk, /dev/full): what was written stays done
+        where = f"--out {job.out}" if job.out is not None else "standard output"
         fail(f"cannot write results to {where}: {exc.strerror or exc}; documents not yet written are not done", 1)
-    summary.skipped = todo.skipped
-    if summary.documents > 1 or out is not None:
-        print_summary(err, summary)
-    if summary.failed:
-        if extractor is not None and extractor.run_id is not None:
-            err.print(f"what the model answered: extractor logs --run {extractor.run_id} --failed")
-        raise typer.Exit(1)
 
 
 def _quiet_stdout() -> None:
@@ -136,146 +208,12 @@ def _quiet_stdout() -> None:
         os.close(devnull)
 
 
-def _run(stack: ExitStack, sink: Any, todo: Any, expected: int | None, stored: _Stored | None, server: str | None,
-         api_key: str | None, prompt: str | None, model: str | None, concurrency: int, extractor: Any) -> Any:
-    """Extract `todo` into `sink` (locally or through a server), reporting each outcome."""
-    from extractor.batch.run import extract_into
-
-    from .progress import BatchProgress
-
-    progress = stack.enter_context(BatchProgress(expected, enabled=expected is None or expected > 1))
-
-    def report(outcome: Any) -> None:
-        if stored is not None:
-            stored.outcome(outcome)
-        if outcome.error is not None:
-            progress.console.print(f"[red]error:[/red] {outcome.error}", soft_wrap=True, highlight=False)
-        dropped = _dropped_note(outcome)
-        if dropped:
-            progress.console.print(f"[yellow]warning:[/yellow] {dropped}", soft_wrap=True, highlight=False)
-        progress.advance(outcome)
-
-    try:
-        if server is not None:
-            from .remote import extract_via_server
-
-            return extract_via_server(sink, server, api_key, todo, prompt=prompt, model=model,
-                                      concurrency=concurrency, on_outcome=report)
-        documents = stored.remember(todo) if stored is not None else todo
-        return extract_into(sink, extractor, documents, concurrency=concurrency, on_outcome=report)
-    except KeyboardInterrupt:
-        err.print("interrupted: finished documents are saved; run again with the same --out to resume")
-        raise typer.Exit(130) from None
-
-
 def _dropped_note(outcome: Any) -> str | None:
     """The warning for what `--require-grounding` dropped from a result, if it dropped anything."""
     meta = outcome.result.meta if outcome.result is not None else None
-    dropped = meta.dropped if meta is not None else None
+    # `RunMeta` from this process's extractor; a plain dict when read back from a line (Ray's workers).
+    dropped = meta.get("dropped") if isinstance(meta, dict) else meta.dropped if meta is not None else None
     if not dropped or not (dropped.get("actions") or dropped.get("targets")):
         return None
     return (f"{outcome.article_id}: --require-grounding dropped {dropped['actions']} action(s) and "
             f"{dropped['targets']} target(s) not found in the text (meta.dropped lists them)")
-
-
-class _Stored:
-    """`--db URL` on the local engine: each result is stored with its document, as `serve` stores them."""
-
-    def __init__(self, db: str) -> None:
-        from extractor.store.sink import StoreSink
-
-        self.sink = StoreSink(db)
-        try:
-            self.sink.store  # noqa: B018  (open and migrate now: a wrong URL is one error before any document)
-        except ExtractorError as exc:
-            fail(str(exc))
-        self.in_flight: dict[str, Any] = {}  # documents handed out and not finished: at most -j of them
-
-    def remember(self, items: Any) -> Any:
-        for item in items:
-            if hasattr(item, "text"):
-                self.in_flight[item.id] = item
-            yield item
-
-    def outcome(self, outcome: Any) -> None:
-        from extractor.batch.results import result_line
-
-        document = self.in_flight.pop(outcome.article_id, None)
-        if outcome.result is not None and document is not None:
-            try:
-                self.sink(document, result_line(outcome.result))
-            except Exception as exc:  # the database failed: the result is still in --out / stdout
-                err.print(f"[red]error:[/red] {outcome.article_id}: not stored in --db: {type(exc).__name__}: "
-                          f"{str(exc).splitlines()[0] if str(exc) else ''}", soft_wrap=True, highlight=False)
-
-
-def _check_out(out: Path, paths: list[str], extractor: Any) -> bool:
-    """Refuse an --out that is a directory, an input, or holds another setup's results; create its folder.
-
-    True for a results file (read to resume a run); False for a device or pipe (`/dev/stdout`,
-    a FIFO), which is written as a stream and never read.
-    """
-    from extractor.batch.results import check_resumable, looks_like_results, read_results
-
-    if out.is_dir():
-        fail(f"--out {out} is a directory: name a file, e.g. {out / 'results.jsonl'}")
-    if out.exists() and not out.is_file():
-        return False
-    target = out.resolve()
-    if any(p != "-" and Path(p).resolve() == target for p in paths) or _linked_to_input(out, paths):
-        fail(f"--out {out} is also an input: results would be appended to the documents; choose another --out")
-    if not looks_like_results(out):
-        fail(f"--out {out} holds something other than result lines (it does not start with a JSON object): "
-             "results are never appended to it; choose another --out")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        fail(f"--out {out}: cannot create its folder ({exc.strerror or exc})")
-    if not out.exists() or extractor is None:
-        return True
-    try:
-        check_resumable(out, prompt_id=extractor.prompt.id, prompt_hash=extractor.prompt.hash,
-                        model=extractor.backend.model)
-        torn = read_results(out).torn
-    except ExtractorError as exc:
-        fail(str(exc))
-    if torn:
-        lines = ", ".join(map(str, torn[:5])) + (" ..." if len(torn) > 5 else "")
-        err.print(f"warning: {out}: {len(torn)} torn line(s) ignored (line {lines}): their documents are done again")
-    return True
-
-
-def _linked_to_input(out: Path, paths: list[str]) -> bool:
-    """True if `out` is a hard link to one of the input files (same file under another name)."""
-    from extractor.core.documents import document_files
-
-    try:
-        if not out.is_file() or out.stat().st_nlink < 2:
-            return False  # no other name: it cannot be an input under another path
-        identity = (out.stat().st_dev, out.stat().st_ino)
-        files = [item[0] for item in document_files([p for p in paths if p != "-"]) if isinstance(item, tuple)]
-        return any((f.stat().st_dev, f.stat().st_ino) == identity for f in files)
-    except OSError:
-        return False
-
-
-def _extract_with_batch_api(extractor: Any, paths: list[str], out: Path | None, poll: float) -> None:
-    """`extract --batch-api`: one batch for the documents not done yet; results into --out."""
-    from extractor.batch.openai_batch import run_batch_api
-    from extractor.core.documents import iter_documents
-
-    if out is None:
-        fail("--batch-api needs --out FILE.jsonl: results arrive later and are collected there")
-    assert out is not None
-    try:
-        summary = run_batch_api(
-            extractor, iter_documents(paths, exclude=[out]), out, poll_interval=poll,
-            on_status=lambda s: err.print(f"batch {s['batch_id']}: {s['status']} ({s['completed']}/{s['total']})"),
-        )
-    except ExtractorError as exc:
-        fail(str(exc))
-    err.print(json.dumps(summary, indent=2))
-    if summary.get("pending"):
-        err.print(f"the batch is still running: run the same command again to collect it into {out}")
-    elif summary.get("failed"):
-        raise typer.Exit(1)

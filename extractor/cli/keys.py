@@ -9,21 +9,20 @@ from rich.console import Console
 from rich.table import Table
 
 from extractor.core.errors import ExtractorError
+from extractor.service.config import DEFAULT_RATE_LIMIT
 
-from .common import app, fail, open_store
-from .serve import DbOpt
+from .common import DbOpt, app, fail, open_store
 
 keys_app = typer.Typer(help="Create, list and revoke API keys of the service.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 
-_store = open_store
-
-
 @keys_app.command("create")
 def create_cmd(
     name: Annotated[str, typer.Argument(help="A name for the key (who or what uses it).")],
-    rate_limit: Annotated[int, typer.Option("--rate-limit", min=1, help="Requests per minute.")] = 120,
+    rate_limit: Annotated[
+        int, typer.Option("--rate-limit", min=1, help="Requests per minute.")
+    ] = DEFAULT_RATE_LIMIT,
     role: Annotated[
         str, typer.Option("--role", help="reader (read, extract, its own jobs), reviewer (+ review in the UI), "
                           "admin (+ delete documents, every key's jobs).")
@@ -34,7 +33,7 @@ def create_cmd(
     from extractor.service.auth import new_key
     from extractor.store.keys import add_key
 
-    store = _store(db)
+    store = open_store(db)
     key, prefix, digest = new_key()
     try:
         with store.write() as session:
@@ -50,7 +49,7 @@ def list_cmd(db: DbOpt = None) -> None:
     """The keys: name, role, prefix, rate limit, created, revoked."""
     from extractor.store.keys import list_keys
 
-    store = _store(db)
+    store = open_store(db)
     with store.read() as session:
         rows = list_keys(session)
     table = Table("id", "name", "role", "prefix", "per min", "created", "revoked")
@@ -65,7 +64,7 @@ def revoke_cmd(name: Annotated[str, typer.Argument(help="Name (or id) of the key
     """Revoke a key: requests with it get 401 from now on."""
     from extractor.store.keys import revoke_key
 
-    store = _store(db)
+    store = open_store(db)
     try:
         with store.write() as session:
             info = revoke_key(session, name)

@@ -11,16 +11,12 @@ from rich.table import Table
 
 from extractor.core.errors import ExtractorError
 
-from .common import app, err, fail, open_store
-from .serve import DbOpt
+from .common import DbOpt, app, err, fail, open_store
 
 gold_app = typer.Typer(help="Gold files made from approved reviews.", no_args_is_help=True)
 review_app = typer.Typer(help="Reviews made in the service's review pages.", no_args_is_help=True)
 app.add_typer(gold_app, name="gold")
 app.add_typer(review_app, name="review")
-
-
-_store = open_store
 
 
 @gold_app.command("export")
@@ -33,7 +29,7 @@ def export_cmd(
 
     if out.exists() and not out.is_dir():
         fail(f"--out {out}: exists and is not a directory")
-    store = _store(db)
+    store = open_store(db)
     try:
         summary = export_gold(store, out)
     except ExtractorError as exc:
@@ -57,7 +53,7 @@ def stats_cmd(
     """The fields reviewers corrected most, over every approved review."""
     from extractor.store.reviews import correction_stats
 
-    store = _store(db)
+    store = open_store(db)
     try:
         with store.read() as session:
             reviewed, stats = correction_stats(session)

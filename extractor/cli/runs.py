@@ -14,8 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from extractor.core.errors import ExtractorError
 
-from .common import app, err, fail, open_store
-from .serve import DbOpt
+from .common import DbOpt, app, err, fail, open_store
 
 runs_app = typer.Typer(help="The run history: every scored `extractor eval`, for comparing prompts and models.",
                        no_args_is_help=True)
@@ -37,11 +36,10 @@ def record_run(
     record = record_of(evaluation, run, gold_set, name=name, source=source)
     try:
         if server is not None:
+            from extractor.batch.remote import server_key
             from extractor.client import Client
 
-            from .remote import api_key_or_fail
-
-            with Client(server, api_key_or_fail(api_key)) as client:
+            with Client(server, server_key(api_key)) as client:
                 client.record_run(record.to_payload())
             where = server
         else:
@@ -68,17 +66,17 @@ def eval_through_server(
     concurrency: int,
 ) -> Any:
     """Extract the gold documents through a running service into `out_dir` (resuming), as `eval` does locally."""
+    from extractor.batch.remote import ServerEngine, server_key
     from extractor.batch.results import setups
     from extractor.eval.predict import collect_run
 
     from .progress import BatchProgress
-    from .remote import extract_via_server
 
+    engine = ServerEngine(server, server_key(api_key), prompt=prompt, model=model)
     with BatchProgress(len(gold_set.ids)) as progress:
         run = collect_run(
             gold_set, out_dir, {"backend": "service", "endpoint": server},
-            lambda sink, todo: extract_via_server(sink, server, api_key, todo, prompt=prompt, model=model,
-                                                  concurrency=concurrency, on_outcome=progress.advance),
+            lambda sink, todo: engine.send(sink, todo, concurrency=concurrency, on_outcome=progress.advance),
         )
     mixed = setups(out_dir / "predictions.jsonl")
     if len(mixed) > 1:

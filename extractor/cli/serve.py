@@ -12,13 +12,11 @@ from typing import Annotated
 import typer
 
 from extractor.core.errors import ExtractorError
+from extractor.service.config import default
 
-from .common import BaseUrlOpt, ModelOpt, PromptOpt, app, err, fail, settings_from
+from .common import BaseUrlOpt, DbOpt, ModelOpt, PromptOpt, app, err, fail, open_store, settings_from
 
-DbOpt = Annotated[
-    str | None,
-    typer.Option("--db", help="SQLAlchemy database URL (default: SQLite in the user data dir). Env: EXTRACTOR_DB_URL."),
-]
+MIB = 1024 * 1024
 
 
 MALLOC_ARENAS = 2
@@ -54,23 +52,27 @@ def serve_cmd(
     host: Annotated[str, typer.Option("--host", help="Address to bind; loopback by default.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
     db: DbOpt = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Job documents extracted at once.")] = 4,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Job documents extracted at once.")
+    ] = default("workers"),
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     prompt: PromptOpt = None,
     allow_model: Annotated[
         list[str] | None, typer.Option("--allow-model", help="Another model requests may ask for (repeatable).")
     ] = None,
-    max_body_mb: Annotated[float, typer.Option("--max-body-mb", min=0.01, help="Request body limit, MiB.")] = 10.0,
+    max_body_mb: Annotated[
+        float, typer.Option("--max-body-mb", min=0.01, help="Request body limit, MiB.")
+    ] = default("max_body_bytes") / MIB,
     max_text_chars: Annotated[
         int, typer.Option("--max-text-chars", min=100, help="Longest article text accepted, characters.")
-    ] = 1_000_000,
+    ] = default("max_text_chars"),
     max_job_documents: Annotated[
         int, typer.Option("--max-job-documents", min=1, help="Most documents one job may hold.")
-    ] = 10_000,
+    ] = default("max_job_documents"),
     lease: Annotated[
         float, typer.Option("--lease", min=0.1, help="Seconds without a heartbeat before a job item is retried.")
-    ] = 30.0,
+    ] = default("lease_s"),
     list_path: Annotated[
         Path | None,
         typer.Option("--list", help="A sanctions list (OFAC sdn.csv or FtM entities) for /v1/documents/{id}/matches."),
@@ -83,10 +85,10 @@ def serve_cmd(
     ] = None,
     auth_failures: Annotated[
         int, typer.Option("--auth-failures", min=1, help="Failed API keys from one address before it is locked out.")
-    ] = 10,
+    ] = default("auth_failures"),
     auth_window: Annotated[
         float, typer.Option("--auth-window", min=1, help="Seconds over which failed keys count, and the lockout.")
-    ] = 300.0,
+    ] = default("auth_window_s"),
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
     """Run the extraction service: HTTP API, a database, background jobs that survive restarts, API keys."""
@@ -94,28 +96,22 @@ def serve_cmd(
 
     from extractor.service import ServiceConfig, create_app
     from extractor.service.sessions import session_secret
-    from extractor.store import Store
     from extractor.store.keys import active_key_count
 
-    settings = settings_from(model=model, base_url=base_url)
-    config = ServiceConfig(
-        db_url=db, settings=settings, prompt=prompt, models=tuple(allow_model or ()), workers=workers,
-        max_body_bytes=int(max_body_mb * 1024 * 1024), max_text_chars=max_text_chars,
-        max_job_documents=max_job_documents, lease_s=lease,
-        list_path=list_path, session_secret_file=session_secret_file, auth_failures=auth_failures,
-        auth_window_s=auth_window,
-    )
     try:
-        config.check()
-        session_secret(session_secret_file)  # a missing secret is created now, an unsafe one refused
-    except ValueError as exc:
+        config = ServiceConfig(
+            db_url=db, settings=settings_from(model=model, base_url=base_url, prompt=prompt),
+            models=tuple(allow_model or ()), workers=workers, max_body_bytes=int(max_body_mb * MIB),
+            max_text_chars=max_text_chars, max_job_documents=max_job_documents, lease_s=lease, list_path=list_path,
+            session_secret_file=session_secret_file, auth_failures=auth_failures, auth_window_s=auth_window,
+        )
+    except ExtractorError as exc:
         fail(str(exc))
-    except ExtractorError as exc:
-        fail(str(exc), 1)
     try:
-        store = Store(db)
+        session_secret(session_secret_file)  # a missing secret is created now, an unsafe one refused
     except ExtractorError as exc:
         fail(str(exc), 1)
+    store = open_store(db)
     with store.read() as session:
         keys = active_key_count(session)
     if not keys:

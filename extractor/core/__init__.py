@@ -3,6 +3,8 @@
 Rooms: `schema` (the contract), `prompts`, `settings`, `documents` (inputs), `pipeline`
 (the `Extractor`), `chunking` and `merging` (long documents and joined answers), `meta`
 (run metadata), and the packages `backends/` (who answers), `calls/` (how one structured
-call is made, retried, continued and accounted), `cache/` (keys, disk, Redis) and
-`grounding/` (keeping answers to the text). Nothing here imports an upper layer.
+call is made, retried, continued, logged and accounted), `cache/` (keys, disk, Redis),
+`grounding/` (keeping answers to the text), `reading/` (the embedded default's rules),
+`probe/` (the endpoint check before a run) and `issuers/` (the issuer and authority
+registry). Nothing here imports an upper layer.
 """

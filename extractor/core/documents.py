@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import DocumentError
-from .lines import bom_codec, check_not_device, codec_label, jsonl_lines, read_document_bytes
+from .lines import bom_codec, check_not_device, codec_label, jsonl_lines, read_document_bytes, utf8_lines
 from .schema import _iso_date
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
@@ -192,14 +192,21 @@ def _read_file(path: Path, article_id: str) -> Iterator[tuple[Document | Documen
     yield Document(id=article_id, text=text, title=title), name
 
 
-def read_jsonl(lines: Iterable[str], name: str) -> Iterator[Document | DocumentError]:
-    """Documents from JSONL lines with `id`, `text` and optional metadata.
+def read_jsonl_part(path: Path, start: int, stop: int, first_line: int) -> Iterator[Document | DocumentError]:
+    """The documents in bytes [start, stop) of a UTF-8 JSONL file, `first_line` being the number of its first line.
 
-    A record without `id` gets `<file stem>-<line>`; an `id` must be a string or an integer.
-    Errors carry the id the record has (or would have had), so failure lines name it.
+    A share of a big file for one worker: ids and errors are those `read_file` gives for the
+    same lines. The range starts and ends at line boundaries.
     """
-    for item, _where in _read_jsonl(enumerate(lines, start=1), name):
-        yield item
+    name = str(path)
+    try:
+        with path.open("rb") as handle:
+            handle.seek(start)
+            for item, _where in _read_jsonl(utf8_lines(handle, name, first_line, stop), name):
+                yield item
+    except OSError as exc:
+        yield DocumentError(f"{name}: cannot read lines from {first_line} ({exc.strerror or exc})",
+                            article_id=Path(name).stem, path=name)
 
 
 def _read_jsonl(

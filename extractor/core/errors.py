@@ -88,7 +88,3 @@ class ExtractionFailed(ExtractorError):
             "transport_retries": self.transport_retries,
             "endpoint": self.endpoint,
         }
-
-
-class NotImplementedFeature(ExtractorError):
-    """A requested feature exists in the interface but is not built yet."""

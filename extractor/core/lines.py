@@ -88,14 +88,21 @@ def jsonl_lines(handle: io.BufferedReader[Any], name: str) -> Iterator[tuple[int
         yield 0, DocumentError(f"{name}: binary file, not text", path=name)  # line 0: the whole file
         return
     if codec in (None, "utf-8-sig"):
-        yield from _utf8_lines(handle, name)
+        yield from utf8_lines(handle, name)
     else:
         yield from _wide_lines(handle, name, str(codec))
 
 
-def _utf8_lines(handle: io.BufferedReader[Any], name: str) -> Iterator[tuple[int, str | DocumentError]]:
-    number = 0
-    while True:
+def utf8_lines(
+    handle: io.BufferedReader[Any], name: str, first_line: int = 1, stop: int | None = None
+) -> Iterator[tuple[int, str | DocumentError]]:
+    """Numbered lines of UTF-8 JSONL from the handle's position, split on "\n" only, up to byte `stop` (or the end).
+
+    The first line read is numbered `first_line` (a worker reading a share of a big file
+    numbers its lines as the whole file would); lines are bounded as in `jsonl_lines`.
+    """
+    number = first_line - 1
+    while stop is None or handle.tell() < stop:
         raw = handle.readline(MAX_DOCUMENT_BYTES + 1)
         if not raw:
             return

@@ -6,7 +6,7 @@ every result line.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -31,6 +31,11 @@ class RunMeta(BaseModel):
     backend: str
     model: str
     endpoint: str
+    answered_by: Literal["model", "rules"] = Field(
+        default="model",
+        description="'model': the model was asked; 'rules': the document was read by the guided reading rules "
+        "(the embedded default), and the model was not asked",
+    )
     cache_hit: bool = False
     cache_key: str
     attempts: int = Field(description="Model calls made (validation attempts and continuations); 0 on a cache hit")

@@ -17,8 +17,8 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
-import os
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from functools import cached_property
@@ -32,8 +32,8 @@ from .cache.keys import key_base, key_with
 from .calls import accounting, guided, strategies
 from .calls.aio import run_sync
 from .calls.continuation import added_anything, combine, continuation_messages, salvage
-from .calls.log import CallContext, CallLog, reset_context, set_context
-from .calls.structured import backend_error, last_reason, patched_create, prepared, step_reason
+from .calls.log import CallContext, CallLog, logged, reset_context, set_context
+from .calls.sdk import Cut, Invalid, ask, structured_create
 from .chunking import split_text
 from .documents import Document, make_document
 from .errors import ConfigError, ExtractionFailed
@@ -41,7 +41,7 @@ from .grounding.align import GROUNDING_VERSION, Grounding, ground, grounding_dro
 from .grounding.decoding import GROUNDED_VERSION, grounded_answer_model
 from .merging import dedupe, merge_answers
 from .meta import RunMeta, Usage
-from .prompts import DEFAULT_PROMPT, Prompt, load_prompt
+from .prompts import Prompt, load_prompt
 from .schema import ArticleExtraction, ExtractionAnswer, answer_model, schema_hash
 from .settings import Settings
 
@@ -70,9 +70,10 @@ class Extractor:
 
     def __init__(self, settings: Settings | None = None, *, prompt: str | Prompt | None = None, **overrides: Any):
         changes = {key: value for key, value in overrides.items() if value is not None}
+        if prompt is not None:
+            changes["prompt"] = prompt.id if isinstance(prompt, Prompt) else prompt
         self.settings = settings.with_(**changes) if settings else Settings.from_env(**changes)
-        self.settings.check()
-        self.prompt = load_prompt(prompt or os.environ.get("EXTRACTOR_PROMPT") or DEFAULT_PROMPT)
+        self.prompt = prompt if isinstance(prompt, Prompt) else load_prompt(self.settings.prompt)
         self.call_log: CallLog | None = None
         self.run_id: str | None = None
 
@@ -143,7 +144,20 @@ class Extractor:
 
     @cached_property
     def _acreate(self) -> Any:
-        return patched_create(self.backend, self.call_log, mode=self.settings.mode, run_id=self.run_id)
+        backend = self.backend
+        create: Callable[..., Awaitable[Any]] = backend.acreate
+        if self.call_log is not None:
+            create = logged(create, self.call_log, model=backend.model, endpoint=backend.endpoint,
+                            mode=self.settings.mode, run_id=self.run_id)
+
+        async def observed(*args: Any, **kwargs: Any) -> Any:
+            completion = await create(*args, **kwargs)
+            stats = accounting.current()
+            if stats is not None:
+                stats.add_completion(completion)
+            return completion
+
+        return structured_create(observed, backend.mode)
 
     # -- per document ---------------------------------------------------------------------
 
@@ -158,14 +172,14 @@ class Extractor:
     @cached_property
     def grounded(self) -> bool:
         """Whether answers are decoded under a per-document schema of what the text supports (small models)."""
-        return bool(getattr(self.backend, "grounded_decoding", False))
+        return self.backend.grounded_decoding
 
     @cached_property
     def guided(self) -> bool:
         """Whether documents are read by rules instead of asked of the model (`calls/guided.py`): small models."""
         if self.settings.guided_reading is not None:
             return self.settings.guided_reading
-        return bool(getattr(self.backend, "guided_reading", False))
+        return self.backend.guided_reading
 
     def answer_model_for(self, document: Document) -> type[BaseModel]:
         """The model-facing response model used for `document`: per document under grounded decoding."""
@@ -217,9 +231,9 @@ class Extractor:
 
     async def aclose(self) -> None:
         """Release what this event loop opened (the endpoint client's connections)."""
-        close = getattr(self.__dict__.get("backend"), "aclose", None)
-        if close is not None:
-            await close()
+        backend: Backend | None = self.__dict__.get("backend")  # never built: nothing was opened
+        if backend is not None:
+            await backend.aclose()
 
     def finish(
         self, document: Document, answer: ExtractionAnswer, key: str, started: float, stats: accounting.CallStats,
@@ -271,9 +285,9 @@ class Extractor:
         if len(document.text) + overhead <= window - reserve:
             return [document]  # fits even at one character per token: no need to count
         # Characters per token of this text: counted when the backend can, else a safe 3.
-        count = getattr(self.backend, "count_tokens", None)
         sample = document.text[:20000]
-        ratio = max(len(sample) / max(count(sample), 1), 1.0) if count else 3.0
+        counted = self.backend.count_tokens(sample)
+        ratio = max(len(sample) / max(counted, 1), 1.0) if counted is not None else 3.0
         budget_tokens = window - reserve - overhead / ratio
         max_chars = int(budget_tokens * ratio * 0.9)
         if len(document.text) <= max_chars:
@@ -327,30 +341,29 @@ class Extractor:
         validation error to the conversation, so validation_retries and max_tokens bound how
         much it can grow; `max_calls` bounds the continuations.
         """
-        from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
-
         parts: list[BaseModel] = []
         request = messages
         for number in range(1, self.settings.max_calls + 1):
             label = step if number == 1 else f"{step + ' ' if step else ''}continuation {number - 1}"
             call = CallContext(document.id, self.prompt.id, label)
             context = set_context(call)
-            hooks = {"hooks": call.hooks()} if self.call_log is not None else {}
+            rejected = call.reasons.append if self.call_log is not None else None
+            part: BaseModel | Cut | None = None
             try:
-                part = await self._acreate(
-                    messages=request, response_model=prepared(response_model),
-                    max_retries=self.settings.validation_retries, **hooks, **self._params,
+                part = await ask(
+                    self._acreate, messages=request, response_model=response_model,
+                    max_retries=self.settings.validation_retries, rejected=rejected, **self._params,
                     **self.backend.request_kwargs(),
                 )
-            except InstructorRetryException as exc:
-                call.settle(self.call_log, accepted=False)
-                transport = backend_error(exc)
-                if transport is not None:
-                    raise transport from None  # the endpoint failed: not a validation failure
-                raise self._failed(document, stats, step_reason(step, last_reason(exc))) from None
-            except IncompleteOutputException as exc:
-                call.settle(self.call_log, accepted=False, cut_off=True)
-                cut = salvage(accounting.completion_text(exc.last_completion), response_model)
+            except Invalid as exc:
+                raise self._failed(document, stats, step_reason(step, exc.reason)) from None
+            finally:
+                # Each call of this answer is logged with what became of it: accepted, re-asked, cut off or failed.
+                call.settle(self.call_log, accepted=part is not None and not isinstance(part, Cut),
+                            cut_off=isinstance(part, Cut))
+                reset_context(context)
+            if isinstance(part, Cut):
+                cut = salvage(part.text, response_model)
                 before = combine(parts) if parts else None
                 if cut is not None:
                     parts.append(cut)
@@ -364,11 +377,6 @@ class Extractor:
                 stats.continuations += 1
                 request = continuation_messages(messages, combine(parts) if parts else None)
                 continue
-            else:
-                call.settle(self.call_log, accepted=True)
-            finally:
-                call.settle(self.call_log, accepted=False)  # anything still held: a failure not foreseen above
-                reset_context(context)
             parts.append(part)
             break
         if not parts:
@@ -399,6 +407,7 @@ class Extractor:
             backend=self.backend.name,
             model=self.backend.model,
             endpoint=self.backend.endpoint,
+            answered_by="rules" if self.guided else "model",
             cache_hit=cache_hit,
             cache_key=key,
             attempts=stats.attempts,
@@ -416,6 +425,11 @@ class Extractor:
         )
 
 
+def step_reason(step: str | None, reason: str) -> str:
+    """`reason`, naming the step of a split prompt it happened in."""
+    return f"step {step}: {reason}" if step else reason
+
+
 def extract(
     text: str,
     *,
@@ -428,8 +442,8 @@ def extract(
     """Extract the sanctions actions reported in `text`.
 
     `metadata` (title, published, url, publisher) is shown to the model so that "today"
-    resolves. `prompt` is `NAME` or `NAME@vN` (default $EXTRACTOR_PROMPT, else `DEFAULT_PROMPT`,
-    sanctions@v3). `model` is `embedded` (default without an endpoint) or a model name for the
+    resolves. `prompt` is `NAME` or `NAME@vN` (default `Settings.prompt`: $EXTRACTOR_PROMPT, else
+    `DEFAULT_PROMPT`, sanctions@v3). `model` is `embedded` (default without an endpoint) or a model name for the
     OpenAI-compatible endpoint in OPENAI_BASE_URL / OPENAI_API_KEY. Other keyword arguments
     are `Settings` fields (base_url, api_key, cache, refresh, cache_dir, ...). Run metadata
     is on `result.meta`.

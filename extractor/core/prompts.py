@@ -26,10 +26,11 @@ from .errors import PromptError
 from .schema import ExtractionAnswer
 
 PROMPTS_ENV = "EXTRACTOR_PROMPTS_DIR"
-# The prompt used when none is asked for. A new version becomes the default only when
-# `extractor compare` shows no statistically clear regression on any headline field against
-# this one: sanctions@v4 lost on measures and reasons (evals/runs/compare-standin-v3-v4).
+# A new version becomes the default only when `extractor compare` shows no statistically clear
+# regression on any headline field against this one: sanctions@v4 lost on measures and reasons
+# (evals/runs/compare-standin-v3-v4).
 DEFAULT_PROMPT = "sanctions@v3"
+"""The prompt used when none is named (`Settings.prompt`, EXTRACTOR_PROMPT)."""
 _VERSION_FILE = re.compile(r"^v(\d+)\.ya?ml$")
 # A prompt's name is the name of its folder under a prompts directory: never a path.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")

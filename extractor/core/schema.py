@@ -273,7 +273,3 @@ def schema_hash(model: type[BaseModel] = ArticleExtraction) -> str:
     text = json.dumps(model.model_json_schema(), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
-
-def to_article(answer: BaseModel, article_id: str) -> ArticleExtraction:
-    """Turn a model answer into the public result, with the system-set id."""
-    return ArticleExtraction.model_validate({**answer.model_dump(), "article_id": article_id})

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from extractor.batch.results import check_resumable
-from extractor.batch.run import Outcome, RunSummary, extract_into, pending
+from extractor.batch.run import Outcome, Pending, RunSummary, extract_into
 from extractor.core.documents import Document
 from extractor.core.errors import DocumentError
 from extractor.core.files import write_atomic
@@ -70,11 +70,11 @@ def collect_run(gold_set: GoldSet, out_dir: Path, setup: dict[str, Any], extract
     _check_out(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     predictions_path = out_dir / PREDICTIONS
-    todo, skipped = pending((gold_set.documents[i] for i in gold_set.ids), predictions_path)
+    todo = Pending((gold_set.documents[i] for i in gold_set.ids), predictions_path)
     started = time.perf_counter()
     with predictions_path.open("a", encoding="utf-8") as sink:
         summary = extract(sink, todo)
-    summary.skipped = skipped
+    summary.skipped = todo.skipped
     found = PredictionFile(predictions_path).setup()
     known = {**setup, **{k: v for k, v in found.items() if setup.get(k) is None and v is not None}}
     write_info(out_dir, run_info(gold_set, known, summary, time.perf_counter() - started))

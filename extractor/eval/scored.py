@@ -19,8 +19,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from extractor.core.documents import Document
 from extractor.core.grounding.align import grounding_counts
 from extractor.core.schema import ArticleExtraction, GoldFile
@@ -64,8 +62,8 @@ def score_item(doc_id: str, gold: GoldFile, document: Document, pred: Prediction
     doc = score.to_dict()
     if indent:  # small runs: indented as the committed reports are, for readable diffs
         body = json.dumps(doc, indent=2, ensure_ascii=False).replace("\n", "\n    ").encode()
-    else:  # big runs: one compact line, by orjson (six times json's C encoder here)
-        body = orjson.dumps(doc)
+    else:  # big runs: one compact line per document
+        body = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
     counts = None
     if isinstance(pred, ArticleExtraction):
         evidence, names = grounding_counts(pred, document.text)

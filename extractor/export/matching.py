@@ -12,7 +12,6 @@ failed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,10 +159,6 @@ class Matcher:
             reason = f"{verdict(best.score, self.threshold, self.floor)} (best: {best.caption}, {best.entry_id})"
         return MatchResult(target.name, target.entity_type, target.country, status, self.threshold, keep, reason)
 
-    def match_many(self, targets: Iterable[Target]) -> list[MatchResult]:
-        """`match` for each target, in order."""
-        return [self.match(target) for target in targets]
-
     def listed_programs(self, target: Target) -> list[str]:
         """The programmes of the entry `target` is listed as (none when it is not listed): for the FtM export."""
         found = self.match(target)
@@ -223,7 +218,7 @@ def _recast(entity: EntityProxy, schema: str) -> EntityProxy:
 def index_file(path: Path, alt: Path | None = None, index_dir: Path | None = None) -> Path:
     """Where the saved index of a list lives: per list content, in the cache's `lists` folder."""
     if index_dir is None:
-        from extractor.core.settings import default_cache_dir
+        from extractor.core.settings import Settings
 
-        index_dir = default_cache_dir().parent / "lists"
+        index_dir = Settings().cache_dir.parent / "lists"
     return index_dir / f"{path.stem}-{list_digest(path, alt)}.index.json"

@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from extractor.core.settings import Settings
 from extractor.store import Store
 from extractor.store.calls import StoreCallLog
 
@@ -37,16 +36,10 @@ from .workers import JobWorkers
 
 log = logging.getLogger("extractor.service")
 
-# Without a key: the probes, what a browser needs to log in (the form, its stylesheet and the font
-# check) and the docs page's vendor files (the page and the API description need a key or a session).
-PUBLIC_PATHS = ("/health", "/ready", "/review/login", "/review/static", "/review/runs/static", "/review/fonts.js",
-                "/docs/static", "/docs/page")
-
 
 def create_app(config: ServiceConfig | None = None, *, store: Store | None = None) -> FastAPI:
     """The service app; the store is opened (and migrated) at start-up unless one is given."""
     config = config or ServiceConfig()
-    config.check()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,10 +50,9 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
             ThreadPoolExecutor(max_workers=config.workers * 2 + 16, thread_name_prefix="extractor")
         )
         db = store or Store(config.db_url)
-        settings = config.settings or Settings.from_env()
         # Every model call the service makes is kept in its own database (`extractor logs --db URL`).
-        call_log = StoreCallLog(db) if settings.call_log else None
-        registry = Registry(settings, prompt=config.prompt, models=config.models, call_log=call_log)
+        call_log = StoreCallLog(db) if config.settings.call_log else None
+        registry = Registry(config.settings, models=config.models, call_log=call_log)
         workers = JobWorkers(db, registry, concurrency=config.workers, lease_s=config.lease_s,
                              poll_s=config.poll_s, max_attempts=config.max_attempts)
         sessions = Sessions(session_secret(config.session_secret_file), db)

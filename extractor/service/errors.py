@@ -25,7 +25,6 @@ from extractor.core.errors import (
     DocumentError,
     ExtractionFailed,
     ExtractorError,
-    NotImplementedFeature,
     PromptError,
 )
 from extractor.store.documents import DocumentConflict
@@ -45,7 +44,6 @@ LIBRARY_ERRORS: list[tuple[type[ExtractorError], int, str]] = [
     (DocumentError, 400, "invalid_document"),
     (ExtractionFailed, 422, "extraction_failed"),
     (BackendError, 502, "backend_error"),
-    (NotImplementedFeature, 501, "not_implemented"),
     (ConfigError, 500, "configuration_error"),
 ]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from extractor.core.calls.log import CallLog
 from extractor.core.errors import ExtractorError, PromptError
 from extractor.core.pipeline import Extractor
-from extractor.core.prompts import DEFAULT_PROMPT, available, load_prompt, parse_prompt_id
+from extractor.core.prompts import available, load_prompt, parse_prompt_id
 from extractor.core.schema import schema_hash
 from extractor.core.settings import Settings
 from extractor.store.documents import ExtractionKey
@@ -54,11 +54,10 @@ class Registry:
     and new prompts.
     """
 
-    def __init__(self, settings: Settings, *, prompt: str | None, models: tuple[str, ...] = (),
-                 call_log: CallLog | None = None) -> None:
+    def __init__(self, settings: Settings, *, models: tuple[str, ...] = (), call_log: CallLog | None = None) -> None:
         self.settings = settings
         self.call_log = call_log
-        self.default_prompt = prompt or DEFAULT_PROMPT
+        self.default_prompt = settings.prompt
         self.default_model = settings.model or "embedded"
         self.models = (self.default_model, *(m for m in models if m != self.default_model))
         self.prompts = available()  # name -> versions: what requests may name

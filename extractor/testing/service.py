@@ -87,13 +87,14 @@ class Service:
     """`python -m extractor serve` as a real process on a free loopback port."""
 
     def __init__(self, db_url: str, model_url: str, workdir: Path, *, workers: int = 8, lease: float = 1.0,
-                 extra: tuple[str, ...] = ()) -> None:
+                 extra: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
         self.db_url = db_url
         self.model_url = model_url
         self.workdir = workdir
         self.workers = workers
         self.lease = lease
         self.extra = extra
+        self.env = env or {}  # environment variables for the server, over the defaults below
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / "service.log"
@@ -109,7 +110,7 @@ class Service:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "EXTRACTOR_"))}
         env.update({"OPENAI_API_KEY": "test", "EXTRACTOR_PROMPT": "sanctions@v3", "EXTRACTOR_RETRY_BUDGET": "5",
                     "EXTRACTOR_CACHE_DIR": str(self.workdir / "cache"),
-                    "EXTRACTOR_SESSION_SECRET_FILE": str(self.workdir / "session-secret")})
+                    "EXTRACTOR_SESSION_SECRET_FILE": str(self.workdir / "session-secret"), **self.env})
         command = [sys.executable, "-m", "extractor", "serve", "--port", str(self.port), "--db", self.db_url,
                    "--model", "fake-model", "--base-url", self.model_url, "--workers", str(self.workers),
                    "--lease", str(self.lease), "--log-level", "warning", *self.extra]

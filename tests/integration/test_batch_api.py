@@ -177,12 +177,12 @@ def test_batch_writes_results_and_a_failure_line(fake, api, ex, tmp_path):
     assert failure.error["type"] == "ExtractionFailed"
     assert failure.error["last_output"] == INVALID
     assert failure.error["attempts"] == 1 and "is_sanctions_news" in failure.error["reason"]
-    assert failure.meta["batch_id"] == summary["batch_id"]
+    assert failure.meta["batch_id"] == summary.details["batch_id"]
     assert failure.meta["usage"]["prompt_tokens"] == 70
 
-    assert summary["submitted"] == 3 and summary["succeeded"] == 2 and summary["failed"] == 1
-    assert summary["cached"] == 0 and summary["status"] == "completed" and summary["pending"] is False
-    assert summary["prompt_tokens"] == 270 and summary["total_tokens"] == 317
+    assert summary.details["submitted"] == 3 and summary.succeeded == 2 and summary.failed == 1
+    assert summary.cache_hits == 0 and summary.details["status"] == "completed" and summary.pending is False
+    assert summary.prompt_tokens == 270 and summary.to_dict()["total_tokens"] == 317
     assert sorted(o.article_id for o in seen) == ["a", "b", "c"] and [o.ok for o in seen].count(False) == 1
     assert [s["status"] for s in statuses] == ["in_progress", "completed"]
     assert not state_path(out).exists()
@@ -204,19 +204,20 @@ def test_rerun_skips_finished_documents_and_resubmits_failures(api, ex, tmp_path
     del api.answers["b"]
     summary = run_batch_api(ex, docs("a", "b"), out, poll_interval=0.05)
     assert [r["custom_id"] for r in api.uploaded_requests()] == ["b"]
-    assert summary["skipped"] == 1 and summary["submitted"] == 1 and summary["succeeded"] == 1
+    assert summary.skipped == 1 and summary.details["submitted"] == 1 and summary.succeeded == 1
     results = load_results(out)
     assert all(not hasattr(r, "error") for r in results.values())
     assert len(lines(out)) == 3  # a, failed b, then b again
     summary = run_batch_api(ex, docs("a", "b"), out, poll_interval=0.05)
-    assert summary["skipped"] == 2 and summary["submitted"] == 0 and len(api.uploads) == 2
+    assert summary.skipped == 2 and summary.details["submitted"] == 0 and len(api.uploads) == 2
 
 
 def test_cached_documents_are_written_without_a_batch(fake, api, ex, tmp_path):
     ex.extract_document(docs("a")[0])  # the synchronous path fills the cache
     summary = run_batch_api(ex, docs("a"), tmp_path / "out.jsonl", poll_interval=0.05)
     assert api.uploads == [] and api.batches == {}
-    assert summary["cached"] == 1 and summary["submitted"] == 0 and summary["batch_id"] is None
+    assert summary.cache_hits == summary.succeeded == 1
+    assert summary.details["submitted"] == 0 and summary.details["batch_id"] is None
     [line] = lines(tmp_path / "out.jsonl")
     assert line["article_id"] == "a" and line["meta"]["cache_hit"] is True and line["meta"]["attempts"] == 0
 
@@ -225,18 +226,18 @@ def test_state_file_resumes_the_same_batch_without_a_new_upload(api, ex, tmp_pat
     api.polls_before_done = 10**6
     out = tmp_path / "out.jsonl"
     first = run_batch_api(ex, docs("a", "b"), out, poll_interval=0.05, timeout=0.2)
-    assert first["pending"] is True and first["status"] == "in_progress"
+    assert first.pending is True and first.details["status"] == "in_progress"
     state = json.loads(state_path(out).read_text())
-    assert state["batch_id"] == first["batch_id"] and sorted(state["keys"]) == ["a", "b"]
+    assert state["batch_id"] == first.details["batch_id"] and sorted(state["keys"]) == ["a", "b"]
     assert out.read_text() == ""
 
     api.polls_before_done = 0
     second = run_batch_api(ex, docs("a", "b", "c"), out, poll_interval=0.05)
-    assert second["resumed"] is True
+    assert second.details["resumed"] is True
     assert len(api.batches) == 2 and len(api.uploads) == 2  # the pending one, then one for the new document "c"
     assert [r["custom_id"] for r in api.uploaded_requests()] == ["c"]
     assert sorted(load_results(out)) == ["a", "b", "c"]
-    assert second["succeeded"] == 3 and second["submitted"] == 3
+    assert second.succeeded == 3 and second.details["submitted"] == 3
     assert not state_path(out).exists()
 
 
@@ -260,7 +261,7 @@ def test_request_errors_and_missing_answers_become_failure_lines(api, ex, tmp_pa
     assert results["a"].meta["cache_hit"] is False
     assert "HTTP 400" in results["b"].error["reason"] and "context too long" in results["b"].error["reason"]
     assert "ended expired" in results["c"].error["reason"]
-    assert summary["succeeded"] == 1 and summary["failed"] == 2 and summary["status"] == "expired"
+    assert summary.succeeded == 1 and summary.failed == 2 and summary.details["status"] == "expired"
     assert not state_path(out).exists()
 
 
@@ -282,7 +283,7 @@ def test_document_longer_than_the_context_is_a_failure_line(fake, api, tmp_path)
     assert len(extractor.chunks(long)) > 1
     assert [r["custom_id"] for r in api.uploaded_requests()] == ["a"]
     assert "too long for one request" in load_results(out)["long"].error["reason"]
-    assert summary["failed"] == 1 and summary["succeeded"] == 1
+    assert summary.failed == 1 and summary.succeeded == 1
 
 
 def test_embedded_backend_is_refused(tmp_path):

@@ -26,6 +26,9 @@ def test_the_first_command_names_the_sanctioned_officials_once(tmp_path):
     results = {r["article_id"]: r for r in map(json.loads, done.stdout.splitlines())}
     assert set(results) == {p.stem for p in SEEDS}
     first = results["000_80d2deb23aa53b94"]
+    # The default reads by rules and says so: nothing in the answer came from the model.
+    assert {r["meta"]["answered_by"] for r in results.values()} == {"rules"}
+    assert all(r["meta"]["usage"]["total_tokens"] == 0 for r in results.values())
     names = [t["name"] for a in first["actions"] for t in a["targets"]]
     assert {"Wang Junzheng", "Chen Mingguo"} <= set(names)
     assert {a["authority"] for a in first["actions"]} >= {"us", "eu", "gb", "ca", "cn"}
@@ -52,7 +55,7 @@ def test_seed_article_gives_a_schema_valid_result(model_extractor):
     again = ArticleExtraction.model_validate_json(result.model_dump_json())
     assert again.article_id == "003_fa7d954e684493c1"
     meta = result.meta
-    assert meta.backend == "embedded" and meta.model.startswith("embedded:")
+    assert meta.backend == "embedded" and meta.model.startswith("embedded:") and meta.answered_by == "model"
     assert meta.usage.prompt_tokens > 500 and meta.usage.completion_tokens > 0
     assert meta.attempts >= 1 and not meta.cache_hit
     repeat = model_extractor.extract(text, article_id="003_fa7d954e684493c1")

@@ -28,7 +28,7 @@ def local_ray() -> Iterator[None]:
     """One in-process Ray for the module (starting Ray takes seconds), shut down after."""
     ray = pytest.importorskip("ray", reason="ray is not installed (pip install -e '.[ray]')")
     pytest.importorskip("pyarrow", reason="Ray Data needs pyarrow (pip install -e '.[ray]')")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
@@ -135,7 +135,9 @@ def test_without_ray_the_flag_names_the_extra(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("extra,message", [
     (["--engine", "ray"], "--engine ray needs --out DIR"),
-    (["--actors", "3"], "--ray-address and --actors need --engine ray"),
+    (["--actors", "3"], "--actors goes with --engine ray, not the local engine"),
+    (["--engine", "ray", "--batch-api", "--out", "o"], "--engine ray and --batch-api do not go together"),
+    (["--server", "http://127.0.0.1:9", "--db", "sqlite:///x.db"], "--db goes with the local engine or --engine ray"),
     (["--engine", "spark", "--out", "o"], "--engine 'spark' is not one of local, ray"),
 ])
 def test_usage_mistakes_are_one_line(tmp_path, extra, message):

@@ -313,3 +313,12 @@ def test_keys_cli(running: Running) -> None:
         assert client.get("/v1/documents").status_code == 401
     missing = runner.invoke(cli_app, ["keys", "revoke", "nobody", "--db", running.db_url])
     assert missing.exit_code == 2 and "no key named" in missing.output
+
+
+def test_serve_answers_with_the_prompt_of_extractor_prompt(tmp_path: Path) -> None:
+    # `--prompt` says it reads EXTRACTOR_PROMPT; the server used to answer with the latest version instead.
+    with service_on("sqlite", tmp_path, key_name="prompt-env", workers=1,
+                    env={"EXTRACTOR_PROMPT": "sanctions@v1"}) as running, running.client() as api:
+        response = api.post("/v1/extract", json=article("prompt-env-1"))
+    assert response.status_code == 200, response.text
+    assert response.json()["meta"]["prompt_id"] == "sanctions@v1"

@@ -32,16 +32,21 @@ class Running:
 
 @contextmanager
 def service_on(
-    kind: str, tmp: Path, *, key_name: str = "main", extra: tuple[str, ...] = ()
+    kind: str, tmp: Path, *, key_name: str = "main", extra: tuple[str, ...] = (), workers: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Running]:
-    """The service on a fresh "sqlite" or "postgresql" database; the test is skipped without one."""
+    """The service on a fresh "sqlite" or "postgresql" database; the test is skipped without one.
+
+    `env` is added to the service's environment (after the test defaults, so it wins).
+    """
     try:
         db_url = database_url(kind, tmp)
     except LookupError as reason:
         pytest.skip(f"PostgreSQL unavailable: {reason}")
     with fake_model() as fake:
         key = make_key(db_url, key_name)
-        service = Service(db_url, fake.base_url, tmp, extra=extra).start()
+        options = {"workers": workers} if workers is not None else {}
+        service = Service(db_url, fake.base_url, tmp, extra=extra, env=env or {}, **options).start()
         try:
             yield Running(service, fake, db_url, key)
         finally:

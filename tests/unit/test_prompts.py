@@ -27,7 +27,7 @@ def test_the_default_is_pinned_to_the_version_that_won_its_comparison(monkeypatc
     assert DEFAULT_PROMPT == "sanctions@v3" and load_prompt("sanctions").id == "sanctions@v4"
     assert load_prompt().id == "sanctions@v3"
     assert Extractor(Settings(model="embedded")).prompt.id == "sanctions@v3"
-    assert Registry(Settings(model="embedded"), prompt=None).resolve(None, None).key.prompt_id == "sanctions@v3"
+    assert Registry(Settings(model="embedded")).resolve(None, None).key.prompt_id == "sanctions@v3"
 
 
 @pytest.mark.parametrize("bad", ["sanctions@v99", "nosuch", "sanctions@latest", "@v1"])

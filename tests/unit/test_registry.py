@@ -13,7 +13,7 @@ from extractor.service.registry import Registry
 
 @pytest.fixture
 def registry() -> Registry:
-    return Registry(Settings(model="fake-model", base_url="http://127.0.0.1:9/v1", api_key="k"), prompt=None)
+    return Registry(Settings(model="fake-model", base_url="http://127.0.0.1:9/v1", api_key="k"))
 
 
 def test_spellings_of_one_version_share_one_extractor(registry: Registry) -> None:

@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from ..calls import accounting
+from ..calls.sdk import mode_for
 from ..errors import BackendError, ConfigError
 from ..settings import Settings
+from .base import Backend
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ def _file_digest(path: Path) -> str:
     return hashlib.sha256(f"{path.name}:{stat.st_size}".encode()).hexdigest()[:12]
 
 
-class EmbeddedBackend:
+class EmbeddedBackend(Backend):
     """llama-cpp-python in-process, driven by instructor in JSON-schema mode."""
 
     name = "embedded"
@@ -127,6 +129,7 @@ class EmbeddedBackend:
     grounded_decoding = True
     # ... and it cannot read a release at all: rules do (calls/guided.py says what was measured).
     guided_reading = True
+    in_process = True
 
     def __init__(self, model: EmbeddedModel, path: Path, n_ctx: int) -> None:
         self.spec = model
@@ -144,9 +147,7 @@ class EmbeddedBackend:
     @property
     def mode(self) -> Any:
         """llama-cpp-python builds a grammar from the JSON schema."""
-        from instructor import Mode
-
-        return Mode.JSON_SCHEMA
+        return mode_for("json_schema")
 
     @cached_property
     def _llama(self) -> Any:
@@ -193,9 +194,6 @@ class EmbeddedBackend:
         llama = self.__dict__.get("_llama") or _load(self.path, self.n_ctx, vocab_only=True)
         return len(llama.tokenize(text.encode("utf-8"), add_bos=False))
 
-    def request_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments every request carries."""
-        return {}
 
 
 def embedded_model(settings: Settings) -> EmbeddedModel:

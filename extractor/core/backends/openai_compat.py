@@ -16,23 +16,22 @@ from typing import Any
 
 from ..calls import accounting
 from ..calls.aio import is_portal
+from ..calls.sdk import chat_poster, mode_for
 from ..calls.transport import RetryPolicy, chat_completion
 from ..errors import ConfigError
 from ..settings import Settings
-from .base import mode_for
+from .base import Backend
 
 OPENAI_URL = "https://api.openai.com/v1"
 # Sized for large answers (a release designating 200 targets); longer ones are continued.
 DEFAULT_MAX_TOKENS = 8192
 
 
-class OpenAICompatBackend:
+class OpenAICompatBackend(Backend):
     """Chat completions through the official client; its own retries are off (ours are tenacity)."""
 
     name = "openai"
-    bounded_lists = False
     default_max_tokens = DEFAULT_MAX_TOKENS
-    grounded_decoding = False
 
     def __init__(self, settings: Settings) -> None:
         if not settings.model:
@@ -71,7 +70,7 @@ class OpenAICompatBackend:
 
     @cached_property
     def _sync_create(self) -> Any:
-        return self.policy.wrap(_poster(self.client), check=chat_completion)
+        return self.policy.wrap(chat_poster(self.client), check=chat_completion)
 
     def create(self, **kwargs: Any) -> Any:
         """One chat-completions call, retried on transient faults."""
@@ -91,7 +90,7 @@ class OpenAICompatBackend:
             http = {} if is_portal(loop) else _http_client(openai, self.settings)
             client = openai.AsyncOpenAI(**self._client_options(), **http)
             self._clients[loop] = client
-            create = self._async[loop] = self.policy.awrap(_poster(client), check=chat_completion)
+            create = self._async[loop] = self.policy.awrap(chat_poster(client), check=chat_completion)
             accounting.add_setup(time.perf_counter() - started)
         return await create(**kwargs)
 
@@ -107,13 +106,17 @@ class OpenAICompatBackend:
         """Backend, model, base URL and mode: what decides the answer besides the request."""
         return endpoint_identity(self.settings)
 
-    def context_window(self) -> int | None:
-        """Unknown for remote models: the server reports overflow as an error."""
-        return None
-
     def request_kwargs(self) -> dict[str, Any]:
         """Keyword arguments every request carries."""
         return {"model": self.model}
+
+    def probe_target(self) -> tuple[str, str | None]:
+        """This endpoint and its key: a run checks them once before its first document."""
+        return self.endpoint, self.settings.api_key
+
+    def batch_client(self) -> Any:
+        """The synchronous client: an OpenAI endpoint takes Batch API files and batches."""
+        return self.client
 
 
 def _http_client(openai: Any, settings: Settings) -> dict[str, Any]:
@@ -131,21 +134,6 @@ def _http_client(openai: Any, settings: Settings) -> dict[str, Any]:
     except ImportError:
         return {}
     return {"http_client": factory(timeout=settings.timeout)}
-
-
-def _poster(client: Any) -> Any:
-    """`chat.completions.create` without the SDK's parameter transformation.
-
-    `create` walks every request (the whole JSON schema, every message) to convert typed
-    parameters; ours are plain JSON already, and the walk costs more CPU than the rest of the
-    call. `post` sends the same body through the same client: same errors, same parsing.
-    """
-    from openai.types.chat import ChatCompletion
-
-    def create(*, timeout: float | None = None, **body: Any) -> Any:
-        return client.post("/chat/completions", cast_to=ChatCompletion, body=body, options={"timeout": timeout})
-
-    return create
 
 
 def endpoint_identity(settings: Settings) -> dict[str, Any]:

@@ -65,6 +65,7 @@ class CallContext:
 
     `held` keeps the records of one structured answer until the pipeline knows which of its
     attempts was accepted (`settle`); without a context, records go straight to the log.
+    `reasons` gathers why each rejected answer was re-asked (`sdk.ask(..., rejected=...)`).
     """
 
     article_id: str | None
@@ -72,16 +73,6 @@ class CallContext:
     step: str | None = None
     held: list[CallRecord] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
-
-    def hooks(self) -> Any:
-        """instructor hooks that keep why each answer was rejected (its validation error), in order."""
-        from instructor.v2.core.hooks import Hooks
-
-        from .structured import reason_of
-
-        hooks = Hooks()
-        hooks.on("parse:error", lambda error, **_: self.reasons.append(reason_of(error)))
-        return hooks
 
     def settle(self, log: CallLog | None, *, accepted: bool, cut_off: bool = False) -> None:
         """Give the held records to `log`, each marked by what became of its answer.

@@ -40,9 +40,6 @@ _DATE_PATTERNS = [
     re.compile(r"\b(?P<year>(?:19|20)\d{2})-(?P<mm>\d{2})-(?P<dd>\d{2})\b"),
     re.compile(r"(?P<year>(?:19|20)\d{2})\s*年\s*(?P<mm>\d{1,2})\s*月(?:\s*(?P<dd>\d{1,2})\s*日)?"),
 ]
-# Relative days the schema resolves against the publication date.
-_RELATIVE_DAY = re.compile(r"\b(?:today|yesterday|this week|monday|tuesday|wednesday|thursday|friday|saturday|"
-                           r"sunday)\b|本日|今日", re.IGNORECASE)
 
 # What rigour's territory names lack: bodies that stand for a jurisdiction in sanctions news.
 _BODIES = {"security council": "un", "unsc": "un", "european commission": "eu", "european council": "eu",

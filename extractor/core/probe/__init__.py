@@ -11,8 +11,9 @@ extractor to run with, plus notes for the user:
   answer) and the output budget does not fit it with the prompt: the default budget is lowered
   to fit, with a note; a budget the user set is refused, naming --max-tokens and what fits.
 
-The embedded model, and `EXTRACTOR_PROBE=off` (a record/replay server that answers only the
-requests it recorded), skip the check.
+A backend with no endpoint to check (`Backend.probe_target()` is None: the embedded model),
+and `EXTRACTOR_PROBE=off` (a record/replay server that answers only the requests it
+recorded), skip the check.
 """
 
 from __future__ import annotations
@@ -20,9 +21,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ..backends.base import mode_for
-from ..backends.openai_compat import OPENAI_URL
-from ..calls.requests import chat_body
+from ..calls.sdk import mode_for, request_body
 from ..documents import Document
 from ..errors import ConfigError
 from .endpoint import Endpoint, Probe, probe
@@ -41,17 +40,19 @@ PROBE_MAX_TOKENS = 64
 def ready(extractor: Extractor) -> tuple[Extractor, list[str]]:
     """The extractor to run with, checked against its endpoint once, and notes to show the user."""
     settings = extractor.settings
-    if not settings.probe or settings.uses_embedded:
+    target = extractor.backend.probe_target() if settings.probe else None
+    if target is None:
         return extractor, []
+    base_url, api_key = target
     document = Document(id="probe", text=PROBE_TEXT)
     messages = extractor.prompt.messages(document)
     params = {**extractor.params(), "max_tokens": min(extractor.max_tokens, PROBE_MAX_TOKENS),
               **extractor.backend.request_kwargs()}
 
     def body_for(mode: str) -> dict[str, Any]:
-        return chat_body(mode_for(mode), messages=messages, response_model=extractor.response_model, **params)
+        return request_body(extractor.response_model, mode_for(mode), messages=messages, **params)
 
-    endpoint = Endpoint(settings.base_url or OPENAI_URL, settings.api_key, settings.timeout)
+    endpoint = Endpoint(base_url, api_key, settings.timeout)
     try:
         found = probe(endpoint, model=str(settings.model), mode=settings.mode, body_for=body_for)
     finally:

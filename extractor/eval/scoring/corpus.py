@@ -19,8 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from extractor.core.schema import ArticleExtraction
 
 from .aggregate import Aggregate, Totals
@@ -109,11 +107,6 @@ class CorpusScore:
         """Number of documents whose extraction failed."""
         return len(self.totals.failed_ids)
 
-    @property
-    def failure_rate(self) -> float | None:
-        """Share of failed documents; None for an empty corpus."""
-        return self.failures / len(self.documents) if self.documents else None
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready report: micro with interval, macro, fields, documents, views, failures."""
         report = report_header(self.totals, self.unscored)
@@ -128,12 +121,6 @@ def score_documents(golds: Golds, preds: Predictions, texts: Texts | None = None
         doc_id: score_document(golds[doc_id], preds.get(doc_id), texts.get(doc_id))
         for doc_id in sorted(golds)
     }
-
-
-def headline_counts(documents: Mapping[str, DocScore]) -> np.ndarray:
-    """(n_docs, 3) array of each document's headline TP, FP, FN."""
-    rows = [(d.headline.tp, d.headline.fp, d.headline.fn) for d in documents.values()]
-    return np.array(rows, dtype=float).reshape(-1, 3)
 
 
 def score_corpus(

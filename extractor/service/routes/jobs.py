@@ -21,7 +21,7 @@ from extractor.store.documents import DocumentConflict, can_exist, ensure_docume
 from extractor.store.keys import KeyInfo
 from extractor.store.models import ADMIN, DONE, QUEUED, RUNNING
 
-from ..config import ServiceConfig
+from ..config import default
 from ..deps import ApiKeyDep, SessionDep, StateDep
 from ..errors import ApiError
 from ..intake import Entry, Rejected, from_json, from_jsonl
@@ -33,7 +33,7 @@ router = APIRouter(tags=["jobs"])
 
 JSONL_TYPES = {"application/x-ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines",
                "text/jsonl"}
-UPLOAD_SPEC = {"requestBody": jobs_request_body(ServiceConfig.max_job_documents)}
+UPLOAD_SPEC = {"requestBody": jobs_request_body(default("max_job_documents"))}
 
 
 async def _entries(request: Request, max_text_chars: int) -> tuple[list[Entry], str | None, str | None]:
