@@ -124,8 +124,8 @@ def test_every_engine_that_calls_a_model_checks_the_endpoint_before_any_document
     (tmp_path / "a.txt").write_text("Treasury sanctioned Acme Shipping.", encoding="utf-8")
     down = f"http://127.0.0.1:{free_port()}/v1"
     extractor = Extractor(Settings.from_env(model="m", base_url=down, api_key="k", cache=False))
-    engines = [(LocalEngine(extractor), tmp_path / "local.jsonl"), (BatchApiEngine(extractor), tmp_path / "batch.jsonl"),
-               (RayEngine(extractor), tmp_path / "ray")]
+    engines = [(LocalEngine(extractor), tmp_path / "local.jsonl"),
+               (BatchApiEngine(extractor), tmp_path / "batch.jsonl"), (RayEngine(extractor), tmp_path / "ray")]
     for engine, out in engines:
         with pytest.raises(ConfigError, match=f"cannot reach {down}"):
             engine.run(Job([str(tmp_path / "a.txt")], out=out))
