@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from . import cache, evaluate, export, extract, keys, match, prompts, review, serve  # noqa: F401  (importing registers the commands)
+from . import cache, evaluate, export, extract, keys, match, prompts, review, serve, watch  # noqa: F401  (importing registers the commands)
 from .common import app
 
 __all__ = ["app", "main"]

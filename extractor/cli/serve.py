@@ -50,6 +50,15 @@ def serve_cmd(
         Path | None,
         typer.Option("--list", help="A sanctions list (OFAC sdn.csv or FtM entities) for /v1/documents/{id}/matches."),
     ] = None,
+    watch: Annotated[
+        bool, typer.Option("--watch/--no-watch", help="Poll watched sources, merge events, send alerts.")
+    ] = True,
+    watch_tick: Annotated[
+        float, typer.Option("--watch-tick", min=0.05, help="Seconds between two turns of the monitor.")
+    ] = 5.0,
+    watch_host_interval: Annotated[
+        float, typer.Option("--watch-host-interval", min=0.0, help="Seconds between two requests to one host.")
+    ] = 1.0,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
     """Run the extraction service: HTTP API, a database, background jobs that survive restarts, API keys."""
@@ -63,7 +72,7 @@ def serve_cmd(
     config = ServiceConfig(
         db_url=db, settings=settings, prompt=prompt, models=tuple(allow_model or ()), workers=workers,
         max_body_bytes=int(max_body_mb * 1024 * 1024), max_text_chars=max_text_chars, lease_s=lease,
-        list_path=list_path,
+        list_path=list_path, watch=watch, watch_tick_s=watch_tick, watch_host_interval_s=watch_host_interval,
     )
     try:
         config.check()

@@ -25,10 +25,11 @@ from .auth import RateLimiter
 from .config import ServiceConfig
 from .deps import require_key, require_key_or_session
 from .limits import BodyLimit, DataOnlyHeaders
+from .monitoring import make_monitor
 from .registry import Registry
-from .review import STATIC_DIR
+from .review import STATIC_DIR, monitor_pages
 from .review import router as review_router
-from .routes import documents, extract, ftm, health, jobs
+from .routes import documents, events, extract, ftm, health, jobs, sources
 from .sessions import Sessions, session_secret
 from .state import ServiceState
 from .workers import JobWorkers
@@ -58,12 +59,17 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
         workers = JobWorkers(db, registry, concurrency=config.workers, lease_s=config.lease_s,
                              poll_s=config.poll_s, max_attempts=config.max_attempts)
         sessions = Sessions(session_secret(db))
-        app.state.service = ServiceState(config, db, registry, workers, RateLimiter(), sessions)
+        monitor = make_monitor(config, db, registry, workers) if config.watch else None
+        app.state.service = ServiceState(config, db, registry, workers, RateLimiter(), sessions, monitor)
         await workers.start()
+        if monitor is not None:
+            await monitor.start()
         log.info("serving with %s, %d job worker(s)", db.display_url, config.workers)
         try:
             yield
         finally:
+            if monitor is not None:
+                await monitor.stop()
             await workers.stop()
             await registry.aclose()
             db.close()
@@ -82,11 +88,13 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.include_router(health.router)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
-    for module in (extract, jobs, documents, ftm):
+    for module in (extract, jobs, documents, ftm, sources, events):
         v1.include_router(module.router)
     app.include_router(v1)
+    app.include_router(events.feed_router)
     app.include_router(_docs_router(app))
     app.include_router(review_router)
+    app.include_router(monitor_pages.router)
     app.mount("/review/static", StaticFiles(directory=STATIC_DIR), name="review-static")
     return app
 

@@ -26,6 +26,9 @@ class ServiceConfig:
     poll_s: float = 0.5
     max_attempts: int = 3
     list_path: Path | None = None  # a sanctions list (SDN CSV or FtM entities) for /v1/documents/{id}/matches
+    watch: bool = True  # poll watched sources, merge events, raise alerts (one process at a time, by lease)
+    watch_tick_s: float = 5.0
+    watch_host_interval_s: float = 1.0  # seconds between two requests to one host
 
     def check(self) -> None:
         """Raise ValueError naming a setting out of range."""
@@ -33,7 +36,7 @@ class ServiceConfig:
             raise ValueError("workers must be at least 1")
         if self.max_body_bytes < 1024:
             raise ValueError("the body limit must be at least 1 KiB")
-        if self.lease_s <= 0 or self.poll_s <= 0:
-            raise ValueError("lease and poll intervals must be positive")
+        if self.lease_s <= 0 or self.poll_s <= 0 or self.watch_tick_s <= 0 or self.watch_host_interval_s < 0:
+            raise ValueError("lease, poll and watch intervals must be positive")
         if self.list_path is not None and not Path(self.list_path).is_file():
             raise ValueError(f"--list {self.list_path}: no such file")

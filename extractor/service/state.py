@@ -1,4 +1,4 @@
-"""What the running app holds: config, store, extractor registry, job workers and rate limiter."""
+"""What the running app holds: config, store, extractor registry, job workers, monitor and rate limiter."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from .registry import Registry
 from .sessions import Sessions
 
 if TYPE_CHECKING:
+    from extractor.monitor import Monitor
+
     from .workers import JobWorkers
 
 
@@ -26,3 +28,4 @@ class ServiceState:
     workers: JobWorkers
     limiter: RateLimiter
     sessions: Sessions
+    monitor: Monitor | None = None
