@@ -36,7 +36,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
-SECTIONS = ("raw", "cache", "concurrency", "scoring", "eval")
+SECTIONS = ("raw", "cache", "concurrency", "scoring", "eval", "watch")
 
 
 def _documents(n: int, tag: str) -> list[Any]:
@@ -249,6 +249,10 @@ def main(argv: list[str] | None = None) -> None:
         rows += scoring(300 if quick else 2000)
     if "eval" in sections:
         rows += whole_eval(args.eval_sizes or ([200, 2000] if quick else [2000, 20000]))
+    if "watch" in sections:
+        from benchmarks.watch import watch_rows
+
+        rows += watch_rows(quick)
     result = {
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "cores": os.cpu_count(),

@@ -97,7 +97,9 @@ def remove_cmd(source: Annotated[str, typer.Argument(help="Name or id.")], db: D
 
 @watch_app.command("run")
 def run_cmd(
-    once: Annotated[bool, typer.Option("--once", help="Poll every source once, extract, digest, send; then exit.")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="Poll every source once, extract, digest, send; then exit.")
+    ] = False,
     db: DbOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
@@ -109,10 +111,10 @@ def run_cmd(
     from extractor.service.monitoring import run_once
     from extractor.service.registry import Registry
 
-    config = ServiceConfig(db_url=db, settings=settings_from(model=model, base_url=base_url), prompt=prompt,
-                           workers=workers, watch_tick_s=5.0)
+    settings = settings_from(model=model, base_url=base_url)
+    config = ServiceConfig(db_url=db, settings=settings, prompt=prompt, workers=workers, watch_tick_s=5.0)
     store = _store(db)
-    registry = Registry(config.settings, prompt=prompt)
+    registry = Registry(settings, prompt=prompt)
 
     async def loop() -> None:
         while True:
@@ -171,7 +173,9 @@ def events_cmd(
 
 @watchlist_app.command("add")
 def watchlist_add_cmd(
-    name: Annotated[str | None, typer.Argument(help="A name to watch (transliterations, word order, aliases match).")] = None,
+    name: Annotated[
+        str | None, typer.Argument(help="A name to watch (transliterations, word order, aliases match).")
+    ] = None,
     programme: Annotated[str | None, typer.Option("--programme", help="A programme id, e.g. GLOMAG.")] = None,
     authority: Annotated[str | None, typer.Option("--authority", help="An authority code, e.g. eu.")] = None,
     country: Annotated[str | None, typer.Option("--country", help="A target country code, e.g. cn.")] = None,
@@ -199,7 +203,9 @@ def watchlist_list_cmd(db: DbOpt = None) -> None:
 
 
 @watchlist_app.command("remove")
-def watchlist_remove_cmd(watchlist_id: Annotated[int, typer.Argument(help="The entry's id.")], db: DbOpt = None) -> None:
+def watchlist_remove_cmd(
+    watchlist_id: Annotated[int, typer.Argument(help="The entry's id.")], db: DbOpt = None
+) -> None:
     """Remove a watchlist entry and its alerts."""
     from extractor.monitor.watchlists import remove_watchlist
 
@@ -232,5 +238,6 @@ def alerts_cmd(
     for a in alerts:
         watching = f"{a['watchlist']['kind']} {a['watchlist']['value']}" if a["watchlist"] else ""
         table.add_row(str(a["id"]), a["created_at"][:16], watching, f"{a['field']}: {a['value']}",
-                      f"#{a['event_id']} {a['event_title'] or ''}"[:60], f"{a['score']:.2f}", (a["evidence"] or "")[:80])
+                      f"#{a['event_id']} {a['event_title'] or ''}"[:60], f"{a['score']:.2f}",
+                      (a["evidence"] or "")[:80])
     Console().print(table)

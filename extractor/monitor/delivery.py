@@ -81,7 +81,8 @@ def add_webhook(session: Session, url: str, secret: str | None = None) -> tuple[
 
 def list_webhooks(session: Session) -> list[Webhook]:
     """Every webhook."""
-    return [Webhook(r.id, r.url, r.created_at.isoformat()) for r in session.scalars(select(WebhookRow).order_by(WebhookRow.id))]
+    rows = session.scalars(select(WebhookRow).order_by(WebhookRow.id))
+    return [Webhook(r.id, r.url, r.created_at.isoformat()) for r in rows]
 
 
 def remove_webhook(session: Session, webhook_id: int) -> None:

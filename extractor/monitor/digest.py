@@ -181,6 +181,7 @@ def _document_meta(session: Session, document_ids: set[str]) -> dict[str, dict[s
     meta: dict[str, dict[str, Any]] = {}
     ids = sorted(document_ids)
     for start in range(0, len(ids), 500):
-        rows = session.execute(select(DocumentRow.id, DocumentRow.doc_meta).where(DocumentRow.id.in_(ids[start:start + 500])))
+        chunk = ids[start:start + 500]
+        rows = session.execute(select(DocumentRow.id, DocumentRow.doc_meta).where(DocumentRow.id.in_(chunk)))
         meta.update((doc_id, dict(doc_meta or {})) for doc_id, doc_meta in rows)
     return meta

@@ -88,7 +88,9 @@ class ActionFacts:
     issuer: frozenset[str]
 
     @classmethod
-    def of(cls, action_id: int, document_id: str, extraction_id: int, position: int, data: dict[str, Any]) -> ActionFacts:
+    def of(
+        cls, action_id: int, document_id: str, extraction_id: int, position: int, data: dict[str, Any]
+    ) -> ActionFacts:
         """Facts of an action as stored in an extraction's result."""
         authority = str(data.get("authority") or "")
         start, end = date_range(data.get("date"))
@@ -232,10 +234,7 @@ class EventIndex:
             key=lambda item: (-item[0], -item[1], _age(item[2])),
         )
         scored = [item for item in scored if item[0] > 0]
-        if scored:
-            event = self.events[scored[0][2]]
-        else:
-            event = self._company(action) or self._new(action)
+        event = self.events[scored[0][2]] if scored else self._company(action) or self._new(action)
         self._put(event, action)
         for strength, _overlap, other in scored[1:]:
             if strength == 2 and other in self.events and _fits_together(event, self.events[other]):

@@ -64,14 +64,14 @@ class Poller:
     """Polls due sources, a few at once, and queues their new articles for extraction."""
 
     def __init__(
-        self, store: Store, fetcher: Fetcher, *, prompt: str, model: str, limits: Limits = Limits(),
+        self, store: Store, fetcher: Fetcher, *, prompt: str, model: str, limits: Limits | None = None,
         concurrency: int = 8, on_job: Callable[[str], None] | None = None,
     ) -> None:
         self.store = store
         self.fetcher = fetcher
         self.prompt = prompt
         self.model = model
-        self.limits = limits
+        self.limits = limits or Limits()
         self.concurrency = concurrency
         self.on_job = on_job
 
@@ -101,7 +101,8 @@ class Poller:
         report.not_modified = listing.not_modified
         report.listed = len(entries)
         with self.store.read() as session:
-            known = _known(session, [url_hash(entry.url) for entry in entries])
+            known = {digest: (row.fingerprint, row.text_sha256)
+                     for digest, row in _known(session, [url_hash(entry.url) for entry in entries]).items()}
         wanted = [entry for entry in entries if _wanted(known.get(url_hash(entry.url)), entry)]
         articles = await asyncio.gather(*(self._article(source, entry) for entry in wanted))
         await asyncio.to_thread(self._write, self._record, source, listing, list(articles), report)
@@ -203,9 +204,9 @@ def _known(session: Session, hashes: list[str]) -> dict[str, ItemRow]:
     return found
 
 
-def _wanted(item: ItemRow | None, entry: Entry) -> bool:
+def _wanted(item: tuple[str | None, str | None] | None, entry: Entry) -> bool:
     """Fetch an article that is new, whose listing changed, or whose last fetch failed."""
-    return item is None or item.fingerprint != entry.fingerprint or item.text_sha256 is None
+    return item is None or item[0] != entry.fingerprint or item[1] is None
 
 
 def _item_errors(failed: list[str]) -> str | None:

@@ -32,7 +32,7 @@ class EventFilter:
     min_score: float = 85.0
 
 
-def _filtered(session: Session, filters: EventFilter) -> Select[tuple[EventRow]] | None:
+def _filtered(session: Session, filters: EventFilter) -> Select[Any] | None:
     query = select(EventRow).where(EventRow.merged_into.is_(None), EventRow.sources > 0)
     if filters.authority:
         query = query.where(EventRow.authority == filters.authority.strip().lower())
@@ -46,8 +46,9 @@ def _filtered(session: Session, filters: EventFilter) -> Select[tuple[EventRow]]
         query = query.where(EventRow.conflicted.is_(filters.conflicted))
     if filters.target:
         names = session.scalars(select(EventTargetRow.name).distinct()).all()
-        found = [m[0] for m in process.extract(filters.target, names, scorer=fuzz.WRatio, processor=utils.default_process,
-                                               score_cutoff=filters.min_score, limit=500)]
+        matches = process.extract(filters.target, names, scorer=fuzz.WRatio, processor=utils.default_process,
+                                  score_cutoff=filters.min_score, limit=500)
+        found = [m[0] for m in matches]
         if not found:
             return None
         query = query.where(EventRow.id.in_(select(EventTargetRow.event_id).where(EventTargetRow.name.in_(found))))
@@ -60,7 +61,7 @@ def list_events(session: Session, filters: EventFilter, *, limit: int, offset: i
     if query is None:
         return [], 0
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
+    rows: Sequence[EventRow] = session.scalars(
         query.order_by(EventRow.date_from.is_(None), EventRow.date_from.desc(), EventRow.id.desc())
         .limit(limit).offset(offset)
     ).all()
@@ -92,7 +93,9 @@ def event_dict(row: EventRow, *, full: bool = True) -> dict[str, Any]:
             "legal_basis": summary.get("legal_basis", []), "conflicts": summary.get("conflicts", [])}
 
 
-def list_alerts(session: Session, *, limit: int, offset: int = 0, watchlist_id: int | None = None) -> list[dict[str, Any]]:
+def list_alerts(
+    session: Session, *, limit: int, offset: int = 0, watchlist_id: int | None = None
+) -> list[dict[str, Any]]:
     """Alerts, newest first, with their event's title and the watchlist entry."""
     query = (select(AlertRow, EventRow, WatchlistRow)
              .outerjoin(EventRow, EventRow.id == AlertRow.event_id)
@@ -129,7 +132,7 @@ def event_entities(row: EventRow) -> Iterator[EntityProxy]:
         articles.append(article)
     yield from articles
     for target in summary.get("targets", []):
-        kind = target.get("entity_type") if target.get("entity_type") in SCHEMATA else "other"
+        kind: Any = target.get("entity_type") if target.get("entity_type") in SCHEMATA else "other"
         party = target_entity(f"event-{row.id}", Target(name=target["name"], entity_type=kind,
                                                         aliases=[n for n in target["names"] if n != target["name"]]),
                               listed=row.action != "lift")

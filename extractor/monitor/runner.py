@@ -140,7 +140,7 @@ class Monitor:
 
     async def digest(self) -> list[DigestReport]:
         """Digest every new extraction, batch by batch; watchlist matching runs outside the write lock."""
-        reports = []
+        reports: list[DigestReport] = []
         while True:
             batch, actions = await asyncio.to_thread(self._pending)
             if not batch:

@@ -72,8 +72,9 @@ class SourceInfo:
         }
 
 
-def info(row: SourceRow, defaults: Limits = Limits()) -> SourceInfo:
+def info(row: SourceRow, defaults: Limits | None = None) -> SourceInfo:
     """A `SourceInfo` for a row; the per-source limits fall back to `defaults`."""
+    defaults = defaults or Limits()
     limits = Limits(row.timeout_s or defaults.timeout_s, row.max_bytes or defaults.max_bytes)
     return SourceInfo(
         row.id, row.name, row.url, row.kind, row.pattern, row.every_s, limits, row.etag, row.last_modified,

@@ -25,14 +25,15 @@ def summarise(event: Event, documents: dict[str, dict[str, Any]]) -> dict[str, A
     targets = merged_targets(actions)
     programmes = sorted({p for a in actions for p in program_ids(a.data.get("legal_basis") or [], a.authority)})
     measures = sorted({m for a in actions for m in a.measures})
-    dated = [a for a in actions if a.date_from is not None]
+    starts = [a.date_from for a in actions if a.date_from is not None]
+    ends = [a.date_to for a in actions if a.date_to is not None]
     return {
         "authority": event.authority,
         "authority_name": authority_name(event.authority),
         "action": event.kind,
         "title": title(event.authority, event.kind, measures, [t["name"] for t in targets]),
-        "date_from": min(a.date_from for a in dated).isoformat() if dated else None,  # type: ignore[type-var]
-        "date_to": max(a.date_to for a in dated).isoformat() if dated else None,  # type: ignore[type-var]
+        "date_from": min(starts).isoformat() if starts else None,
+        "date_to": max(ends).isoformat() if ends else None,
         "measures": measures,
         "programmes": programmes,
         "legal_basis": _unique(b for a in actions for b in a.data.get("legal_basis") or []),

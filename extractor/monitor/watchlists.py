@@ -100,10 +100,7 @@ def load_names_file(path: Path, watchlist_id: int) -> SanctionsList:
         raise ConfigError(f"{path}: no such file")
     head = path.read_bytes()[:4096]
     try:
-        if head[:1] in (b"{", b"[") or _looks_like_sdn(head):
-            found = load_list(path)
-        else:
-            found = _names_csv(path)
+        found = load_list(path) if head[:1] in (b"{", b"[") or _looks_like_sdn(head) else _names_csv(path)
     except ListError as exc:
         raise ConfigError(str(exc)) from None
     for entry in found.entries:

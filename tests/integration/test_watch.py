@@ -151,7 +151,10 @@ def test_server_killed_mid_poll_loses_nothing_and_repeats_nothing(env: Env, tmp_
     env.service.kill()  # mid-poll: the article is being fetched, nothing of this poll is recorded
     assert model_calls(env.model, "target=Chen Mingguo") == 0
     env.site.page("/news/chen", article_html("Treasury designates Chen Mingguo", _text("Chen Mingguo")))
-    env.service.start()
+    env.service.start()  # on a new port
+    headers = dict(env.api.headers)
+    env.api.close()
+    env.api = httpx.Client(base_url=env.service.url, headers=headers, timeout=30)
     wait_for(lambda: model_calls(env.model, "target=Chen Mingguo") >= 1, "the article extracted after the restart")
     polls(env, 3)
     assert model_calls(env.model, "target=Chen Mingguo") == 1

@@ -1,0 +1,72 @@
+"""The event merge rule on its own: order of arrival, dates, the one-action-per-document rule."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+from extractor.monitor.events import ActionFacts, EventIndex, name_keys
+from tests.support import ROOT
+
+DOCS = ("000_80d2deb23aa53b94", "003_fa7d954e684493c1", "tr-2021-03-22-jy0070", "tr-2021-12-10-jy0526")
+
+
+def _facts() -> list[ActionFacts]:
+    out = []
+    for doc in DOCS:
+        gold = json.loads((ROOT / "evals" / "gold" / f"{doc}.json").read_text())
+        start = len(out)
+        out += [ActionFacts.of(start + i + 1, doc, 1, i, a) for i, a in enumerate(gold["actions"])]
+    return out
+
+
+def _clusters(index: EventIndex) -> frozenset[frozenset[int]]:
+    return frozenset(frozenset(a.action_id for a in e.actions) for e in index.events.values())
+
+
+def test_the_same_events_whatever_the_order_of_arrival() -> None:
+    facts = _facts()
+    found = set()
+    for order in itertools.permutations(DOCS):
+        index = EventIndex()
+        for doc in order:
+            for action in (a for a in facts if a.document_id == doc):
+                index.add(action)
+        found.add(_clusters(index))
+    assert len(found) == 1
+    [clusters] = found
+    assert len(clusters) == 10
+    assert sum(1 for c in clusters if len(c) == 2) == 9
+
+
+def _action(doc: str, name: str | None, date: str | None, **extra: Any) -> ActionFacts:
+    data = {"authority": "us", "action": "impose", "date": date, "measures": ["asset_freeze"],
+            "targets": [{"name": name, "entity_type": "person"}] if name else [], **extra}
+    return ActionFacts.of(abs(hash((doc, name, date))) % 10**9, doc, 1, 0, data)
+
+
+def test_dates_more_than_a_few_days_apart_are_two_events() -> None:
+    index = EventIndex()
+    first = index.add(_action("a", "Ivan Petrov", "2024-03-05"))
+    assert index.add(_action("b", "Ivan Petrov", "2024-03-07")) == first
+    assert index.add(_action("c", "Ivan Petrov", None)) == first  # undated joins
+    assert index.add(_action("d", "Ivan Petrov", "2024-04-20")) != first
+
+
+def test_one_action_per_document_and_legal_basis_without_conflicting_targets() -> None:
+    index = EventIndex()
+    first = index.add(_action("a", "Ivan Petrov", "2024-03-05", legal_basis=["E.O. 14024"]))
+    # The same document's second action is a second measure, even with the same target.
+    assert index.add(ActionFacts.of(99, "a", 1, 1, _action("a", "Ivan Petrov", "2024-03-05").data)) != first
+    # Same basis, another source naming no targets: the same event.
+    assert index.add(_action("b", None, "2024-03-05", legal_basis=["Executive Order 14024"])) == first
+    # Same basis, other targets: another designation under the same programme.
+    assert index.add(_action("c", "Olga Smirnova", "2024-03-05", legal_basis=["E.O. 14024"])) != first
+
+
+def test_name_keys_fold_word_order_and_spelling() -> None:
+    assert name_keys("Wang Junzheng", "person") & name_keys("JUNZHENG, Wang", "person")
+    assert name_keys("Dmitry Yurevich Soin", "person") & name_keys("Dmitriy Yurevich Soin", "person")
+    assert name_keys("SenseTime Group", "company") & name_keys("SenseTime Group Limited", "company")
+    assert not name_keys("Ivan Petrov", "person") & name_keys("Olga Smirnova", "person")
