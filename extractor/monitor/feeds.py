@@ -47,7 +47,7 @@ def parse_feed(body: bytes, base_url: str) -> list[Entry]:
     import feedparser
 
     parsed = feedparser.parse(body, response_headers={"content-location": base_url})
-    if parsed.get("bozo") and not parsed.entries:
+    if parsed.get("bozo") and not any(entry.get("link") for entry in parsed.entries):
         raise FeedError(f"{base_url}: not a readable feed ({parsed.get('bozo_exception') or 'malformed'})")
     if not parsed.entries and not parsed.get("version"):
         raise FeedError(f"{base_url}: not an RSS or Atom feed")
