@@ -111,10 +111,14 @@ def new_items(feeds: int = 10, items: int = 50, delay: float = 0.2, workers: int
         store.close()
     total = feeds * items
     extracted = sum(d.extractions for d in report.digests)
-    return [_row("new items end to end", "items/s", extracted / elapsed,
-                 f"{extracted} of {total} new articles extracted and digested in {elapsed:.1f} s (poll, fetch, "
-                 f"extract with {workers} workers, model {delay * 1000:.0f} ms)",
-                 f"toward {workers / delay:.0f}/s, the model's bound")]
+    failed = [message for poll in report.polls for message in ([poll.error] if poll.error else []) + poll.failed]
+    what = "new items end to end" + ("" if extracted == total else " (INCOMPLETE: not every item extracted)")
+    detail = (f"{extracted} of {total} new articles extracted and digested in {elapsed:.1f} s (poll, fetch, "
+              f"extract with {workers} workers, model {delay * 1000:.0f} ms)")
+    if failed:
+        detail += f"; {len(failed)} fetch failure(s), first: {failed[0]}"
+    return [_row(what, "items/s", extracted / elapsed, detail, f"all {total}; toward {workers / delay:.0f}/s, "
+                 "the model's bound")]
 
 
 def merging(sizes: tuple[int, ...] = (1_000, 10_000)) -> list[dict[str, Any]]:

@@ -32,6 +32,11 @@ from .fetch import Fetched, Fetcher, FetchError, Limits
 from .sources import SourceInfo, due_sources, record_failure
 
 log = logging.getLogger("extractor.monitor.poll")
+# A transient failure (a timeout, a dropped connection, a 5xx) is tried once more in the same poll,
+# after this pause: a busy moment of this process or of the site then costs no article a whole
+# polling interval.
+ATTEMPTS = 2
+RETRY_PAUSE_S = 1.0
 
 
 @dataclass
@@ -77,8 +82,7 @@ class Poller:
 
     async def poll_due(self, *, everything: bool = False) -> list[PollReport]:
         """Poll every due source (every source with `everything`); one failing never stops the others."""
-        with self.store.read() as session:
-            sources = due_sources(session, utcnow(), self.limits, everything=everything)
+        sources = await asyncio.to_thread(self._due, everything)
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(source: SourceInfo) -> PollReport:
@@ -91,8 +95,8 @@ class Poller:
         """Poll one source; its error is recorded on it (and reported) rather than raised."""
         report = PollReport(source.name)
         try:
-            listing = await self.fetcher.get(source.url, limits=source.limits, etag=source.etag,
-                                             last_modified=source.last_modified)
+            listing = await self._fetch(source.url, source.limits, etag=source.etag,
+                                        last_modified=source.last_modified)
             entries = [] if listing.not_modified else _entries(source, listing)
         except (FetchError, FeedError) as exc:
             report.error = str(exc)
@@ -100,9 +104,7 @@ class Poller:
             return report
         report.not_modified = listing.not_modified
         report.listed = len(entries)
-        with self.store.read() as session:
-            known = {digest: (row.fingerprint, row.text_sha256)
-                     for digest, row in _known(session, [url_hash(entry.url) for entry in entries]).items()}
+        known = await asyncio.to_thread(self._known_values, [url_hash(entry.url) for entry in entries])
         wanted = [entry for entry in entries if _wanted(known.get(url_hash(entry.url)), entry)]
         articles = await asyncio.gather(*(self._article(source, entry) for entry in wanted))
         await asyncio.to_thread(self._write, self._record, source, listing, list(articles), report)
@@ -110,14 +112,36 @@ class Poller:
             self.on_job(report.job_id)
         return report
 
+    def _due(self, everything: bool) -> list[SourceInfo]:
+        with self.store.read() as session:
+            return due_sources(session, utcnow(), self.limits, everything=everything)
+
+    def _known_values(self, hashes: list[str]) -> dict[str, tuple[str | None, str | None]]:
+        """(fingerprint, text hash) of the known items among `hashes` (read off the event loop)."""
+        with self.store.read() as session:
+            return {digest: (row.fingerprint, row.text_sha256) for digest, row in _known(session, hashes).items()}
+
     def _write(self, fn: Callable[..., object], *args: object) -> object:
         with self.store.write() as session:
             return fn(session, *args)
 
+    async def _fetch(self, url: str, limits: Limits, *, etag: str | None = None,
+                     last_modified: str | None = None) -> Fetched:
+        """GET with one more try after a transient failure (see `ATTEMPTS`)."""
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return await self.fetcher.get(url, limits=limits, etag=etag, last_modified=last_modified)
+            except FetchError as exc:
+                if not exc.transient or attempt == ATTEMPTS:
+                    raise
+                log.info("%s; trying once more", exc)
+                await asyncio.sleep(RETRY_PAUSE_S)
+        raise AssertionError("unreachable")
+
     async def _article(self, source: SourceInfo, entry: Entry) -> _Article:
         digest = url_hash(entry.url)
         try:
-            page = await self.fetcher.get(entry.url, limits=source.limits)
+            page = await self._fetch(entry.url, source.limits)
             text, title, date = await asyncio.to_thread(article_text, page.body, page.content_type, entry.url)
         except (FetchError, DocumentError) as exc:
             return _Article(entry, digest, error=str(exc))

@@ -2,8 +2,9 @@
 
 Pages are set by path (`site.page("/a1", html)`); a page answers with an ETag and 304 to a
 matching If-None-Match. A page can be slow (`delay`), trickle its body (`trickle` seconds for
-the whole body), be endless-ish (`size` bytes streamed without holding them in memory), or
-answer an error status. POSTs are recorded (a webhook receiver). Every request is counted.
+the whole body), be endless-ish (`size` bytes streamed without holding them in memory),
+answer an error status, or fail its first requests with a 503 (`fail_first`). POSTs are
+recorded (a webhook receiver). Every request is counted.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Page:
     delay: float = 0.0
     trickle: float = 0.0
     size: int = 0  # stream this many bytes instead of `body`
+    fail_first: int = 0  # answer this many requests with 503 before answering normally
 
 
 class _Server(ThreadingHTTPServer):
@@ -66,6 +68,10 @@ class Site:
                 with site._lock:
                     site.hits[path] += 1
                     page = site.pages.get(path)
+                    failing = page is not None and site.hits[path] <= page.fail_first
+                if failing:
+                    self._send(503, b"busy", "text/plain")
+                    return
                 if page is None:
                     self._send(404, b"not found", "text/plain")
                     return

@@ -1,0 +1,78 @@
+"""The poller's fetching on a local site, without a server: deadlines, slots and a second try.
+
+A poll that finds many new articles at once must not spend their deadlines queueing for the
+client's own connections, and a transient failure (a 503, a timeout) is tried once more in the
+same poll instead of waiting a whole polling interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from extractor.monitor.fetch import Fetcher, FetchError, Limits
+from extractor.monitor.poll import Poller
+from extractor.monitor.sources import add_source
+from extractor.store import Store
+from extractor.testing.feeds import Site, article_html, rss
+
+
+def test_queued_requests_do_not_spend_their_deadline_waiting_for_a_connection() -> None:
+    # 12 requests of 0.3 s through 2 connections take 1.8 s in all; each one alone takes 0.3 s
+    # of its 1 s deadline. Counted from the call, the last ones would time out while queued.
+    with Site() as site:
+        site.page("/slow", "<p>slow</p>", delay=0.3)
+
+        async def fetch_all() -> list[int]:
+            fetcher = Fetcher(per_host_interval_s=0, max_connections=2)
+            try:
+                pages = await asyncio.gather(*(fetcher.get(f"{site.url}/slow", limits=Limits(timeout_s=1.0))
+                                               for _ in range(12)))
+            finally:
+                await fetcher.aclose()
+            return [page.status for page in pages]
+
+        assert asyncio.run(fetch_all()) == [200] * 12
+        assert site.hits["/slow"] == 12
+
+
+def test_fetch_errors_say_whether_trying_again_may_help() -> None:
+    with Site() as site:
+        site.page("/busy", "x", status=503)
+
+        async def error(path: str) -> FetchError:
+            fetcher = Fetcher(per_host_interval_s=0)
+            try:
+                await fetcher.get(f"{site.url}{path}")
+            except FetchError as exc:
+                return exc
+            finally:
+                await fetcher.aclose()
+            raise AssertionError(f"{path} was fetched")
+
+        assert asyncio.run(error("/busy")).transient
+        assert not asyncio.run(error("/missing")).transient  # a 404 stays a 404
+
+
+def test_a_transient_article_failure_is_tried_again_in_the_same_poll(tmp_path: Path) -> None:
+    with Site() as site:
+        site.page("/news/a", article_html("Release A", "The Treasury designated Person A today."), fail_first=1)
+        site.page("/news/b", article_html("Release B", "The Treasury designated Person B today."))
+        site.page("/feed.xml", rss([{"title": t, "link": f"{site.url}/news/{t}"} for t in ("a", "b")]),
+                  content_type="application/rss+xml", fail_first=1)
+        store = Store(f"sqlite:///{tmp_path / 'poll.db'}")
+        with store.write() as session:
+            source = add_source(session, f"{site.url}/feed.xml", name="feed", every="1h")
+
+        async def poll() -> object:
+            fetcher = Fetcher(per_host_interval_s=0)
+            try:
+                return await Poller(store, fetcher, prompt="sanctions@v3", model="none").poll(source)
+            finally:
+                await fetcher.aclose()
+
+        report = asyncio.run(poll())
+        store.close()
+    assert report.error is None and report.failed == [], report  # type: ignore[attr-defined]
+    assert report.new == 2 and report.job_id is not None  # type: ignore[attr-defined]
+    assert site.hits["/feed.xml"] == 2 and site.hits["/news/a"] == 2 and site.hits["/news/b"] == 1
