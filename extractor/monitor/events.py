@@ -8,9 +8,13 @@ An action with neither targets nor legal basis ("the EU and the UK joined") is p
 document's company: when its document already shares an event with another document, it joins
 that document's one best-fitting event of the same authority (by measures, issuer and count).
 
-`EventIndex` keeps events with postings by (authority, key) and by document, so adding an
-action looks at the few events sharing a key with it, never at all events: merging grows
-linearly with the number of actions.
+`EventIndex` keeps events by document and in `Postings` by block (authority and kind, as
+`same_authority` compares them), key and week, so adding an action looks only at the events
+that share a key with it in the weeks around its dates, never at all events of a key: a legal
+basis ("E.O. 14024") is shared by every designation under it for years, and comparing each new
+action with all of them made merging grow quadratically. A shared legal basis only joins when
+one side names no targets, so an action naming targets looks up its legal bases among the
+events that name none.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from rigour.text.phonetics import metaphone
 from extractor.export.index import normalise
 from extractor.export.programs import order_numbers, program_ids
 from extractor.store.documents import date_range
+
+from .postings import Block, Postings, Week, weeks, window
 
 WINDOW_DAYS = 3
 # Words every issuer shares ("Department of the Treasury", "Department of State"): no evidence.
@@ -124,6 +130,9 @@ class Event:
     counts: set[int] = field(default_factory=set)
     min_to: dt.date | None = None
     max_from: dt.date | None = None
+    first: dt.date | None = None  # the earliest start and the latest end of its dated actions
+    last: dt.date | None = None
+    weeks: set[Week] = field(default_factory=set)  # where its keys are posted
 
     @property
     def bare(self) -> bool:
@@ -143,6 +152,8 @@ class Event:
         if action.date_from is not None and action.date_to is not None:
             self.min_to = action.date_to if self.min_to is None else min(self.min_to, action.date_to)
             self.max_from = action.date_from if self.max_from is None else max(self.max_from, action.date_from)
+            self.first = action.date_from if self.first is None else min(self.first, action.date_from)
+            self.last = action.date_to if self.last is None else max(self.last, action.date_to)
 
 
 def same_authority(authority: str, kind: str, event: Event) -> bool:
@@ -152,6 +163,11 @@ def same_authority(authority: str, kind: str, event: Event) -> bool:
     they are compared here too.
     """
     return authority == event.authority and kind == event.kind
+
+
+def _block(authority: str, kind: str) -> Block:
+    """The postings' block: events of another block never join (keep it in step with `same_authority`)."""
+    return authority, kind
 
 
 def _dates_fit(start: dt.date | None, end: dt.date | None, event: Event) -> bool:
@@ -199,7 +215,9 @@ class EventIndex:
         self.events: dict[int, Event] = {}
         self.merged: dict[int, int] = {}  # absorbed event id → the event it went into
         self.touched: set[int] = set()
-        self._by_key: dict[tuple[str, str], set[int]] = defaultdict(set)
+        self._targets = Postings()  # by target name keys
+        self._bases = Postings()  # by legal-basis keys
+        self._bare_bases = Postings()  # by legal-basis keys, of the events that name no targets
         self._by_doc: dict[str, set[int]] = defaultdict(set)
         self._next = -1
 
@@ -214,9 +232,19 @@ class EventIndex:
             self._put(event, action)
 
     def _put(self, event: Event, action: ActionFacts) -> None:
+        fresh_keys, fresh_bases = action.keys - event.keys, action.bases - event.bases
+        named = bool(event.keys)
         event.take(action)
-        for key in action.keys | action.bases:
-            self._by_key[(event.authority, key)].add(event.id)
+        old = event.weeks
+        new = weeks(event.first, event.last) if action.date_from is not None or not old else old
+        block = _block(event.authority, event.kind)
+        self._targets.update(block, event.id, event.keys, fresh_keys, old, new)
+        self._bases.update(block, event.id, event.bases, fresh_bases, old, new)
+        if not event.keys:
+            self._bare_bases.update(block, event.id, event.bases, fresh_bases, old, new)
+        elif not named:  # its first target: it no longer joins by legal basis alone
+            self._bare_bases.remove(block, event.id, event.bases, old)
+        event.weeks = new
         self._by_doc[action.document_id].add(event.id)
         self.touched.add(event.id)
 
@@ -243,14 +271,23 @@ class EventIndex:
         return self.resolve(event.id)
 
     def resolve(self, event_id: int) -> int:
-        """The event an id stands for now (itself, or the event it was merged into)."""
-        return self.merged.get(event_id, event_id)
+        """The event an id stands for now (itself, or the event it was merged into, at the end of the chain)."""
+        target = event_id
+        while target in self.merged:
+            target = self.merged[target]
+        while event_id != target:  # shorten the chain for the next time
+            following = self.merged[event_id]
+            self.merged[event_id] = target
+            event_id = following
+        return target
 
     def _candidates(self, action: ActionFacts) -> set[int]:
-        found: set[int] = set()
-        for key in action.keys | action.bases:
-            found |= self._by_key.get((action.authority, key), set())
-        return found
+        """The events `joins` can accept: sharing a target key, or a legal basis where one side names no
+        targets, and posted in the weeks around the action's dates (in any week if it is undated)."""
+        block = _block(action.authority, action.kind)
+        weeks_ = window(action.date_from, action.date_to, WINDOW_DAYS)
+        found = self._targets.find(block, action.keys, weeks_)
+        return found | (self._bare_bases if action.keys else self._bases).find(block, action.bases, weeks_)
 
     def _company(self, action: ActionFacts, exclude: int | None = None) -> Event | None:
         """For a bare action: the one best event of a document that shares an event with its document."""
@@ -289,16 +326,15 @@ class EventIndex:
         if _age(other.id) < _age(into.id):
             into, other = other, into
         del self.events[other.id]
-        for key in other.keys | other.bases:
-            self._by_key[(other.authority, key)].discard(other.id)
+        block = _block(other.authority, other.kind)
+        self._targets.remove(block, other.id, other.keys, other.weeks)
+        self._bases.remove(block, other.id, other.bases, other.weeks)
+        self._bare_bases.remove(block, other.id, other.bases, other.weeks)
         for doc in other.docs:
             self._by_doc[doc].discard(other.id)
         for action in other.actions:
             self._put(into, action)
-        self.merged[other.id] = into.id
-        for absorbed, target in self.merged.items():
-            if target == other.id:
-                self.merged[absorbed] = into.id
+        self.merged[other.id] = into.id  # `resolve` follows the chain of merges
         self.touched.discard(other.id)
         return into
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 from typing import Any
@@ -70,3 +71,28 @@ def test_name_keys_fold_word_order_and_spelling() -> None:
     assert name_keys("Dmitry Yurevich Soin", "person") & name_keys("Dmitriy Yurevich Soin", "person")
     assert name_keys("SenseTime Group", "company") & name_keys("SenseTime Group Limited", "company")
     assert not name_keys("Ivan Petrov", "person") & name_keys("Olga Smirnova", "person")
+
+
+def test_dates_across_weeks_months_and_years_still_meet() -> None:
+    # Postings are by week: an action three days after an event in the next week, one dated by its
+    # month, and one dated only by its year (posted under every week) all find the event.
+    index = EventIndex()
+    first = index.add(_action("a", "Ivan Petrov", "2024-03-09"))  # a Saturday
+    assert index.add(_action("b", "Ivan Petrov", "2024-03-12")) == first  # the Tuesday after
+    assert index.add(_action("c", "Ivan Petrov", "2024-03")) == first
+    assert index.add(_action("d", "Ivan Petrov", "2024")) == first
+    yearly = index.add(_action("e", "Olga Smirnova", "2023"))
+    assert index.add(_action("f", "Olga Smirnova", "2023-11-20")) == yearly
+
+
+def test_an_action_is_compared_with_the_events_around_its_date_only() -> None:
+    # 400 designations under one executive order over two years share its legal-basis keys; a new
+    # one is compared with the few in the weeks around its date, not with all of them.
+    index = EventIndex()
+    for n in range(400):
+        day = dt.date(2023, 1, 1) + dt.timedelta(days=n * 730 // 400)
+        index.add(_action(f"doc-{n}", f"Person {n}", day.isoformat(), legal_basis=["E.O. 14024"]))
+    action = _action("new", "Someone Else", "2024-06-15", legal_basis=["E.O. 14024"])
+    assert len(index._candidates(action)) == 0  # only events naming no targets join by legal basis
+    bare = _action("new-bare", None, "2024-06-15", legal_basis=["E.O. 14024"])
+    assert 0 < len(index._candidates(bare)) <= 10
