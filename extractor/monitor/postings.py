@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Set
 
 # Weeks are ordinal day // 7. A span longer than MAX_WEEKS (an action dated only by its year
 # spans 53) is posted under WIDE, which every lookup of the key looks at.
@@ -62,7 +62,7 @@ class Postings:
                 if week in posting:
                     posting[week].discard(event_id)
 
-    def update(self, block: Block, event_id: int, keys: set[str], fresh: set[str], old: set[Week],
+    def update(self, block: Block, event_id: int, keys: Set[str], fresh: Set[str], old: set[Week],
                new: set[Week]) -> None:
         """An event took an action: its `fresh` keys (among all its `keys`) and its weeks moved from `old` to `new`."""
         if new == old:
