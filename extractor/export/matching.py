@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -92,14 +93,17 @@ class Matcher:
     def __init__(self, index: NameIndex, *, threshold: float = DEFAULT_THRESHOLD, floor: float = DEFAULT_FLOOR) -> None:
         if not 0.0 < threshold <= 1.0 or not 0.0 <= floor <= threshold:
             raise ValueError(f"need 0 <= floor ({floor}) <= threshold ({threshold}) <= 1 and threshold > 0")
-        # nomenklatura loads its whole matching package (several algorithms) on import: only here.
-        from nomenklatura.matching import LogicV2, ScoringConfig
-
         self.index = index
         self.threshold = threshold
         self.floor = floor
-        self._algorithm = LogicV2
-        self._config = ScoringConfig.defaults()
+
+    @cached_property
+    def _scorer(self) -> tuple[Any, Any]:
+        # nomenklatura loads its whole matching package (several algorithms, scikit-learn) on import,
+        # seconds of it: only when a candidate is first scored, not when a list is loaded.
+        from nomenklatura.matching import LogicV2, ScoringConfig
+
+        return LogicV2, ScoringConfig.defaults()
 
     @classmethod
     def load(
@@ -159,7 +163,8 @@ class Matcher:
                 return None  # a person is never a company, a vessel never a person
             query = _recast(query, "LegalEntity")
             penalty = TYPE_MISMATCH_PENALTY
-        result = self._algorithm.compare(query, listed, self._config)
+        algorithm, config = self._scorer
+        result = algorithm.compare(query, listed, config)
         name = result.explanations.get("name_match")
         matched = _original_name(listed, name.candidate) if name and name.candidate else None
         return Candidate(

@@ -68,12 +68,13 @@ def _matches(index: WatchIndex, action: ActionFacts) -> list[Match]:
             target = Target.model_validate(raw)
         except ValidationError:
             continue
-        for matcher in index.matchers:
+        for watchlist_id, matcher in index.matchers:
             result = matcher.match(target)
             best = result.best
             if result.listed and best is not None:
                 matched = index.labels.get(best.entry_id, best.caption)
-                found.append((int(best.list_name), "target", target.name, best.entry_id, matched, best.score,
+                owner = watchlist_id if watchlist_id is not None else int(best.list_name)
+                found.append((owner, "target", target.name, best.entry_id, matched, best.score,
                               _quote(data, target.name)))
         if target.country and target.country in index.countries:
             found.append((index.countries[target.country], "country", target.country, target.country,

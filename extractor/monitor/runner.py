@@ -27,8 +27,9 @@ from .delivery import deliver_due
 from .digest import DigestReport, Placed, digest_batch, new_actions, pending
 from .events import ActionFacts
 from .fetch import Fetcher, Limits
+from .matchworker import MatchWorker
 from .poll import Poller, PollReport
-from .watchlists import WatchIndex, Watchlist, build_index, list_watchlists
+from .watchlists import Watchlist, list_watchlists
 
 log = logging.getLogger("extractor.monitor")
 
@@ -72,7 +73,7 @@ class Monitor:
         self.poller = Poller(store, self.fetcher, prompt=prompt, model=model, limits=config.limits,
                              concurrency=config.concurrency, on_job=on_job)
         self._http = httpx.AsyncClient(follow_redirects=False)
-        self._watch: tuple[list[Watchlist], WatchIndex] | None = None
+        self.matching = MatchWorker()
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -92,6 +93,7 @@ class Monitor:
             self._task = None
         with contextlib.suppress(Exception):
             await asyncio.to_thread(self._write, lease.release, lease.MONITOR_LEASE, self.instance)
+        self.matching.close()
         await self.fetcher.aclose()
         await self._http.aclose()
 
@@ -139,14 +141,16 @@ class Monitor:
             await self.holds_lease()
 
     async def digest(self) -> list[DigestReport]:
-        """Digest every new extraction, batch by batch; watchlist matching runs outside the write lock."""
+        """Digest every new extraction, batch by batch; watchlist matching runs outside the write lock
+        (and the matching of names in a process of its own, see `matchworker`)."""
         reports: list[DigestReport] = []
+        watchlists = await asyncio.to_thread(self._watchlists)
+        self.matching.warm(watchlists)
         while True:
             batch, actions = await asyncio.to_thread(self._pending)
             if not batch:
                 return reports
-            index = await asyncio.to_thread(self._watch_index)
-            matches = await asyncio.to_thread(alerting.find_matches, index, actions)
+            matches = await self.matching.find(watchlists, actions)
 
             def after(session: Session, placed: Placed, found: Any = matches) -> int:
                 return len(alerting.store_alerts(session, found, placed))
@@ -163,10 +167,6 @@ class Monitor:
                 latest[document_id] = max(extraction_id, latest.get(document_id, 0))
             return batch, new_actions(session, list(latest.values())) if batch else []
 
-    def _watch_index(self) -> WatchIndex:
-        """The watchlists' matchers, rebuilt only when the watchlists changed."""
+    def _watchlists(self) -> list[Watchlist]:
         with self.store.read() as session:
-            current = list_watchlists(session)
-        if self._watch is None or self._watch[0] != current:
-            self._watch = (current, build_index(current))
-        return self._watch[1]
+            return list_watchlists(session)

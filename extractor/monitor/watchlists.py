@@ -2,7 +2,9 @@
 
 A name is matched with the list matcher (`export.matching.Matcher`: nomenklatura's logic-v2 over
 rigour's name analysis, so transliterations, word order and aliases match). A file watchlist is
-a CSV of names (a `name` column, or one name per line), an FtM entity file, or OFAC's SDN CSV.
+a CSV of names (a `name` column, or one name per line), an FtM entity file, or OFAC's SDN CSV;
+its index is saved beside list matching's (`export.matching.index_file`), keyed by the file's
+content, so a server restart does not build it again.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from extractor.core.errors import ConfigError
-from extractor.core.schema import Jurisdiction
-from extractor.export.index import NameIndex
+from extractor.core.schema import Jurisdiction, Target
+from extractor.export.index import NameIndex, save_index
 from extractor.export.lists import ListEntry, ListError, SanctionsList, load_list
-from extractor.export.matching import Matcher
+from extractor.export.matching import Matcher, index_file
 from extractor.store.monitor import WatchlistRow
 
 KINDS = ("name", "programme", "authority", "country", "file")
@@ -61,7 +63,7 @@ def normalise_value(kind: str, value: str) -> str:
             raise ConfigError(f"--{kind} {value!r}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
     if kind == "file":
         path = Path(value).expanduser().resolve()
-        load_names_file(path, 0)  # fails now, not at the first poll
+        load_names_file(path)  # fails now, not at the first poll
         return str(path)
     if kind != "name":
         raise ConfigError(f"watchlist kind {kind!r}: use one of {', '.join(KINDS)}")
@@ -94,18 +96,26 @@ def remove_watchlist(session: Session, watchlist_id: int) -> Watchlist:
     return found
 
 
-def load_names_file(path: Path, watchlist_id: int) -> SanctionsList:
+def load_names_file(path: Path) -> SanctionsList:
     """A file watchlist as a list: an SDN CSV or FtM entities (as list matching reads them), or a CSV of names."""
     if not path.is_file():
         raise ConfigError(f"{path}: no such file")
     head = path.read_bytes()[:4096]
     try:
-        found = load_list(path) if head[:1] in (b"{", b"[") or _looks_like_sdn(head) else _names_csv(path)
+        return load_list(path) if head[:1] in (b"{", b"[") or _looks_like_sdn(head) else _names_csv(path)
     except ListError as exc:
         raise ConfigError(str(exc)) from None
-    for entry in found.entries:
-        entry.list_name = str(watchlist_id)
-    return found
+
+
+def file_matcher(path: Path) -> Matcher:
+    """The matcher of a file watchlist, its index read from the saved one when the file is unchanged."""
+    alt = path.parent / "alt.csv"  # read with an sdn.csv beside it, so part of its content
+    saved = index_file(path, alt if path.name.lower() == "sdn.csv" and alt.is_file() else None)
+    index = NameIndex.from_json(saved.read_bytes()) if saved.is_file() else None
+    if index is None:
+        index = NameIndex.build(load_names_file(path))
+        save_index(index, saved)
+    return Matcher(index)
 
 
 def _looks_like_sdn(head: bytes) -> bool:
@@ -134,9 +144,13 @@ def _name_entry(entity_id: str, name: str, list_name: str) -> ListEntry:
 
 @dataclass
 class WatchIndex:
-    """The watchlists ready for checking: one matcher per name list, and the sets of codes."""
+    """The watchlists ready for checking: the matchers of names, and the sets of codes.
 
-    matchers: list[Matcher] = field(default_factory=list)
+    `matchers` pairs each matcher with its file watchlist's id; the single-name watchlists share
+    one matcher (id None) whose entries carry their watchlist's id as their list name.
+    """
+
+    matchers: list[tuple[int | None, Matcher]] = field(default_factory=list)
     programmes: dict[str, int] = field(default_factory=dict)
     authorities: dict[str, int] = field(default_factory=dict)
     countries: dict[str, int] = field(default_factory=dict)
@@ -146,6 +160,13 @@ class WatchIndex:
     def empty(self) -> bool:
         """Nothing is watched."""
         return not (self.matchers or self.programmes or self.authorities or self.countries)
+
+    def warm(self) -> None:
+        """Make the first real match quick: one match loads the scorer and rigour's name data (seconds)."""
+        for _watchlist, matcher in self.matchers:
+            if matcher.index.entries:
+                matcher.match(Target(name=matcher.index.entries[0].entity.caption, entity_type="person"))
+                return
 
 
 def build_index(watchlists: list[Watchlist]) -> WatchIndex:
@@ -157,10 +178,10 @@ def build_index(watchlists: list[Watchlist]) -> WatchIndex:
             names.append(_name_entry(f"watchlist-{watch.id}", watch.value, str(watch.id)))
             index.labels[f"watchlist-{watch.id}"] = watch.value
         elif watch.kind == "file":
-            index.matchers.append(Matcher(NameIndex.build(load_names_file(Path(watch.value), watch.id))))
+            index.matchers.append((watch.id, file_matcher(Path(watch.value))))
         else:
             getattr(index, {"programme": "programmes", "authority": "authorities", "country": "countries"}[watch.kind])[
                 watch.value] = watch.id
     if names:
-        index.matchers.insert(0, Matcher(NameIndex.build(SanctionsList("watchlist", "watchlists", names))))
+        index.matchers.insert(0, (None, Matcher(NameIndex.build(SanctionsList("watchlist", "watchlists", names)))))
     return index

@@ -1,13 +1,17 @@
-"""The poller's fetching on a local site, without a server: deadlines, slots and a second try.
+"""Parts of the monitor without a server: fetching on a local site, and the matching worker.
 
 A poll that finds many new articles at once must not spend their deadlines queueing for the
 client's own connections, and a transient failure (a 503, a timeout) is tried once more in the
-same poll instead of waiting a whole polling interval.
+same poll instead of waiting a whole polling interval. Watched names are matched in a worker
+process that gives the same matches and ends with its server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from extractor.monitor.fetch import Fetcher, FetchError, Limits
@@ -15,6 +19,7 @@ from extractor.monitor.poll import Poller
 from extractor.monitor.sources import add_source
 from extractor.store import Store
 from extractor.testing.feeds import Site, article_html, rss
+from tests.support import ROOT
 
 
 def test_queued_requests_do_not_spend_their_deadline_waiting_for_a_connection() -> None:
@@ -76,3 +81,37 @@ def test_a_transient_article_failure_is_tried_again_in_the_same_poll(tmp_path: P
     assert report.error is None and report.failed == [], report  # type: ignore[attr-defined]
     assert report.new == 2 and report.job_id is not None  # type: ignore[attr-defined]
     assert site.hits["/feed.xml"] == 2 and site.hits["/news/a"] == 2 and site.hits["/news/b"] == 1
+
+
+def test_names_are_matched_in_a_worker_process_that_ends_with_its_server(tmp_path: Path) -> None:
+    # The first name match loads rigour's name data for seconds while holding the GIL: the monitor
+    # matches in a worker process, which must give the same matches and must not outlive a server
+    # that is killed.
+    script = tmp_path / "server.py"
+    script.write_text(
+        "import asyncio, os, sys, time\n"
+        "from extractor.monitor.events import ActionFacts\n"
+        "from extractor.monitor.matchworker import MatchWorker\n"
+        "from extractor.monitor.watchlists import Watchlist\n"
+        "watch = [Watchlist(1, 'name', 'Junzheng Wang', None), Watchlist(2, 'programme', 'GLOMAG', None)]\n"
+        "data = {'authority': 'us', 'action': 'impose', 'legal_basis': ['E.O. 13818'],\n"
+        "        'targets': [{'name': 'Wang Junzheng', 'entity_type': 'person'}], 'evidence': ['Wang Junzheng']}\n"
+        "if __name__ == '__main__':\n"
+        "    worker = MatchWorker()\n"
+        "    found = asyncio.run(worker.find(watch, [ActionFacts.of(7, 'd', 1, 0, data)]))\n"
+        "    print(sorted((m[0], m[1], m[4]) for m in found[7]), flush=True)\n"
+        "    print(*(p for p in worker._executor()._processes), flush=True)\n"
+        "    time.sleep(600)\n")
+    server = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().strip() == "[(1, 'target', 'Junzheng Wang'), (2, 'programme', 'GLOMAG')]"
+        worker = int(server.stdout.readline())
+        assert Path(f"/proc/{worker}").exists()
+    finally:
+        server.kill()
+        server.wait(10)
+    deadline = time.monotonic() + 20
+    while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{worker}").exists(), "the matching worker outlived its server"
