@@ -6,6 +6,9 @@ watchlists are checked for alerts. Only the holder of the monitor lease digests,
 writes events at a time; the extraction, its events and its alerts commit together.
 
 A document extracted again (another prompt or model) replaces its earlier actions in events.
+An event left with none of its actions is the same measure as where its documents' new actions
+went: a new event there takes its id, an existing one absorbs it (its id then answers with that
+event). So a re-extraction keeps event ids, and the alerts an event raised are not raised again.
 """
 
 from __future__ import annotations
@@ -66,21 +69,33 @@ def digest_batch(session: Session, batch: list[tuple[int, str]], after: AfterDig
     # A document extracted again: its earlier actions leave their events, which are summarised anew.
     stale = (EventActionRow.document_id.in_(list(latest)),
              EventActionRow.extraction_id.not_in(list(latest.values())))
-    emptied = set(session.scalars(select(EventActionRow.event_id).where(*stale)))
+    left: dict[int, set[tuple[str, int]]] = defaultdict(set)  # event → (document, position) of its stale actions
+    for event_id, document_id, position in session.execute(
+            select(EventActionRow.event_id, EventActionRow.document_id, EventActionRow.position).where(*stale)):
+        left[event_id].add((document_id, position))
     session.execute(delete(EventActionRow).where(*stale))
     actions = new_actions(session, list(latest.values()))
-    emptied_authorities = set(session.scalars(select(EventRow.authority).where(EventRow.id.in_(emptied))))
+    emptied_authorities = set(session.scalars(select(EventRow.authority).where(EventRow.id.in_(left))))
     index = _load(session, {a.authority for a in actions} | emptied_authorities)
-    index.touched |= emptied & set(index.events)
-    gone = emptied - set(index.events)
-    if gone:
-        session.execute(update(EventRow).where(EventRow.id.in_(gone)).values(sources=0, updated_at=utcnow()))
+    index.touched |= set(left) & set(index.events)
     before = set(index.events)
     placed_raw = [(action, index.add(action)) for action in actions]
-    ids = _save(session, index, before)
+    gone = {eid: left[eid] for eid in sorted(left) if eid not in index.events}
+    revived, absorbed = _successors(session, index, gone, placed_raw)
+    ids = _save(session, index, before, revived)
+    now = utcnow()
+    for event_id in gone:
+        into = ids[index.resolve(absorbed[event_id])] if event_id in absorbed else None
+        values = {"sources": 0, "updated_at": now} if into is None else {"merged_into": into, "sources": 0,
+                                                                         "updated_at": now}
+        if event_id not in revived.values():
+            session.execute(update(EventRow).where(EventRow.id == event_id).values(**values))
+        if into is not None:
+            session.execute(update(EventRow).where(EventRow.merged_into == event_id).values(merged_into=into))
+            session.execute(delete(EventTargetRow).where(EventTargetRow.event_id == event_id))
     report.placed = [(action, ids[index.resolve(eid)]) for action, eid in placed_raw]
     report.extractions, report.actions = len(batch), len(actions)
-    report.events_created = sum(1 for eid in index.events if eid < 0)
+    report.events_created = sum(1 for eid in index.events if eid < 0 and eid not in revived)
     report.events_updated = sum(1 for eid in index.touched if eid > 0 and eid in index.events)
     session.add_all(DigestedRow(extraction_id=extraction_id) for extraction_id, _ in batch)
     if after is not None and report.placed:
@@ -123,12 +138,43 @@ def _load(session: Session, authorities: set[str]) -> EventIndex:
     return index
 
 
-def _save(session: Session, index: EventIndex, before: set[int]) -> dict[int, int]:
-    """Write the touched events back; returns local event id → stored id."""
+def _successors(
+    session: Session, index: EventIndex, gone: dict[int, set[tuple[str, int]]], placed: list[tuple[ActionFacts, int]]
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Where the measures of emptied events went: (new event → emptied id it takes, emptied id → live event).
+
+    An emptied event follows its documents' new actions of the same authority and kind, the one at
+    the same position first: into a new event (which takes the emptied id, the oldest first) or
+    into a live one (which absorbs it).
+    """
+    revived: dict[int, int] = {}
+    absorbed: dict[int, int] = {}
+    if not gone:
+        return revived, absorbed
+    kinds = {eid: (authority, kind) for eid, authority, kind in session.execute(
+        select(EventRow.id, EventRow.authority, EventRow.action).where(EventRow.id.in_(list(gone))))}
+    for event_id, members in gone.items():
+        homes = [(0 if (action.document_id, action.position) in members else 1, index.resolve(eid))
+                 for action, eid in placed
+                 if any(action.document_id == doc for doc, _ in members)
+                 and (action.authority, action.kind) == kinds.get(event_id)]
+        if not homes:
+            continue  # its documents no longer report this measure: it stays empty
+        home = min(homes)[1]
+        if home < 0 and home not in revived:
+            revived[home] = event_id
+        else:
+            absorbed[event_id] = home
+    return revived, absorbed
+
+
+def _save(session: Session, index: EventIndex, before: set[int], revived: dict[int, int]) -> dict[int, int]:
+    """Write the touched events back (a revived new event under its old id); returns local event id → stored id."""
     ids = {eid: eid for eid in index.events if eid > 0}
+    ids.update(revived)
     now = utcnow()
     for eid in sorted(index.events, reverse=True):
-        if eid < 0:
+        if eid < 0 and eid not in revived:
             row = EventRow(authority=index.events[eid].authority, action=index.events[eid].kind, title="",
                            created_at=now, updated_at=now, summary={}, sources=0)
             session.add(row)

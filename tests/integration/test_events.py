@@ -18,7 +18,7 @@ import pytest
 from extractor.core.documents import Document
 from extractor.monitor import alerts as alerting
 from extractor.monitor.digest import digest_batch, new_actions, pending
-from extractor.monitor.queries import EventFilter, event_dict, event_entities, list_events
+from extractor.monitor.queries import EventFilter, event_dict, event_entities, get_event, list_events
 from extractor.monitor.watchlists import add_watchlist, build_index, list_watchlists
 from extractor.store import ExtractionKey, Store
 from extractor.store.documents import ensure_document, save_extraction
@@ -182,3 +182,45 @@ def test_a_reextracted_document_replaces_its_actions(store: Store) -> None:
                         {**corrected, "article_id": doc, "meta": {}})
     digest(store)
     assert [e["authority"] for e in events(store)] == ["us"]
+
+
+def test_a_reextracted_document_keeps_its_events_and_raises_no_alert_again(store: Store) -> None:
+    # Extracted again under another model, a document's actions replace its earlier ones: its
+    # events keep their ids and the alerts they raised are not raised again.
+    with store.write() as session:
+        add_watchlist(session, "name", "Junzheng Wang")
+        add_watchlist(session, "programme", "GLOMAG")
+    doc = "tr-2021-03-22-jy0070"
+    record(store, doc, gold(doc))
+    assert digest(store) == 5  # Wang Junzheng in the US, EU, UK and Canada events; GLOMAG in the US one
+    before = {(e["authority"], e["id"]) for e in events(store)}
+    with store.write() as session:
+        save_extraction(session, doc, ExtractionKey("sanctions@v3", "other", "gold", "schema"),
+                        {**gold(doc), "article_id": doc, "meta": {}})
+    assert digest(store) == 0
+    assert {(e["authority"], e["id"]) for e in events(store)} == before
+
+
+def test_a_reextracted_action_that_moves_to_another_event_raises_no_alert_again(store: Store) -> None:
+    def answer(date: str, basis: list[str]) -> dict[str, Any]:
+        return {"is_sanctions_news": True, "actions": [{
+            "authority": "us", "action": "impose", "measures": ["asset_freeze"], "date": date, "legal_basis": basis,
+            "targets": [{"name": "Ivan Petrov", "entity_type": "person"}], "evidence": ["Ivan Petrov was designated."]}]}
+
+    with store.write() as session:
+        add_watchlist(session, "programme", "GLOMAG")
+    record(store, "a", answer("2024-03-05", ["E.O. 13818"]))
+    record(store, "b", answer("2024-03-20", []))  # two weeks later: another event, citing no programme
+    assert digest(store) == 1
+    old = {e["id"] for e in events(store) if e["date_from"] == "2024-03-05"}
+    # Corrected, document a reports the measure of March 20: its action joins b's event, which now
+    # stands for a's old event too; the GLOMAG alert it raised is not raised again.
+    with store.write() as session:
+        save_extraction(session, "a", ExtractionKey("sanctions@v3", "other", "gold", "schema"),
+                        {**answer("2024-03-20", ["E.O. 13818"]), "article_id": "a", "meta": {}})
+    assert digest(store) == 0
+    [event] = events(store)
+    assert len(event["documents"]) == 2
+    with store.read() as session:
+        [old_id] = old
+        assert get_event(session, old_id).id == event["id"]  # type: ignore[union-attr]
