@@ -59,12 +59,14 @@ def add_cmd(
     name: Annotated[str | None, typer.Option("--name", help="A name for the source.")] = None,
     every: Annotated[str, typer.Option("--every", help="Poll interval: 90s, 15m, 2h, 1d.")] = "15m",
     pattern: Annotated[str | None, typer.Option("--pattern", help="Index page: a regex article URLs match.")] = None,
+    recheck: Annotated[str | None, typer.Option(
+        "--recheck", help="How often known articles are fetched again (conditional GET); default 1d.")] = None,
     db: DbOpt = None,
 ) -> None:
     """Watch a source."""
     from extractor.monitor.sources import add_source
 
-    found = _write(db, add_source, url, name=name, every=every, pattern=pattern)
+    found = _write(db, add_source, url, name=name, every=every, pattern=pattern, recheck=recheck)
     typer.echo(f"watching {found.name} ({found.kind}, every {found.every_s}s)", err=True)
 
 

@@ -6,6 +6,11 @@ articles of one poll are fetched first and then recorded in one transaction toge
 job that extracts them and the listing's new validators (ETag, Last-Modified): a process killed
 mid-poll has recorded nothing, so the next poll does the same work again, and a committed job
 is extracted by the job workers even across restarts. Nothing is lost and nothing done twice.
+
+A listing that does not change hides an article whose text does (an index page lists a URL, not
+its text). Articles already seen are therefore fetched again, with a conditional GET, once their
+source's `recheck_s` has passed since their last fetch: a few per poll (`RECHECKS`), the longest
+unchecked first, so a source's articles are rechecked gradually rather than all in one poll.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +42,7 @@ log = logging.getLogger("extractor.monitor.poll")
 # polling interval.
 ATTEMPTS = 2
 RETRY_PAUSE_S = 1.0
+RECHECKS = 10  # known articles fetched again per poll, at most
 
 
 @dataclass
@@ -49,6 +55,7 @@ class PollReport:
     new: int = 0
     changed: int = 0
     duplicates: int = 0
+    rechecked: int = 0  # known articles fetched again (unchanged, or changed: then also in `changed`)
     failed: list[str] = field(default_factory=list)
     error: str | None = None
     job_id: str | None = None
@@ -63,6 +70,17 @@ class _Article:
     date: str | None = None
     url: str | None = None
     error: str | None = None
+    recheck: bool = False  # a known article fetched again
+    not_modified: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class _Recheck:
+    entry: Entry
+    etag: str | None
+    last_modified: str | None
 
 
 class Poller:
@@ -106,7 +124,9 @@ class Poller:
         report.listed = len(entries)
         known = await asyncio.to_thread(self._known_values, [url_hash(entry.url) for entry in entries])
         wanted = [entry for entry in entries if _wanted(known.get(url_hash(entry.url)), entry)]
-        articles = await asyncio.gather(*(self._article(source, entry) for entry in wanted))
+        rechecks = await asyncio.to_thread(self._rechecks, source, {url_hash(entry.url) for entry in wanted})
+        articles = await asyncio.gather(*(self._article(source, entry) for entry in wanted),
+                                        *(self._article(source, r.entry, r) for r in rechecks))
         await asyncio.to_thread(self._write, self._record, source, listing, list(articles), report)
         if report.job_id and self.on_job is not None:
             self.on_job(report.job_id)
@@ -120,6 +140,19 @@ class Poller:
         """(fingerprint, text hash) of the known items among `hashes` (read off the event loop)."""
         with self.store.read() as session:
             return {digest: (row.fingerprint, row.text_sha256) for digest, row in _known(session, hashes).items()}
+
+    def _rechecks(self, source: SourceInfo, fetching: set[str]) -> list[_Recheck]:
+        """Known articles of `source` not fetched for `recheck_s`: the longest unchecked first, a few."""
+        last = func.coalesce(ItemRow.checked_at, ItemRow.first_seen)
+        cutoff = utcnow() - dt.timedelta(seconds=source.recheck_s)
+        with self.store.read() as session:
+            rows = session.scalars(
+                select(ItemRow).where(ItemRow.source_id == source.id, ItemRow.text_sha256.is_not(None), last <= cutoff)
+                .order_by(last, ItemRow.id).limit(RECHECKS + len(fetching))
+            ).all()
+            found = [_Recheck(Entry(row.url, row.title, row.published, row.fingerprint or ""), row.etag,
+                              row.last_modified) for row in rows if row.url_hash not in fetching]
+        return found[:RECHECKS]
 
     def _write(self, fn: Callable[..., object], *args: object) -> object:
         with self.store.write() as session:
@@ -138,14 +171,19 @@ class Poller:
                 await asyncio.sleep(RETRY_PAUSE_S)
         raise AssertionError("unreachable")
 
-    async def _article(self, source: SourceInfo, entry: Entry) -> _Article:
+    async def _article(self, source: SourceInfo, entry: Entry, recheck: _Recheck | None = None) -> _Article:
         digest = url_hash(entry.url)
+        again = recheck is not None
         try:
-            page = await self._fetch(entry.url, source.limits)
+            page = await self._fetch(entry.url, source.limits, etag=recheck.etag if recheck else None,
+                                     last_modified=recheck.last_modified if recheck else None)
+            if page.not_modified:  # only a recheck sends validators: the article is as it was
+                return _Article(entry, digest, recheck=again, not_modified=True)
             text, title, date = await asyncio.to_thread(article_text, page.body, page.content_type, entry.url)
         except (FetchError, DocumentError) as exc:
-            return _Article(entry, digest, error=str(exc))
-        return _Article(entry, digest, text, title, date, page.url)
+            return _Article(entry, digest, error=str(exc), recheck=again)
+        return _Article(entry, digest, text, title, date, page.url, recheck=again, etag=page.etag,
+                        last_modified=page.last_modified)
 
     def _record(self, session: Session, source: SourceInfo, listing: Fetched, articles: list[_Article],
                 report: PollReport) -> None:
@@ -165,11 +203,19 @@ class Poller:
                     continue
             item.title = (article.entry.title or article.title or "")[:1000] or None
             item.published = article.entry.published
-            if article.error is not None or article.text is None:
+            if article.recheck:
+                report.rechecked += 1
+                item.checked_at = utcnow()  # fetched again after `recheck_s`, whatever came of it
+                if article.not_modified or article.error is not None:
+                    item.error = article.error  # a recheck's failure is the article's, not the source's
+                    continue
+            elif article.error is not None or article.text is None:
                 item.error = article.error
                 report.failed.append(article.error or article.entry.url)
                 continue  # its fingerprint stays old, so the next poll tries again
             item.error = None
+            item.checked_at = utcnow()
+            item.etag, item.last_modified = (article.etag or "")[:500] or None, article.last_modified
             item.fingerprint = article.entry.fingerprint
             document_id = self._document(session, item, article, report)
             if document_id is not None:

@@ -19,22 +19,23 @@ from .fetch import Limits
 
 KINDS = ("feed", "page")
 DEFAULT_EVERY_S = 15 * 60
+DEFAULT_RECHECK_S = 24 * 3600  # known articles are fetched again (conditional GET) once a day
 MAX_BACKOFF_S = 6 * 3600
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def parse_every(value: str | int | float) -> int:
+def parse_every(value: str | int | float, option: str = "--every") -> int:
     """An interval in seconds from "90", "30s", "15m", "2h" or "1d" (at least one second)."""
     if isinstance(value, int | float):
         seconds = float(value)
     else:
         match = _DURATION.match(value)
         if not match:
-            raise ConfigError(f"--every {value!r}: use a number with s, m, h or d (e.g. 15m)")
+            raise ConfigError(f"{option} {value!r}: use a number with s, m, h or d (e.g. 15m)")
         seconds = float(match.group(1)) * _UNITS[(match.group(2) or "s").lower()]
     if seconds < 1:
-        raise ConfigError("--every: at least one second")
+        raise ConfigError(f"{option}: at least one second")
     return int(seconds)
 
 
@@ -48,6 +49,7 @@ class SourceInfo:
     kind: str
     pattern: str | None
     every_s: int
+    recheck_s: int
     limits: Limits
     etag: str | None
     last_modified: str | None
@@ -65,7 +67,8 @@ class SourceInfo:
 
         return {
             "id": self.id, "name": self.name, "url": self.url, "kind": self.kind, "pattern": self.pattern,
-            "every_s": self.every_s, "timeout_s": self.limits.timeout_s, "max_bytes": self.limits.max_bytes,
+            "every_s": self.every_s, "recheck_s": self.recheck_s, "timeout_s": self.limits.timeout_s,
+            "max_bytes": self.limits.max_bytes,
             "next_poll_at": iso(self.next_poll_at), "last_polled_at": iso(self.last_polled_at),
             "last_ok_at": iso(self.last_ok_at), "last_error": self.last_error, "failures": self.failures,
             "items_seen": self.items_seen,
@@ -77,7 +80,8 @@ def info(row: SourceRow, defaults: Limits | None = None) -> SourceInfo:
     defaults = defaults or Limits()
     limits = Limits(row.timeout_s or defaults.timeout_s, row.max_bytes or defaults.max_bytes)
     return SourceInfo(
-        row.id, row.name, row.url, row.kind, row.pattern, row.every_s, limits, row.etag, row.last_modified,
+        row.id, row.name, row.url, row.kind, row.pattern, row.every_s, row.recheck_s or DEFAULT_RECHECK_S, limits,
+        row.etag, row.last_modified,
         row.next_poll_at, row.last_polled_at, row.last_ok_at, row.last_error, row.failures, row.items_seen,
     )
 
@@ -85,9 +89,13 @@ def info(row: SourceRow, defaults: Limits | None = None) -> SourceInfo:
 def add_source(
     session: Session, url: str, *, name: str | None = None, every: str | int = DEFAULT_EVERY_S,
     pattern: str | None = None, kind: str | None = None, timeout_s: float | None = None,
-    max_bytes: int | None = None,
+    max_bytes: int | None = None, recheck: str | int | None = None,
 ) -> SourceInfo:
-    """Watch a feed (or, with `pattern` or `kind="page"`, an index page whose links are articles)."""
+    """Watch a feed (or, with `pattern` or `kind="page"`, an index page whose links are articles).
+
+    `recheck`: how often an article already seen is fetched again, with a conditional GET, to
+    notice a text that changed while its listing did not (a day by default).
+    """
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"{url!r}: a source must be an http(s) URL")
@@ -105,7 +113,8 @@ def add_source(
     if session.scalar(select(SourceRow.id).where(SourceRow.name == name)) is not None:
         raise ConfigError(f"a source named {name!r} exists already: choose another --name")
     row = SourceRow(name=name, url=url.strip(), kind=kind, pattern=pattern or None, every_s=parse_every(every),
-                    timeout_s=timeout_s, max_bytes=max_bytes, next_poll_at=utcnow(), failures=0, items_seen=0)
+                    recheck_s=parse_every(recheck, "--recheck") if recheck is not None else None, timeout_s=timeout_s,
+                    max_bytes=max_bytes, next_poll_at=utcnow(), failures=0, items_seen=0)
     session.add(row)
     session.flush()
     return info(row)

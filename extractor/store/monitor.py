@@ -28,6 +28,8 @@ class SourceRow(Base):
     kind: Mapped[str] = mapped_column(String(10))  # "feed" or "page"
     pattern: Mapped[str | None] = mapped_column(String(500), nullable=True)
     every_s: Mapped[int] = mapped_column(Integer)
+    # How often an article already seen is fetched again (conditional GET); None: the default (a day).
+    recheck_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
     timeout_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     max_bytes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     etag: Mapped[str | None] = mapped_column(String(500), nullable=True)
@@ -60,6 +62,10 @@ class ItemRow(Base):
     first_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
     changed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The article page's validators and the time it was last fetched (or found unchanged).
+    etag: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    last_modified: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    checked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
 
 
 class LeaseRow(Base):

@@ -205,7 +205,8 @@ def test_a_reextracted_action_that_moves_to_another_event_raises_no_alert_again(
     def answer(date: str, basis: list[str]) -> dict[str, Any]:
         return {"is_sanctions_news": True, "actions": [{
             "authority": "us", "action": "impose", "measures": ["asset_freeze"], "date": date, "legal_basis": basis,
-            "targets": [{"name": "Ivan Petrov", "entity_type": "person"}], "evidence": ["Ivan Petrov was designated."]}]}
+            "targets": [{"name": "Ivan Petrov", "entity_type": "person"}],
+            "evidence": ["Ivan Petrov was designated."]}]}
 
     with store.write() as session:
         add_watchlist(session, "programme", "GLOMAG")

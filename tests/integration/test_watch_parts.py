@@ -2,22 +2,29 @@
 
 A poll that finds many new articles at once must not spend their deadlines queueing for the
 client's own connections, and a transient failure (a 503, a timeout) is tried once more in the
-same poll instead of waiting a whole polling interval. Watched names are matched in a worker
-process that gives the same matches and ends with its server.
+same poll instead of waiting a whole polling interval. A known article is fetched again after
+its source's recheck interval, so a text changed under an unchanged listing is noticed. Watched
+names are matched in a worker process that gives the same matches and ends with its server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
 
 from extractor.monitor.fetch import Fetcher, FetchError, Limits
 from extractor.monitor.poll import Poller
 from extractor.monitor.sources import add_source
 from extractor.store import Store
+from extractor.store.models import utcnow
+from extractor.store.monitor import ItemRow
 from extractor.testing.feeds import Site, article_html, rss
 from tests.support import ROOT
 
@@ -115,3 +122,43 @@ def test_names_are_matched_in_a_worker_process_that_ends_with_its_server(tmp_pat
     while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not Path(f"/proc/{worker}").exists(), "the matching worker outlived its server"
+
+
+def test_a_known_article_of_an_index_page_is_fetched_again_after_its_recheck_interval(tmp_path: Path) -> None:
+    # An index page lists URLs: an article whose text changes under the same link changes nothing
+    # in the listing. After `recheck` it is fetched again, conditionally: 304 if unchanged.
+    with Site() as site:
+        site.page("/news/a", article_html("Release A", "The Treasury designated Person A today."))
+        site.page("/news", "<html><body><a href='/news/a'>Release A</a></body></html>")
+        store = Store(f"sqlite:///{tmp_path / 'poll.db'}")
+        with store.write() as session:
+            source = add_source(session, f"{site.url}/news", name="index", pattern=r"/news/", every="1h",
+                                recheck="1h")
+
+        def poll() -> Any:
+            async def once() -> Any:
+                fetcher = Fetcher(per_host_interval_s=0)
+                try:
+                    return await Poller(store, fetcher, prompt="sanctions@v3", model="none").poll(source)
+                finally:
+                    await fetcher.aclose()
+            return asyncio.run(once())
+
+        def an_hour_passes() -> None:
+            with store.write() as session:
+                session.execute(update(ItemRow).values(checked_at=utcnow() - dt.timedelta(hours=1, seconds=1)))
+
+        assert poll().new == 1
+        site.page("/news/a", article_html("Release A", "The Treasury designated Person A and Person B today."))
+        assert (poll().changed, site.hits["/news/a"]) == (0, 1)  # within the hour: not fetched again
+        an_hour_passes()
+        changed = poll()
+        assert (changed.rechecked, changed.changed, site.hits["/news/a"]) == (1, 1, 2)
+        assert changed.job_id is not None
+        an_hour_passes()
+        unchanged = poll()  # the page's ETag sent: 304
+        assert (unchanged.rechecked, unchanged.changed, unchanged.job_id, site.hits["/news/a"]) == (1, 0, None, 3)
+        with store.read() as session:
+            [item] = session.scalars(select(ItemRow)).all()
+            assert item.versions == 2 and item.etag and item.error is None
+        store.close()

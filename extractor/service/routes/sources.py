@@ -49,6 +49,8 @@ class SourceIn(BaseModel):
     kind: Literal["feed", "page"] | None = None
     timeout_s: float | None = Field(default=None, gt=0, le=600)
     max_bytes: int | None = Field(default=None, ge=1024)
+    recheck: str | None = Field(default=None, description="How often known articles are fetched again "
+                                "(conditional GET) to notice a changed text: 1d by default")
 
 
 class WatchlistIn(BaseModel):
@@ -90,7 +92,7 @@ async def post_source(body: SourceIn, state: StateDep, _key: Manager) -> dict[st
     """Watch a feed or an index page; it is polled at once."""
     found = await asyncio.to_thread(_write, state, src.add_source, body.url, name=body.name, every=body.every,
                                     pattern=body.pattern, kind=body.kind, timeout_s=body.timeout_s,
-                                    max_bytes=body.max_bytes)
+                                    max_bytes=body.max_bytes, recheck=body.recheck)
     if state.monitor is not None:
         state.monitor.notify()
     return dict(found.to_dict())

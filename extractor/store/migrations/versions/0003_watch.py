@@ -56,6 +56,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=10), nullable=False),
     sa.Column('pattern', sa.String(length=500), nullable=True),
     sa.Column('every_s', sa.Integer(), nullable=False),
+    sa.Column('recheck_s', sa.Integer(), nullable=True),
     sa.Column('timeout_s', sa.Float(), nullable=True),
     sa.Column('max_bytes', sa.Integer(), nullable=True),
     sa.Column('etag', sa.String(length=500), nullable=True),
@@ -137,6 +138,9 @@ def upgrade() -> None:
     sa.Column('first_seen', sa.DateTime(timezone=True), nullable=False),
     sa.Column('changed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('etag', sa.String(length=500), nullable=True),
+    sa.Column('last_modified', sa.String(length=100), nullable=True),
+    sa.Column('checked_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['source_id'], ['watch_sources.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('url_hash')
