@@ -2,8 +2,9 @@
 
 Every server process runs one `Monitor`; the one holding the `monitor` lease does the work, the
 others wait and take over when it stops renewing (its process died). New articles become job
-items for the service's worker pool (any process extracts them); the lease holder digests
-every new extraction into events and alerts, then sends due webhook deliveries.
+items for the service's worker pool (any process extracts them); the lease holder queues again
+the watched articles whose extraction failed (`retry`), digests every new extraction into events
+and alerts, then sends due webhook deliveries.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,9 +31,11 @@ from .events import ActionFacts
 from .fetch import Fetcher, Limits
 from .matchworker import MatchWorker
 from .poll import Poller, PollReport
+from .retry import requeue_failed
 from .watchlists import Watchlist, list_watchlists
 
 log = logging.getLogger("extractor.monitor")
+RETRY_CHECK_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class TickReport:
     polls: list[PollReport] = field(default_factory=list)
     digests: list[DigestReport] = field(default_factory=list)
     delivered: int = 0
+    retried_job: str | None = None  # the job of watched articles whose extraction failed before
 
     @property
     def alerts(self) -> int:
@@ -74,6 +79,7 @@ class Monitor:
                              concurrency=config.concurrency, on_job=on_job)
         self._http = httpx.AsyncClient(follow_redirects=False)
         self.matching = MatchWorker()
+        self._next_retry_check = 0.0
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -127,12 +133,28 @@ class Monitor:
         try:
             if poll:
                 report.polls = await self.poller.poll_due(everything=everything)
+                report.retried_job = await self._retry_failed()
             report.digests = await self.digest()
             report.delivered = await deliver_due(self.store, self._http, base_delay_s=self.config.retry_base_s,
                                                  timeout_s=self.config.webhook_timeout_s)
         finally:
             keeper.cancel()
         return report
+
+    async def _retry_failed(self) -> str | None:
+        """Queue again the watched articles whose extraction failed (checked once a minute at most)."""
+        if time.monotonic() < self._next_retry_check:
+            return None
+        self._next_retry_check = time.monotonic() + RETRY_CHECK_S
+        job_id = await asyncio.to_thread(self._write_kw, requeue_failed, prompt=self.poller.prompt,
+                                         model=self.poller.model)
+        if isinstance(job_id, str) and self.poller.on_job is not None:
+            self.poller.on_job(job_id)
+        return job_id if isinstance(job_id, str) else None
+
+    def _write_kw(self, fn: Callable[..., object], **kwargs: object) -> object:
+        with self.store.write() as session:
+            return fn(session, **kwargs)
 
     async def _keep_lease(self) -> None:
         """Renew the lease while a long turn runs."""

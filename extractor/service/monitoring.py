@@ -44,7 +44,7 @@ async def run_once(config: ServiceConfig, store: Store, registry: Registry, *, t
             raise RuntimeError("another process holds the monitor lease (a running `extractor serve`?): "
                                "it polls the sources already")
         report = await monitor.tick(everything=True)
-        jobs = [p.job_id for p in report.polls if p.job_id]
+        jobs = [p.job_id for p in report.polls if p.job_id] + ([report.retried_job] if report.retried_job else [])
         deadline = time.monotonic() + timeout_s
         while jobs and time.monotonic() < deadline:
             jobs = [job for job in jobs if await asyncio.to_thread(_pending, store, job)]
