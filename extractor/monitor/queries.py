@@ -90,7 +90,8 @@ def event_dict(row: EventRow, *, full: bool = True) -> dict[str, Any]:
     if not full:
         return head
     return {**head, "targets": summary.get("targets", []), "documents": summary.get("documents", []),
-            "legal_basis": summary.get("legal_basis", []), "conflicts": summary.get("conflicts", [])}
+            "legal_basis": summary.get("legal_basis", []), "target_countries": summary.get("target_countries", []),
+            "conflicts": summary.get("conflicts", [])}
 
 
 def list_alerts(

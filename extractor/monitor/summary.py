@@ -37,6 +37,7 @@ def summarise(event: Event, documents: dict[str, dict[str, Any]]) -> dict[str, A
         "measures": measures,
         "programmes": programmes,
         "legal_basis": _unique(b for a in actions for b in a.data.get("legal_basis") or []),
+        "target_countries": sorted({c for a in actions for c in a.data.get("target_countries") or []}),
         "targets": targets,
         "documents": [_source(a, documents.get(a.document_id, {})) for a in actions],
         "conflicts": conflicts(actions),

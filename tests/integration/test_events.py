@@ -225,3 +225,16 @@ def test_a_reextracted_action_that_moves_to_another_event_raises_no_alert_again(
     with store.read() as session:
         [old_id] = old
         assert get_event(session, old_id).id == event["id"]  # type: ignore[union-attr]
+
+
+def test_an_event_without_named_targets_exports_its_sources_only(store: Store) -> None:
+    record(store, "embargo", {"is_sanctions_news": True, "actions": [{
+        "authority": "eu", "action": "impose", "measures": ["arms_embargo"], "date": "2024-03-05", "targets": [],
+        "target_countries": ["by"], "evidence": ["The EU imposed an arms embargo on Belarus."]}]})
+    digest(store)
+    [event] = events(store)
+    assert event["targets"] == [] and event["target_countries"] == ["by"]
+    with store.read() as session:
+        rows, _ = list_events(session, EventFilter(), limit=10, offset=0)
+        # FtM requires a Sanction's entity, and has no entity for a country: the sources only.
+        assert [entity.schema.name for entity in event_entities(rows[0])] == ["Article"]
