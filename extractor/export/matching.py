@@ -148,6 +148,10 @@ class Matcher:
         keep = scored[:1] if status == "listed" else scored[:limit]
         return MatchResult(target.name, target.entity_type, target.country, status, self.threshold, keep)
 
+    def has_candidates(self, target: Target) -> bool:
+        """Whether `match` would score any entry for `target`: the blocking step alone, without the scorer."""
+        return bool(self.index.candidates(comparable_names(query_entity(target))))
+
     def match_many(self, targets: Iterable[Target]) -> list[MatchResult]:
         """`match` for each target, in order."""
         return [self.match(target) for target in targets]

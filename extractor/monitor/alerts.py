@@ -63,11 +63,7 @@ def _matches(index: WatchIndex, action: ActionFacts) -> list[Match]:
     """(watchlist id, field, value, key, matched, score, evidence) for each watched thing the action names."""
     data = action.data
     found: list[Match] = []
-    for raw in data.get("targets") or []:
-        try:
-            target = Target.model_validate(raw)
-        except ValidationError:
-            continue
+    for target in targets_of(action):
         for watchlist_id, matcher in index.matchers:
             result = matcher.match(target)
             best = result.best
@@ -89,6 +85,17 @@ def _matches(index: WatchIndex, action: ActionFacts) -> list[Match]:
     for country in data.get("target_countries") or []:
         if country in index.countries:
             found.append((index.countries[country], "country", country, country, country, 1.0, _quote(data, None)))
+    return found
+
+
+def targets_of(action: ActionFacts) -> list[Target]:
+    """The action's targets that are valid `Target`s (the ones matched against watched names)."""
+    found = []
+    for raw in action.data.get("targets") or []:
+        try:
+            found.append(Target.model_validate(raw))
+        except ValidationError:
+            continue
     return found
 
 

@@ -1,33 +1,30 @@
-"""Watchlist matching in a process of its own, for the monitor of a server.
+"""Watchlist matching for the monitor of a server, the scoring of names in a process of its own.
 
 Name matching (nomenklatura's logic-v2 over rigour's name analysis) builds rigour's name tagger
-on its first use in a process: seconds of CPU (8 s on a shared two-core machine) and 400 MB,
-during which the call holds the GIL. In the server's process that froze the event loop, and the
-HTTP requests, the job leases and the monitor's lease with it. The monitor therefore matches
-names in one worker process, started when a name or file watchlist exists, warmed as soon as
-the watchlists change (so the first alert does not wait for the tagger), and kept while the
-server runs. Programmes, authorities and countries are compared as codes, in a thread.
+on the first comparison in a process: seconds of CPU (8.6 s on a shared two-core machine) and
+400 MB, during which the call holds the GIL. In the server's process that froze the event loop,
+and the HTTP requests, the job leases and the monitor's lease with it. So the monitor blocks
+targets against the watched names in a thread (rapidfuzz over the index: no tagger), and only
+when some target has candidates to score sends the batch to one worker process, started then
+and kept while the server runs (it exits by itself if the server is killed).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from .alerts import Match, find_matches
+from .alerts import Match, find_matches, targets_of
 from .events import ActionFacts
 from .watchlists import WatchIndex, Watchlist, build_index
-
-log = logging.getLogger("extractor.monitor.matching")
 
 # The current watchlists (and their files' modification times) and their index, in each process.
 _cached: tuple[tuple[Any, ...], WatchIndex] | None = None
@@ -52,25 +49,27 @@ def current_index(watchlists: Sequence[Watchlist]) -> WatchIndex:
     return _cached[1]
 
 
+def needs_scoring(index: WatchIndex, actions: list[ActionFacts]) -> bool:
+    """Whether some target of `actions` has watched names to be scored against (blocking only)."""
+    return any(matcher.has_candidates(target)
+               for action in actions for target in targets_of(action) for _watchlist, matcher in index.matchers)
+
+
 def _find(watchlists: tuple[Watchlist, ...], actions: list[ActionFacts]) -> dict[int, list[Match]]:
     return find_matches(current_index(watchlists), actions)
 
 
-def _warm(watchlists: tuple[Watchlist, ...]) -> None:
-    current_index(watchlists).warm()
-
-
-def names_watched(watchlists: Sequence[Watchlist]) -> bool:
-    """True when some watchlist is matched by name (a name or a file of names)."""
-    return any(watch.kind in ("name", "file") for watch in watchlists)
+def _triage(watchlists: tuple[Watchlist, ...], actions: list[ActionFacts]) -> dict[int, list[Match]] | None:
+    """The matches when no name needs scoring (codes only, here and now); None when one does."""
+    index = current_index(watchlists)
+    return None if needs_scoring(index, actions) else find_matches(index, actions)
 
 
 class MatchWorker:
-    """The worker process that matches watched names (started on first use, one at a time)."""
+    """Finds the watchlist matches of actions; the worker process is started at the first name to score."""
 
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
-        self._warmed: tuple[Watchlist, ...] | None = None
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -79,22 +78,14 @@ class MatchWorker:
                                              initializer=_follow_parent, initargs=(os.getpid(),))
         return self._pool
 
-    def warm(self, watchlists: Sequence[Watchlist]) -> None:
-        """Start building the index and loading the name data now, in the background."""
-        current = tuple(watchlists)
-        if not names_watched(current) or current == self._warmed:
-            return
-        self._warmed = current
-        future: Future[None] = self._executor().submit(_warm, current)
-        future.add_done_callback(_report_warm_failure)
-
     async def find(self, watchlists: Sequence[Watchlist], actions: list[ActionFacts]) -> dict[int, list[Match]]:
         """The watchlist matches of each action (by action id)."""
         current = tuple(watchlists)
         if not actions or not current:
             return {}
-        if not names_watched(current):
-            return await asyncio.to_thread(_find, current, actions)
+        found = await asyncio.to_thread(_triage, current, actions)
+        if found is not None:
+            return found
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor(), _find, current, actions)
         except BrokenProcessPool:
@@ -106,7 +97,6 @@ class MatchWorker:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-            self._warmed = None
 
 
 def _follow_parent(parent: int) -> None:
@@ -118,8 +108,3 @@ def _follow_parent(parent: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="follow-parent", daemon=True).start()
-
-
-def _report_warm_failure(future: Future[None]) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.warning("watchlist matching could not be prepared: %s", future.exception())

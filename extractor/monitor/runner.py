@@ -167,7 +167,6 @@ class Monitor:
         (and the matching of names in a process of its own, see `matchworker`)."""
         reports: list[DigestReport] = []
         watchlists = await asyncio.to_thread(self._watchlists)
-        self.matching.warm(watchlists)
         while True:
             batch, actions = await asyncio.to_thread(self._pending)
             if not batch:

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from extractor.core.errors import ConfigError
-from extractor.core.schema import Jurisdiction, Target
+from extractor.core.schema import Jurisdiction
 from extractor.export.index import NameIndex, save_index
 from extractor.export.lists import ListEntry, ListError, SanctionsList, load_list
 from extractor.export.matching import Matcher, index_file
@@ -160,13 +160,6 @@ class WatchIndex:
     def empty(self) -> bool:
         """Nothing is watched."""
         return not (self.matchers or self.programmes or self.authorities or self.countries)
-
-    def warm(self) -> None:
-        """Make the first real match quick: one match loads the scorer and rigour's name data (seconds)."""
-        for _watchlist, matcher in self.matchers:
-            if matcher.index.entries:
-                matcher.match(Target(name=matcher.index.entries[0].entity.caption, entity_type="person"))
-                return
 
 
 def build_index(watchlists: list[Watchlist]) -> WatchIndex:

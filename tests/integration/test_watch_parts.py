@@ -92,8 +92,8 @@ def test_a_transient_article_failure_is_tried_again_in_the_same_poll(tmp_path: P
 
 def test_names_are_matched_in_a_worker_process_that_ends_with_its_server(tmp_path: Path) -> None:
     # The first name match loads rigour's name data for seconds while holding the GIL: the monitor
-    # matches in a worker process, which must give the same matches and must not outlive a server
-    # that is killed.
+    # scores names in a worker process (started when a target has watched names to be scored
+    # against), which must give the same matches and must not outlive a server that is killed.
     script = tmp_path / "server.py"
     script.write_text(
         "import asyncio, os, sys, time\n"
@@ -103,8 +103,11 @@ def test_names_are_matched_in_a_worker_process_that_ends_with_its_server(tmp_pat
         "watch = [Watchlist(1, 'name', 'Junzheng Wang', None), Watchlist(2, 'programme', 'GLOMAG', None)]\n"
         "data = {'authority': 'us', 'action': 'impose', 'legal_basis': ['E.O. 13818'],\n"
         "        'targets': [{'name': 'Wang Junzheng', 'entity_type': 'person'}], 'evidence': ['Wang Junzheng']}\n"
+        "other = {**data, 'targets': [{'name': 'Chen Mingguo', 'entity_type': 'person'}]}\n"
         "if __name__ == '__main__':\n"
         "    worker = MatchWorker()\n"
+        "    found = asyncio.run(worker.find(watch, [ActionFacts.of(6, 'd', 1, 0, other)]))\n"
+        "    print(sorted((m[0], m[1], m[4]) for m in found[6]), worker._pool is None, flush=True)\n"
         "    found = asyncio.run(worker.find(watch, [ActionFacts.of(7, 'd', 1, 0, data)]))\n"
         "    print(sorted((m[0], m[1], m[4]) for m in found[7]), flush=True)\n"
         "    print(*(p for p in worker._executor()._processes), flush=True)\n"
@@ -112,6 +115,8 @@ def test_names_are_matched_in_a_worker_process_that_ends_with_its_server(tmp_pat
     server = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert server.stdout is not None
+        # No watched name near "Chen Mingguo": the programme alert alone, and no worker process.
+        assert server.stdout.readline().strip() == "[(2, 'programme', 'GLOMAG')] True"
         assert server.stdout.readline().strip() == "[(1, 'target', 'Junzheng Wang'), (2, 'programme', 'GLOMAG')]"
         worker = int(server.stdout.readline())
         assert Path(f"/proc/{worker}").exists()
