@@ -49,6 +49,16 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
+def open_store(db: str | None) -> Any:
+    """The store at `db` (the default database when None), or a one-line error."""
+    from extractor.store import Store
+
+    try:
+        return Store(db)
+    except ExtractorError as exc:
+        fail(str(exc), 1)
+
+
 def settings_from(**options: Any) -> Any:
     """Settings from the environment with the given CLI options applied."""
     from extractor.core.settings import Settings

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from extractor.core.errors import ExtractorError
 
-from .common import BaseUrlOpt, ModelOpt, PromptOpt, app, err, fail, settings_from
+from .common import BaseUrlOpt, ModelOpt, PromptOpt, app, err, fail, open_store, settings_from
 from .serve import DbOpt
 
 watch_app = typer.Typer(help="Watch feeds and index pages; new articles are extracted as they arrive.",
@@ -24,17 +24,8 @@ app.add_typer(watch_app, name="watch")
 app.add_typer(watchlist_app, name="watchlist")
 
 
-def _store(db: str | None) -> Any:
-    from extractor.store import Store
-
-    try:
-        return Store(db)
-    except ExtractorError as exc:
-        fail(str(exc), 1)
-
-
 def _write(db: str | None, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    store = _store(db)
+    store = open_store(db)
     try:
         with store.write() as session:
             return fn(session, *args, **kwargs)
@@ -45,7 +36,7 @@ def _write(db: str | None, fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _read(db: str | None, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    store = _store(db)
+    store = open_store(db)
     try:
         with store.read() as session:
             return fn(session, *args, **kwargs)
@@ -115,7 +106,7 @@ def run_cmd(
 
     settings = settings_from(model=model, base_url=base_url)
     config = ServiceConfig(db_url=db, settings=settings, prompt=prompt, workers=workers, watch_tick_s=5.0)
-    store = _store(db)
+    store = open_store(db)
     registry = Registry(settings, prompt=prompt)
 
     async def loop() -> None:

@@ -15,13 +15,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select, update
 
 from extractor.monitor.fetch import Fetcher, FetchError, Limits
-from extractor.monitor.poll import Poller
-from extractor.monitor.sources import add_source
+from extractor.monitor.poll import Poller, PollReport
+from extractor.monitor.sources import SourceInfo, add_source
 from extractor.store import Store
 from extractor.store.models import utcnow
 from extractor.store.monitor import ItemRow
@@ -66,6 +65,18 @@ def test_fetch_errors_say_whether_trying_again_may_help() -> None:
         assert not asyncio.run(error("/missing")).transient  # a 404 stays a 404
 
 
+def poll_once(store: Store, source: SourceInfo) -> PollReport:
+    """One poll of `source` by a poller of its own (no pacing), as the monitor would do it."""
+    async def once() -> PollReport:
+        fetcher = Fetcher(per_host_interval_s=0)
+        try:
+            return await Poller(store, fetcher, prompt="sanctions@v3", model="none").poll(source)
+        finally:
+            await fetcher.aclose()
+
+    return asyncio.run(once())
+
+
 def test_a_transient_article_failure_is_tried_again_in_the_same_poll(tmp_path: Path) -> None:
     with Site() as site:
         site.page("/news/a", article_html("Release A", "The Treasury designated Person A today."), fail_first=1)
@@ -75,18 +86,10 @@ def test_a_transient_article_failure_is_tried_again_in_the_same_poll(tmp_path: P
         store = Store(f"sqlite:///{tmp_path / 'poll.db'}")
         with store.write() as session:
             source = add_source(session, f"{site.url}/feed.xml", name="feed", every="1h")
-
-        async def poll() -> object:
-            fetcher = Fetcher(per_host_interval_s=0)
-            try:
-                return await Poller(store, fetcher, prompt="sanctions@v3", model="none").poll(source)
-            finally:
-                await fetcher.aclose()
-
-        report = asyncio.run(poll())
+        report = poll_once(store, source)
         store.close()
-    assert report.error is None and report.failed == [], report  # type: ignore[attr-defined]
-    assert report.new == 2 and report.job_id is not None  # type: ignore[attr-defined]
+    assert report.error is None and report.failed == [], report
+    assert report.new == 2 and report.job_id is not None
     assert site.hits["/feed.xml"] == 2 and site.hits["/news/a"] == 2 and site.hits["/news/b"] == 1
 
 
@@ -140,14 +143,8 @@ def test_a_known_article_of_an_index_page_is_fetched_again_after_its_recheck_int
             source = add_source(session, f"{site.url}/news", name="index", pattern=r"/news/", every="1h",
                                 recheck="1h")
 
-        def poll() -> Any:
-            async def once() -> Any:
-                fetcher = Fetcher(per_host_interval_s=0)
-                try:
-                    return await Poller(store, fetcher, prompt="sanctions@v3", model="none").poll(source)
-                finally:
-                    await fetcher.aclose()
-            return asyncio.run(once())
+        def poll() -> PollReport:
+            return poll_once(store, source)
 
         def an_hour_passes() -> None:
             with store.write() as session:
