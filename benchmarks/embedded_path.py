@@ -2,7 +2,7 @@
 
 Both get the same messages and the same JSON schema (llama.cpp grammar); the model is loaded
 once, before anything is timed, and shared (the pipeline reuses the process's loaded model).
-Cache off. Prints one table; run from the repository root:
+Cache off, guided reading off (the model answers). Prints one table; run from the repository root:
 
     python benchmarks/embedded_path.py [SEED.txt] [--runs 2]
 """
@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2)
     args = parser.parse_args()
     document = Document(id=args.seed.stem, text=args.seed.read_text(encoding="utf-8"))
-    extractor = Extractor(Settings(model="embedded", cache=False), prompt="sanctions@v3")
+    extractor = Extractor(Settings(model="embedded", cache=False, guided_reading=False), prompt="sanctions@v3")
     backend = extractor.backend
     started = time.perf_counter()
     llama = backend._llama  # type: ignore[attr-defined]  # the load, timed apart

@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--prompt", default="sanctions@v3")
     args = parser.parse_args()
     files = args.files or sorted((ROOT / "seeds").glob("*.txt"))
-    extractor = Extractor(Settings(model="embedded", cache=False), prompt=args.prompt)
+    extractor = Extractor(Settings(model="embedded", cache=False, guided_reading=False), prompt=args.prompt)
     find_candidates("Warm up rigour's territory index: United States.")  # its first lookup loads the index
     print("| document | names | evidence | grammar chars | build s | plain tok | plain s | plain tok/s | "
           "grounded tok | grounded s | grounded tok/s |")

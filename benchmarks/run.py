@@ -10,11 +10,15 @@ Rows (each a ratio or rate; see docs/performance.md):
 - scoring (score_document alone) on unique synthetic documents: documents per second;
 - whole `extractor eval --predictions` at a small and a 10× larger synthetic corpus, each in a
   subprocess: wall seconds, documents per second and peak RSS (of the main process, and the
-  largest of its scoring workers).
+  largest of its scoring workers), the run recorded in a throwaway run history as `eval` does;
+- the run history (`benchmarks.history`): recording a run, a paired comparison and a grid from
+  stored per-document scores, at 30 documents and the eval sizes;
+- monitoring (`benchmarks.watch`): one poll of many unchanged feeds, items per second when every
+  item is new, and event merging.
 
 The model is `benchmarks.delay_server` (local, fixed delay). Extraction rows use only the
 public API (`Extractor`, `aextract_many`, `Settings`). Options: `--only NAME` (repeatable:
-raw, cache, concurrency, scoring, eval), `--quick` (smaller sizes), `--eval-sizes 2000,20000,100000`
+raw, cache, concurrency, scoring, eval, history, watch), `--quick` (smaller sizes), `--eval-sizes 2000,20000,100000`
 (the eval corpora), `--out FILE`.
 """
 
@@ -36,7 +40,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
-SECTIONS = ("raw", "cache", "concurrency", "scoring", "eval", "watch")
+SECTIONS = ("raw", "cache", "concurrency", "scoring", "eval", "history", "watch")
 
 
 def _documents(n: int, tag: str) -> list[Any]:
@@ -203,7 +207,7 @@ def whole_eval(sizes: list[int]) -> list[dict[str, Any]]:
                 "      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)"
             )
             argv = ["eval", "--predictions", str(predictions), "--gold", str(gold), "--docs", str(docs),
-                    "--out", str(Path(tmp) / "out")]
+                    "--out", str(Path(tmp) / "out"), "--db", f"sqlite:///{Path(tmp) / 'runs.db'}"]
             done = subprocess.run([sys.executable, "-c", script, *argv], cwd=ROOT, capture_output=True, text=True,
                                   env={**os.environ, "COLUMNS": "150"}, check=False)
             seconds, rss_kb, worker_kb = (float(x) for x in done.stderr.strip().splitlines()[-1].split())
@@ -249,6 +253,10 @@ def main(argv: list[str] | None = None) -> None:
         rows += scoring(300 if quick else 2000)
     if "eval" in sections:
         rows += whole_eval(args.eval_sizes or ([200, 2000] if quick else [2000, 20000]))
+    if "history" in sections:
+        from benchmarks.history import history
+
+        rows += history([30, 300, *(args.eval_sizes or ([2000] if quick else [2000, 20000]))])
     if "watch" in sections:
         from benchmarks.watch import watch_rows
 

@@ -1,4 +1,4 @@
-"""A Python client for `extractor serve`, on httpx.
+"""A Python client for `extractor serve`, on httpx: extraction, jobs, documents and the run history.
 
 >>> with Client("http://127.0.0.1:8000", api_key) as client:          # doctest: +SKIP
 ...     line = client.extract("Treasury sanctioned ...", id="a1")
@@ -124,7 +124,7 @@ class Client:
             raise ServiceError(0, "unreachable", f"results of job {job_id}: {exc}") from None
 
     def documents(self, **filters: Any) -> dict[str, Any]:
-        """A page of stored documents (filters: target, authority, measure, since, until, limit, offset)."""
+        """A page of stored documents (filters: target, authority, issuer, measure, since, until, limit, offset)."""
         params = {k: str(v) for k, v in filters.items() if v is not None}
         page: dict[str, Any] = self._request("GET", "/v1/documents", params=params).json()
         return page
@@ -137,6 +137,33 @@ class Client:
     def delete_document(self, document_id: str) -> dict[str, Any]:
         """Delete a stored document and its extractions."""
         deleted: dict[str, Any] = self._request("DELETE", f"/v1/documents/{document_id}").json()
+        return deleted
+
+
+    def record_run(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Record a scored eval run (`RunRecord.to_payload()`) in the service's run history."""
+        summary: dict[str, Any] = self._request("POST", "/v1/runs", json=record).json()
+        return summary
+
+    def runs(self, **filters: Any) -> dict[str, Any]:
+        """A page of recorded runs (filters: prompt, model, gold, since, until, sort, limit, offset)."""
+        params = {k: str(v) for k, v in filters.items() if v is not None}
+        page: dict[str, Any] = self._request("GET", "/v1/runs", params=params).json()
+        return page
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """One recorded run with its per-field metrics."""
+        detail: dict[str, Any] = self._request("GET", f"/v1/runs/{run_id}").json()
+        return detail
+
+    def compare_runs(self, a: str, b: str) -> dict[str, Any]:
+        """The paired comparison of run B against run A (compare.json's layout)."""
+        report: dict[str, Any] = self._request("GET", "/v1/runs/compare", params={"a": a, "b": b}).json()
+        return report
+
+    def delete_run(self, run_id: str) -> dict[str, Any]:
+        """Remove a run from the history (its run directory is left alone)."""
+        deleted: dict[str, Any] = self._request("DELETE", f"/v1/runs/{run_id}").json()
         return deleted
 
 

@@ -13,18 +13,16 @@ import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import instructor
 import openai
 from instructor import Mode
-from instructor.core.exceptions import IncompleteOutputException, InstructorRetryException
 from instructor.utils import extract_json_from_codeblock
 from pydantic import BaseModel, ValidationError
 
 from extractor.core.calls import accounting
+from extractor.core.calls.requests import chat_body
 from extractor.core.calls.transport import with_transport_retries
 from extractor.core.documents import Document
 from extractor.core.errors import ConfigError, DocumentError, ExtractionFailed, ExtractorError
@@ -38,36 +36,6 @@ ENDPOINT = "/v1/chat/completions"
 MAX_REQUESTS = 50_000  # OpenAI's limit on requests in one batch
 TERMINAL = frozenset({"completed", "failed", "expired", "cancelled"})
 STATE_VERSION = 1
-# Keyword arguments instructor's create takes or passes on that are not part of the HTTP body.
-_NOT_BODY = frozenset({"max_retries", "response_model", "hooks", "validation_context", "context", "strict",
-                       "token_budget", "extra_headers", "extra_query", "extra_body", "timeout"})
-
-
-class _Captured(IncompleteOutputException):
-    """Raised by the capturing create with the prepared request.
-
-    A subclass of IncompleteOutputException because instructor re-raises that one untouched and
-    without logging; any other exception is logged as an error and wrapped in InstructorRetryException.
-    """
-
-    def __init__(self, kwargs: dict[str, Any]) -> None:
-        super().__init__(message="request captured")
-        self.kwargs = kwargs
-
-
-def _capture(*args: Any, **kwargs: Any) -> Any:
-    raise _Captured(kwargs)
-
-
-@cache
-def _capturing_create(mode: Mode) -> Callable[..., Any]:
-    return instructor.patch(create=_capture, mode=mode)
-
-
-def _find_captured(exc: BaseException) -> _Captured | None:
-    attempts = getattr(exc, "failed_attempts", None) or []
-    candidates = [exc, *(a.exception for a in attempts), exc.__cause__, exc.__context__]
-    return next((c for c in candidates if isinstance(c, _Captured)), None)
 
 
 def request_body(extractor: Extractor, document: Document) -> dict[str, Any]:
@@ -78,27 +46,9 @@ def request_body(extractor: Extractor, document: Document) -> dict[str, Any]:
     Only for single-call prompts: a split prompt asks several dependent questions per document.
     """
     _require_single_call(extractor)
-    create = _capturing_create(extractor.backend.mode)
-    try:
-        create(
-            messages=extractor.messages(document),
-            response_model=extractor.response_model,
-            max_retries=0,
-            **extractor.params(),
-            **extractor.backend.request_kwargs(),
-        )
-    except (_Captured, InstructorRetryException) as exc:
-        captured = _find_captured(exc)
-        if captured is None:
-            raise
-        kwargs = captured.kwargs
-    else:  # pragma: no cover - the capturing create always raises
-        raise RuntimeError("instructor did not call create")
-    body = {
-        key: value for key, value in kwargs.items()
-        if key not in _NOT_BODY and not isinstance(value, openai.NotGiven | openai.Omit)
-    }
-    return json.loads(json.dumps(body))  # plain JSON, as it would go over the wire
+    return chat_body(extractor.backend.mode, messages=extractor.messages(document),
+                     response_model=extractor.response_model, **extractor.params(),
+                     **extractor.backend.request_kwargs())
 
 
 def _require_single_call(extractor: Extractor) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -36,7 +39,7 @@ BaseUrlOpt = Annotated[
 ]
 PromptOpt = Annotated[
     str | None,
-    typer.Option("--prompt", "-p", help="NAME or NAME@vN (default: latest sanctions). Env: EXTRACTOR_PROMPT."),
+    typer.Option("--prompt", "-p", help="NAME or NAME@vN (default: sanctions@v3). Env: EXTRACTOR_PROMPT."),
 ]
 CacheDirOpt = Annotated[
     Path | None, typer.Option("--cache-dir", help="Cache directory. Env: EXTRACTOR_CACHE_DIR.")
@@ -49,16 +52,6 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def open_store(db: str | None) -> Any:
-    """The store at `db` (the default database when None), or a one-line error."""
-    from extractor.store import Store
-
-    try:
-        return Store(db)
-    except ExtractorError as exc:
-        fail(str(exc), 1)
-
-
 def settings_from(**options: Any) -> Any:
     """Settings from the environment with the given CLI options applied."""
     from extractor.core.settings import Settings
@@ -67,3 +60,40 @@ def settings_from(**options: Any) -> Any:
         return Settings.from_env(**options)
     except ExtractorError as exc:
         fail(str(exc))
+
+
+def open_store(db: str | None) -> Any:
+    """The service's database (`--db`, else EXTRACTOR_DB_URL, else the default SQLite file), migrated."""
+    from extractor.store import Store
+
+    try:
+        return Store(db)
+    except ExtractorError as exc:
+        fail(str(exc), 1)
+
+
+@contextmanager
+def run_with(extractor: Any, *, db: str | None = None, log_calls: bool = True) -> Iterator[Any]:
+    """The extractor a run uses: its endpoint checked once (notes printed, a run that cannot work stops
+    here, before any document) and, unless EXTRACTOR_CALL_LOG=off, its model calls logged to the store
+    (`db`, else EXTRACTOR_DB_URL or the user data directory) for `extractor logs`.
+    """
+    from extractor.core.probe import ready
+
+    log = None
+    if log_calls and extractor.settings.call_log:
+        from extractor.store.calls import StoreCallLog
+
+        log = StoreCallLog(db)
+        extractor.log_calls(log, run_id=uuid.uuid4().hex[:12])
+    try:
+        try:
+            extractor, notes = ready(extractor)
+        except ExtractorError as exc:
+            fail(str(exc))
+        for note in notes:
+            err.print(f"note: {escape(note)}", soft_wrap=True)
+        yield extractor
+    finally:
+        if log is not None:
+            log.close()

@@ -1,4 +1,4 @@
-"""`extractor eval`, `compare` and `show`: scores, paired comparisons and the document view."""
+"""`extractor eval`, `compare` and `show`: scores (recorded in the run history), comparisons, the document view."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from rich.console import Console
 
 from extractor.core.errors import DocumentError, ExtractorError
 
-from .common import BaseUrlOpt, CacheDirOpt, ModelOpt, PromptOpt, app, err, fail, settings_from
+from .common import BaseUrlOpt, CacheDirOpt, ModelOpt, PromptOpt, app, err, fail, run_with, settings_from
+from .serve import DbOpt
 
 
 @app.command("eval")
@@ -40,8 +41,24 @@ def eval_cmd(
         int | None,
         typer.Option("--workers", min=1, help="Scoring processes (default: one per core from 1,000 documents)."),
     ] = None,
+    db: DbOpt = None,
+    no_record: Annotated[bool, typer.Option("--no-record", help="Do not record the run in the run history.")] = False,
+    name: Annotated[
+        str | None, typer.Option("--name", help="The run's name in the history (default: --out's).")
+    ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option("--server", help="Extract through this `extractor serve` URL; the run is recorded there."),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", help="API key for --server. Env: EXTRACTOR_API_KEY.")
+    ] = None,
 ) -> None:
-    """Score extractions against the gold set and write report.json, report.md and report.html."""
+    """Score extractions against the gold set, write report.json, report.md and report.html, and record the run.
+
+    The run goes into the run history (`extractor runs list`, the service's runs page): the
+    database of `--db` / EXTRACTOR_DB_URL (the service's), or with `--server` that service's.
+    """
     from extractor.core.pipeline import Extractor
     from extractor.eval.goldset import load_gold_set
     from extractor.eval.predict import check_matches_gold, default_run_dir, run_eval, store_run
@@ -50,10 +67,18 @@ def eval_cmd(
     from extractor.eval.score_run import score_run
 
     from .progress import BatchProgress
+    from .runs import eval_through_server, record_run
 
+    if server is not None and (predictions is not None or db is not None):
+        fail("--server extracts the gold set through the service and records the run there: "
+             "it goes with neither --predictions nor --db")
     try:
         gold_set = load_gold_set(gold, docs)
-        if predictions is not None:
+        if server is not None:
+            out_dir = out or default_run_dir(prompt=prompt, model=model)
+            run = eval_through_server(gold_set, out_dir, server, api_key, prompt=prompt, model=model,
+                                      concurrency=concurrency)
+        elif predictions is not None:
             run = load_run(predictions)
             _warn_torn(run)
             try:
@@ -66,8 +91,8 @@ def eval_cmd(
             settings = settings_from(model=model, base_url=base_url, cache=not no_cache, cache_dir=cache_dir)
             extractor = Extractor(settings, prompt=prompt)
             out_dir = out or default_run_dir(extractor)
-            with BatchProgress(len(gold_set.ids)) as progress:
-                run = run_eval(gold_set, extractor, out_dir, concurrency=concurrency, on_outcome=progress.advance)
+            with run_with(extractor) as checked, BatchProgress(len(gold_set.ids)) as progress:
+                run = run_eval(gold_set, checked, out_dir, concurrency=concurrency, on_outcome=progress.advance)
         evaluation = score_run(run, gold_set, out_dir, n_boot=n_boot, shown=shown, workers=workers)
     except ExtractorError as exc:
         fail(str(exc))
@@ -81,6 +106,8 @@ def eval_cmd(
 
         paths.append(list_recall_view(list_path, gold_set, run, out_dir))
     err.print("wrote " + ", ".join(str(p) for p in paths))
+    if not no_record:
+        record_run(evaluation, run, gold_set, db=db, server=server, api_key=api_key, name=name)
 
 
 def _warn_torn(run: Any) -> None:
@@ -143,47 +170,71 @@ def _run_or_eval(ref: str, gold_set: Any, model: str | None, base_url: str | Non
     if "/" in ref or ref.endswith((".jsonl", ".json")):
         raise DocumentError(f"{ref}: no such run directory or predictions file")
     extractor = Extractor(settings_from(model=model, base_url=base_url), prompt=ref)
-    with BatchProgress(len(gold_set.ids)) as progress:
-        return run_eval(gold_set, extractor, default_run_dir(extractor), concurrency=concurrency,
+    with run_with(extractor) as checked, BatchProgress(len(gold_set.ids)) as progress:
+        return run_eval(gold_set, checked, default_run_dir(checked), concurrency=concurrency,
                         on_outcome=progress.advance)
 
 
 @app.command("show")
 def show_cmd(
     results: Annotated[Path, typer.Argument(help="A results JSONL file (from `extract --out`).")],
-    doc: Annotated[str, typer.Option("--doc", help="Article id to show.")],
+    doc: Annotated[
+        list[str] | None, typer.Option("--doc", help="Article id to show (repeatable; default: every document).")
+    ] = None,
     text: Annotated[
-        Path | None, typer.Option("--text", help="The document's text file (default: looked up in --docs).")
+        Path | None, typer.Option("--text", help="The document's text file, for one --doc (default: looked up).")
     ] = None,
     docs: Annotated[Path | None, typer.Option("--docs", help="Directory of <id>.txt documents.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Documents on one page without --doc.")] = 200,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the HTML page here.")] = None,
 ) -> None:
-    """Render one document with each evidence span and target name highlighted and linked to its action."""
+    """Render documents with each evidence span and target name highlighted and linked to its action.
+
+    One `--doc` gives one page (`<id>.html`); several, or none (every document, up to
+    `--limit`), give one page with a list of them first (`<results>.html`).
+    """
     from extractor.batch.results import Failure, load_results
     from extractor.core.files import write_atomic
-    from extractor.eval.reports.html import show_html
+    from extractor.eval.reports.html import show_page
     from extractor.eval.runs import slug
 
     try:
-        found = load_results(results).get(doc)
+        found = load_results(results)
     except ExtractorError as exc:
         fail(str(exc))
-    if found is None:
-        fail(f"{results}: no result for document {doc!r}")
-    if isinstance(found, Failure):
-        fail(f"{doc}: extraction failed: {found.error.get('message', '')}")
-    source = text or _find_text(doc, [docs] if docs else [results.parent, Path("evals/docs"), Path("seeds")])
-    if source is None:
-        fail(f"no text for {doc!r}: pass --text FILE or --docs DIR")
-    page = show_html(found, _document_text(source, doc))
-    target = out or Path(f"{slug(doc)}.html")
+    wanted = list(dict.fromkeys(doc)) if doc else list(found)
+    if not wanted:
+        fail(f"{results}: no results in it")
+    if text is not None and len(wanted) != 1:
+        fail("--text goes with one --doc: name the document, or use --docs DIR for several")
+    missing = [d for d in wanted if d not in found]
+    if missing:
+        fail(f"{results}: no result for document {missing[0]!r}" + (f" (and {len(missing) - 1} more)"
+                                                                      if len(missing) > 1 else ""))
+    omitted = max(0, len(wanted) - limit) if not doc else 0
+    wanted = wanted if doc else wanted[:limit]
+    first = found[wanted[0]] if wanted else None
+    if len(wanted) == 1 and isinstance(first, Failure):
+        fail(f"{wanted[0]}: extraction failed: {first.error.get('message', '')}")
+    folders = [docs] if docs else [results.parent, Path("evals/docs"), Path("seeds")]
+    items = []
+    for doc_id in wanted:
+        result = found[doc_id]
+        source = text or _find_text(doc_id, folders)
+        if source is None and len(wanted) == 1:
+            fail(f"no text for {doc_id!r}: pass --text FILE or --docs DIR")
+        body = _document_text(source, doc_id) if source is not None and not isinstance(result, Failure) else None
+        items.append((doc_id, result, body))
+    page = show_page(items, source=str(results), omitted=omitted)
+    target = out or Path(f"{slug(wanted[0]) if len(wanted) == 1 else slug(results.stem)}.html")
     if target.is_dir():
-        fail(f"--out {target} is a directory: name the HTML file, e.g. {target / (slug(doc) + '.html')}")
+        fail(f"--out {target} is a directory: name the HTML file, e.g. {target / (slug(wanted[0]) + '.html')}")
     try:
         write_atomic(target, page)
     except OSError as exc:
         fail(f"--out {target}: cannot write ({exc.strerror or exc})", 1)
-    err.print(f"wrote {target}")
+    err.print(f"wrote {target}" + (f" ({len(items)} documents{f'; {omitted} more not shown' if omitted else ''})"
+                                   if len(items) > 1 else ""))
 
 
 def _document_text(source: Path, doc: str) -> str:

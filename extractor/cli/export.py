@@ -11,6 +11,7 @@ import typer
 from extractor.core.errors import ExtractorError
 
 from .common import app, err, fail
+from .match import load_matcher
 
 FORMATS = ("ftm",)
 
@@ -24,8 +25,17 @@ def export_cmd(
         Path | None,
         typer.Option("--docs", help="Directory of <id>.txt texts and manifest.json metadata for the Article entities."),
     ] = None,
+    list_path: Annotated[
+        Path | None,
+        typer.Option("--list", help="A sanctions list (sdn.csv, FtM entities): listed targets get their entry's "
+                                    "programmes."),
+    ] = None,
 ) -> None:
-    """Export extraction results as FollowTheMoney entities (JSON lines); failed documents are skipped."""
+    """Export extraction results as FollowTheMoney entities (JSON lines); failed documents are skipped.
+
+    Each Sanction carries the programmes tied to its target: named where the text (--docs) names
+    the target, carried by the target's entry on --list, or the action's only programme.
+    """
     from extractor.batch.results import Failure, load_results
     from extractor.export.ftm import iter_ftm, write_ftm
     from extractor.export.sources import load_sources
@@ -37,7 +47,8 @@ def export_cmd(
         good = [item for item in loaded.values() if not isinstance(item, Failure)]
         failed = len(loaded) - len(good)
         documents = load_sources(docs, [r.article_id for r in good]) if docs else {}
-        entities = list(iter_ftm(good, documents))
+        listed = load_matcher(list_path, None, 0.8, None).listed_programs if list_path else None
+        entities = list(iter_ftm(good, documents, listed=listed))
     except ExtractorError as exc:
         fail(str(exc))
     if out is None:

@@ -12,7 +12,7 @@ import typer
 
 from extractor.core.errors import ExtractorError
 
-from .common import BaseUrlOpt, CacheDirOpt, ModelOpt, PromptOpt, app, err, fail, settings_from
+from .common import BaseUrlOpt, CacheDirOpt, ModelOpt, PromptOpt, app, err, fail, run_with, settings_from
 
 
 @app.command("extract")
@@ -82,8 +82,10 @@ def extract_cmd(
             fail("--engine ray goes with neither --server nor --batch-api")
         from .ray_extract import extract_with_ray
 
-        extract_with_ray(extractor, paths, out, engine=engine, address=ray_address, actors=actors,
-                         concurrency=concurrency, db=db)
+        # Ray's workers build their own extractors from the checked settings; they log no calls.
+        with run_with(extractor, log_calls=False) as checked:
+            extract_with_ray(checked, paths, out, engine=engine, address=ray_address, actors=actors,
+                             concurrency=concurrency, db=db)
         return
     if db is not None and server is not None:
         fail("--db goes with a local or Ray extraction, not --server (the server stores its results itself)")
@@ -100,6 +102,8 @@ def extract_cmd(
     if todo.done:
         err.print(f"{len(todo.done)} document(s) already in {out}: skipped")
     with ExitStack() as stack:
+        if extractor is not None:
+            extractor = stack.enter_context(run_with(extractor, db=db))
         sink = stack.enter_context(out.open("a", encoding="utf-8")) if out else sys.stdout
         progress = stack.enter_context(BatchProgress(expected, enabled=expected is None or expected > 1))
 
@@ -126,6 +130,8 @@ def extract_cmd(
     if summary.documents > 1 or out is not None:
         print_summary(err, summary)
     if summary.failed:
+        if extractor is not None and extractor.run_id is not None:
+            err.print(f"what the model answered: extractor logs --run {extractor.run_id} --failed")
         raise typer.Exit(1)
 
 
@@ -167,7 +173,7 @@ def _check_out(out: Path, paths: list[str], extractor: Any) -> None:
     if out.is_dir():
         fail(f"--out {out} is a directory: name a file, e.g. {out / 'results.jsonl'}")
     target = out.resolve()
-    if any(p != "-" and Path(p).resolve() == target for p in paths):
+    if any(p != "-" and Path(p).resolve() == target for p in paths) or _linked_to_input(out, paths):
         fail(f"--out {out} is also an input: results would be appended to the documents; choose another --out")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -184,6 +190,20 @@ def _check_out(out: Path, paths: list[str], extractor: Any) -> None:
     if torn:
         lines = ", ".join(map(str, torn[:5])) + (" ..." if len(torn) > 5 else "")
         err.print(f"warning: {out}: {len(torn)} torn line(s) ignored (line {lines}): their documents are done again")
+
+
+def _linked_to_input(out: Path, paths: list[str]) -> bool:
+    """True if `out` is a hard link to one of the input files (same file under another name)."""
+    from extractor.core.documents import document_files
+
+    try:
+        if not out.is_file() or out.stat().st_nlink < 2:
+            return False  # no other name: it cannot be an input under another path
+        identity = (out.stat().st_dev, out.stat().st_ino)
+        files = [item[0] for item in document_files([p for p in paths if p != "-"]) if isinstance(item, tuple)]
+        return any((f.stat().st_dev, f.stat().st_ino) == identity for f in files)
+    except OSError:
+        return False
 
 
 def _extract_with_batch_api(extractor: Any, paths: list[str], out: Path | None, poll: float) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -10,26 +10,24 @@ from rich.table import Table
 
 from extractor.core.errors import ExtractorError
 
-from .common import app, fail
+from .common import app, fail, open_store
 from .serve import DbOpt
 
 keys_app = typer.Typer(help="Create, list and revoke API keys of the service.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 
 
-def _store(db: str | None) -> Any:
-    from extractor.store import Store
-
-    try:
-        return Store(db)
-    except ExtractorError as exc:
-        fail(str(exc), 1)
+_store = open_store
 
 
 @keys_app.command("create")
 def create_cmd(
     name: Annotated[str, typer.Argument(help="A name for the key (who or what uses it).")],
     rate_limit: Annotated[int, typer.Option("--rate-limit", min=1, help="Requests per minute.")] = 120,
+    role: Annotated[
+        str, typer.Option("--role", help="reader (read, extract, its own jobs), reviewer (+ review in the UI), "
+                          "admin (+ delete documents, every key's jobs).")
+    ] = "reader",
     db: DbOpt = None,
 ) -> None:
     """Create a key and print it once: only its hash is stored, it cannot be shown again."""
@@ -40,24 +38,25 @@ def create_cmd(
     key, prefix, digest = new_key()
     try:
         with store.write() as session:
-            add_key(session, name=name, prefix=prefix, key_hash=digest, rate_limit=rate_limit)
+            add_key(session, name=name, prefix=prefix, key_hash=digest, rate_limit=rate_limit, role=role)
     except ExtractorError as exc:
         fail(str(exc))
     typer.echo(key)
-    typer.echo(f"key {name!r} created ({rate_limit}/min); it is shown only this once", err=True)
+    typer.echo(f"key {name!r} created ({role}, {rate_limit}/min); it is shown only this once", err=True)
 
 
 @keys_app.command("list")
 def list_cmd(db: DbOpt = None) -> None:
-    """The keys: name, prefix, rate limit, created, revoked."""
+    """The keys: name, role, prefix, rate limit, created, revoked."""
     from extractor.store.keys import list_keys
 
     store = _store(db)
     with store.read() as session:
         rows = list_keys(session)
-    table = Table("id", "name", "prefix", "per min", "created", "revoked")
+    table = Table("id", "name", "role", "prefix", "per min", "created", "revoked")
     for info, created, revoked in rows:
-        table.add_row(str(info.id), info.name, info.prefix + "…", str(info.rate_limit), created, revoked or "")
+        table.add_row(str(info.id), info.name, info.role, info.prefix + "…", str(info.rate_limit), created,
+                      revoked or "")
     Console().print(table)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from extractor.core.errors import ExtractorError
@@ -76,9 +77,9 @@ def match_cmd(
 
 
 def print_matches(console: Console, rows: list[dict[str, Any]], list_name: str) -> None:
-    """A table: document, target, status, and the listed entry or best candidate."""
-    table = Table(title=f"targets against {list_name}", show_lines=False)
-    for column in ("document", "target", "type", "status", "score", "entry", "programs"):
+    """A table: document, target, status, the listed entry or best candidate, and why (each feature compared)."""
+    table = Table(title=f"targets against {list_name}", show_lines=True)
+    for column in ("document", "target", "type", "status", "score", "entry", "programs", "why"):
         table.add_column(column, overflow="fold")
     style = {"listed": "red", "possible": "yellow", "not_listed": "green"}
     for row in rows:
@@ -88,6 +89,7 @@ def print_matches(console: Console, rows: list[dict[str, Any]], list_name: str) 
             f"{best['score']:.2f}" if best else "",
             f"{best['name']} ({best['entry_id']})" if best else "",
             " ".join(best["programs"]) if best else "",
+            escape("\n".join([row["reason"], *(best["explanation"] if best else [])])),
         )
     console.print(table)
 

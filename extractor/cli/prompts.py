@@ -46,7 +46,10 @@ def prompts_render(
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
 ) -> None:
-    """Print the exact messages and JSON schema that would be sent for a document (to this model)."""
+    """Print the exact messages and JSON schema that would be sent for a document (to this model).
+
+    The embedded default sends nothing (it reads the document by rules): `guided` shows what it answers.
+    """
     from extractor.core.calls.strategies import render_preview
     from extractor.core.documents import iter_documents
     from extractor.core.pipeline import Extractor
@@ -60,6 +63,11 @@ def prompts_render(
             fail(str(item))
         answer = extractor.answer_model_for(item)
         preview = {"article_id": item.id, **render_preview(extractor.prompt, item, answer)}
+        if extractor.guided:
+            # The embedded default sends nothing: it reads the document by rules (calls/guided.py).
+            from extractor.core.calls.guided import preview as guided_preview
+
+            preview["guided"] = guided_preview(item)
         typer.echo(json.dumps(preview, indent=2, ensure_ascii=False))
 
 

@@ -34,6 +34,14 @@ def _outcome(line: dict[str, Any]) -> Outcome:
     return Outcome(article_id=result.article_id, result=result)
 
 
+def api_key_or_fail(api_key: str | None) -> str:
+    """The key for `--server`: `--api-key`, else $EXTRACTOR_API_KEY; neither is a one-line error."""
+    key = api_key or os.environ.get(API_KEY_ENV)
+    if not key:
+        fail(f"--server needs an API key: pass --api-key or set {API_KEY_ENV}")
+    return key
+
+
 def extract_via_server(
     sink: IO[str], server: str, api_key: str | None, documents: Iterable[Document | DocumentError], *,
     prompt: str | None, model: str | None, concurrency: int, on_outcome: Callable[[Outcome], None],
@@ -41,9 +49,7 @@ def extract_via_server(
     """POST each document to `server`'s /v1/extract, `concurrency` at once; write a line per document."""
     from extractor.client import Client
 
-    key = api_key or os.environ.get(API_KEY_ENV)
-    if not key:
-        fail(f"--server needs an API key: pass --api-key or set {API_KEY_ENV}")
+    key = api_key_or_fail(api_key)
     summary = RunSummary()
 
     def record(outcome: Outcome, line: dict[str, Any]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -11,7 +11,7 @@ from rich.table import Table
 
 from extractor.core.errors import ExtractorError
 
-from .common import app, err, fail
+from .common import app, err, fail, open_store
 from .serve import DbOpt
 
 gold_app = typer.Typer(help="Gold files made from approved reviews.", no_args_is_help=True)
@@ -20,13 +20,7 @@ app.add_typer(gold_app, name="gold")
 app.add_typer(review_app, name="review")
 
 
-def _store(db: str | None) -> Any:
-    from extractor.store import Store
-
-    try:
-        return Store(db)
-    except ExtractorError as exc:
-        fail(str(exc), 1)
+_store = open_store
 
 
 @gold_app.command("export")

@@ -50,6 +50,18 @@ def serve_cmd(
         Path | None,
         typer.Option("--list", help="A sanctions list (OFAC sdn.csv or FtM entities) for /v1/documents/{id}/matches."),
     ] = None,
+    session_secret_file: Annotated[
+        Path | None,
+        typer.Option("--session-secret-file", help="The review sessions' signing secret, a 0600 file (created if "
+                     "missing; default in the user data dir). Env: EXTRACTOR_SESSION_SECRET_FILE, or the secret "
+                     "itself in EXTRACTOR_SESSION_SECRET."),
+    ] = None,
+    auth_failures: Annotated[
+        int, typer.Option("--auth-failures", min=1, help="Failed API keys from one address before it is locked out.")
+    ] = 10,
+    auth_window: Annotated[
+        float, typer.Option("--auth-window", min=1, help="Seconds over which failed keys count, and the lockout.")
+    ] = 300.0,
     watch: Annotated[
         bool, typer.Option("--watch/--no-watch", help="Poll watched sources, merge events, send alerts.")
     ] = True,
@@ -65,6 +77,7 @@ def serve_cmd(
     import uvicorn
 
     from extractor.service import ServiceConfig, create_app
+    from extractor.service.sessions import session_secret
     from extractor.store import Store
     from extractor.store.keys import active_key_count
 
@@ -72,12 +85,16 @@ def serve_cmd(
     config = ServiceConfig(
         db_url=db, settings=settings, prompt=prompt, models=tuple(allow_model or ()), workers=workers,
         max_body_bytes=int(max_body_mb * 1024 * 1024), max_text_chars=max_text_chars, lease_s=lease,
-        list_path=list_path, watch=watch, watch_tick_s=watch_tick, watch_host_interval_s=watch_host_interval,
+        list_path=list_path, session_secret_file=session_secret_file, auth_failures=auth_failures,
+        auth_window_s=auth_window, watch=watch, watch_tick_s=watch_tick, watch_host_interval_s=watch_host_interval,
     )
     try:
         config.check()
+        session_secret(session_secret_file)  # a missing secret is created now, an unsafe one refused
     except ValueError as exc:
         fail(str(exc))
+    except ExtractorError as exc:
+        fail(str(exc), 1)
     try:
         store = Store(db)
     except ExtractorError as exc:

@@ -103,19 +103,25 @@ def run_cmd(
     from extractor.service import ServiceConfig
     from extractor.service.monitoring import run_once
     from extractor.service.registry import Registry
+    from extractor.store.calls import StoreCallLog
 
     settings = settings_from(model=model, base_url=base_url)
     config = ServiceConfig(db_url=db, settings=settings, prompt=prompt, workers=workers, watch_tick_s=5.0)
     store = open_store(db)
-    registry = Registry(settings, prompt=prompt)
+    # Model calls go to the call log of the same database, as the server's do (`extractor logs`).
+    call_log = StoreCallLog(store) if settings.call_log else None
+    registry = Registry(settings, prompt=prompt, call_log=call_log)
 
     async def loop() -> None:
-        while True:
-            report = await run_once(config, store, registry)
-            _print_report(report)
-            if once:
-                return
-            await asyncio.sleep(config.watch_tick_s)
+        try:
+            while True:
+                report = await run_once(config, store, registry)
+                _print_report(report)
+                if once:
+                    return
+                await asyncio.sleep(config.watch_tick_s)
+        finally:
+            await registry.aclose()
 
     try:
         asyncio.run(loop())
@@ -124,6 +130,8 @@ def run_cmd(
     except KeyboardInterrupt:
         pass
     finally:
+        if call_log is not None:
+            call_log.close()
         store.close()
 
 

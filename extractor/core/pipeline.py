@@ -29,18 +29,19 @@ from pydantic import BaseModel
 from .backends import Backend, get_backend
 from .cache import Cache, open_cache
 from .cache.keys import key_base, key_with
-from .calls import accounting, strategies
+from .calls import accounting, guided, strategies
 from .calls.aio import run_sync
 from .calls.continuation import added_anything, combine, continuation_messages, salvage
-from .calls.structured import backend_error, last_reason, prepared, step_reason
+from .calls.log import CallContext, CallLog, reset_context, set_context
+from .calls.structured import backend_error, last_reason, patched_create, prepared, step_reason
 from .chunking import split_text
 from .documents import Document, make_document
 from .errors import ConfigError, ExtractionFailed
 from .grounding.align import GROUNDING_VERSION, Grounding, ground, require_grounding
 from .grounding.decoding import GROUNDED_VERSION, grounded_answer_model
-from .merging import merge_answers
+from .merging import dedupe, merge_answers
 from .meta import RunMeta, Usage
-from .prompts import Prompt, load_prompt
+from .prompts import DEFAULT_PROMPT, Prompt, load_prompt
 from .schema import ArticleExtraction, ExtractionAnswer, answer_model, schema_hash
 from .settings import Settings
 
@@ -71,7 +72,9 @@ class Extractor:
         changes = {key: value for key, value in overrides.items() if value is not None}
         self.settings = settings.with_(**changes) if settings else Settings.from_env(**changes)
         self.settings.check()
-        self.prompt = load_prompt(prompt or os.environ.get("EXTRACTOR_PROMPT") or "sanctions")
+        self.prompt = load_prompt(prompt or os.environ.get("EXTRACTOR_PROMPT") or DEFAULT_PROMPT)
+        self.call_log: CallLog | None = None
+        self.run_id: str | None = None
 
     # -- configuration, computed once -------------------------------------------------
 
@@ -124,27 +127,23 @@ class Extractor:
     def _key_base(self) -> str:
         # Under grounded decoding the schema sent is a function of the document (in the messages)
         # and of the code that builds it, whose version goes into the key instead.
-        backend = {**self.backend.identity(), **({"grounded": GROUNDED_VERSION} if self.grounded else {})}
+        backend = {**self.backend.identity(), **({"grounded": GROUNDED_VERSION} if self.grounded else {}),
+                   **({"guided": guided.GUIDED_VERSION} if self.guided else {})}
         return key_base(backend=backend, schema=self.json_schema, params=self._params, prompt_hash=self.prompt.hash)
 
     @cached_property
     def _schema_hash(self) -> str:
         return schema_hash()
 
+    def log_calls(self, log: CallLog | None, *, run_id: str | None = None) -> None:
+        """Give every model call from now on (request, raw response, tokens, latency) to `log`; None stops."""
+        self.call_log = log
+        self.run_id = run_id
+        self.__dict__.pop("_acreate", None)
+
     @cached_property
     def _acreate(self) -> Any:
-        import instructor
-
-        backend = self.backend
-
-        async def observed(*args: Any, **kwargs: Any) -> Any:
-            completion = await backend.acreate(*args, **kwargs)
-            stats = accounting.current()
-            if stats is not None:
-                stats.add_completion(completion)
-            return completion
-
-        return instructor.patch(create=observed, mode=backend.mode)
+        return patched_create(self.backend, self.call_log, mode=self.settings.mode, run_id=self.run_id)
 
     # -- per document ---------------------------------------------------------------------
 
@@ -160,6 +159,13 @@ class Extractor:
     def grounded(self) -> bool:
         """Whether answers are decoded under a per-document schema of what the text supports (small models)."""
         return bool(getattr(self.backend, "grounded_decoding", False))
+
+    @cached_property
+    def guided(self) -> bool:
+        """Whether documents are read by rules instead of asked of the model (`calls/guided.py`): small models."""
+        if self.settings.guided_reading is not None:
+            return self.settings.guided_reading
+        return bool(getattr(self.backend, "guided_reading", False))
 
     def answer_model_for(self, document: Document) -> type[BaseModel]:
         """The model-facing response model used for `document`: per document under grounded decoding."""
@@ -219,8 +225,11 @@ class Extractor:
         self, document: Document, answer: ExtractionAnswer, key: str, started: float, stats: accounting.CallStats,
         *, cache_hit: bool, chunks: int = 1, grounding: dict[str, Any] | None = None,
     ) -> ArticleExtraction:
-        """The public result of an answer: grounded in the text (filtered if required), with run metadata."""
-        result = ArticleExtraction.model_validate({**answer.model_dump(), "article_id": document.id})
+        """The public result of an answer: each target once, grounded in the text (filtered if required), with meta.
+
+        Every backend's answer goes through here, cached or fresh, so none repeats a target.
+        """
+        result = ArticleExtraction.model_validate({**dedupe(answer).model_dump(), "article_id": document.id})
         if grounding is None or self.settings.require_grounding:
             found: Grounding = ground(result, document.text)
             if self.settings.require_grounding:
@@ -301,6 +310,8 @@ class Extractor:
         async def call(messages: list[dict[str, str]], response_model: type[BaseModel], step: str | None) -> Any:
             return await self.acall(document, messages, response_model, stats, step)
 
+        if self.guided:
+            return guided.ask_guided(document)
         return await strategies.ask(self.prompt, document, self.answer_model_for(document), call)
 
     async def acall(
@@ -318,17 +329,24 @@ class Extractor:
         parts: list[BaseModel] = []
         request = messages
         for number in range(1, self.settings.max_calls + 1):
+            label = step if number == 1 else f"{step + ' ' if step else ''}continuation {number - 1}"
+            call = CallContext(document.id, self.prompt.id, label)
+            context = set_context(call)
+            hooks = {"hooks": call.hooks()} if self.call_log is not None else {}
             try:
                 part = await self._acreate(
                     messages=request, response_model=prepared(response_model),
-                    max_retries=self.settings.validation_retries, **self._params, **self.backend.request_kwargs(),
+                    max_retries=self.settings.validation_retries, **hooks, **self._params,
+                    **self.backend.request_kwargs(),
                 )
             except InstructorRetryException as exc:
+                call.settle(self.call_log, accepted=False)
                 transport = backend_error(exc)
                 if transport is not None:
                     raise transport from None  # the endpoint failed: not a validation failure
                 raise self._failed(document, stats, step_reason(step, last_reason(exc))) from None
             except IncompleteOutputException as exc:
+                call.settle(self.call_log, accepted=False, cut_off=True)
                 cut = salvage(accounting.completion_text(exc.last_completion), response_model)
                 before = combine(parts) if parts else None
                 if cut is not None:
@@ -343,6 +361,11 @@ class Extractor:
                 stats.continuations += 1
                 request = continuation_messages(messages, combine(parts) if parts else None)
                 continue
+            else:
+                call.settle(self.call_log, accepted=True)
+            finally:
+                call.settle(self.call_log, accepted=False)  # anything still held: a failure not foreseen above
+                reset_context(context)
             parts.append(part)
             break
         if not parts:
@@ -402,8 +425,8 @@ def extract(
     """Extract the sanctions actions reported in `text`.
 
     `metadata` (title, published, url, publisher) is shown to the model so that "today"
-    resolves. `prompt` is `NAME` or `NAME@vN` (default $EXTRACTOR_PROMPT, else the latest
-    `sanctions`). `model` is `embedded` (default without an endpoint) or a model name for the
+    resolves. `prompt` is `NAME` or `NAME@vN` (default $EXTRACTOR_PROMPT, else `DEFAULT_PROMPT`,
+    sanctions@v3). `model` is `embedded` (default without an endpoint) or a model name for the
     OpenAI-compatible endpoint in OPENAI_BASE_URL / OPENAI_API_KEY. Other keyword arguments
     are `Settings` fields (base_url, api_key, cache, refresh, cache_dir, ...). Run metadata
     is on `result.meta`.

@@ -26,10 +26,25 @@ from .errors import PromptError
 from .schema import ExtractionAnswer
 
 PROMPTS_ENV = "EXTRACTOR_PROMPTS_DIR"
+# The prompt used when none is asked for. A new version becomes the default only when
+# `extractor compare` shows no statistically clear regression on any headline field against
+# this one: sanctions@v4 lost on measures and reasons (evals/runs/compare-standin-v3-v4).
+DEFAULT_PROMPT = "sanctions@v3"
 _VERSION_FILE = re.compile(r"^v(\d+)\.ya?ml$")
+# A prompt's name is the name of its folder under a prompts directory: never a path.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 # Characters that end a line: a metadata value is shown on one line, so none may survive in it.
 _LINE_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
 _TEMPLATE_TAG = re.compile(r"<(\w+)>")
+# Chat-control tokens: a document that spells one must not open or close a turn in the model's
+# chat template. `<|...|>` covers ChatML (SmolLM2: <|im_start|>, <|im_end|>, <|endoftext|>) and
+# Llama 3 (<|eot_id|>, <|start_header_id|>); the fullwidth bar DeepSeek's; the named ones are
+# Gemma's (<start_of_turn>, <end_of_turn>, <bos>, <eos>) and the <s>/</s> of Llama 2 and Mistral.
+_CHAT_TOKENS = re.compile(
+    r"<\s*[|\uff5c]\s*(/?[\w\u2581.-]{1,40})\s*[|\uff5c]\s*>"
+    r"|<\s*(/?)\s*(start_of_turn|end_of_turn|bos|eos|pad|unk|s)\s*>",
+    re.IGNORECASE,
+)
 _jinja = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False)
 
 
@@ -136,9 +151,13 @@ class Prompt:
         return re.compile(r"<\s*(/?)\s*(" + "|".join(map(re.escape, names)) + r")\b[^<>]*>", re.IGNORECASE)
 
     def _neutralise(self, value: str) -> str:
-        """`value` with delimiter look-alikes turned into `[article]`/`[/article]`, so data cannot close its block."""
+        """`value` with delimiter look-alikes turned into `[article]`/`[/article]`, so data cannot close its block,
+        and chat-control tokens into `[im_end]`, `[start_of_turn]`, so it cannot end or start a turn."""
         pattern = self._delimiters
-        return pattern.sub(lambda m: f"[{m.group(1)}{m.group(2)}]", value) if pattern else value
+        value = pattern.sub(lambda m: f"[{m.group(1)}{m.group(2)}]", value) if pattern else value
+        if "<" in value:
+            value = _CHAT_TOKENS.sub(lambda m: f"[{m.group(1) or (m.group(2) + m.group(3))}]", value)
+        return value
 
     def render_user(self, text: str, metadata: dict[str, str]) -> str:
         """The user message for one document.
@@ -228,8 +247,8 @@ def available() -> dict[str, list[int]]:
 def parse_prompt_id(prompt_id: str) -> tuple[str, int | None]:
     """Split `name@vN` (or `name@N`, or `name`) into name and version (None = latest)."""
     name, _, version = prompt_id.strip().partition("@")
-    if not name:
-        raise PromptError(f"invalid prompt id {prompt_id!r}: expected NAME or NAME@vN")
+    if not name or not _NAME.match(name) or ".." in name:
+        raise PromptError(f"invalid prompt id {prompt_id[:120]!r}: expected NAME or NAME@vN (a name, not a path)")
     if not version:
         return name, None
     digits = version[1:] if version.lower().startswith("v") else version
@@ -238,8 +257,8 @@ def parse_prompt_id(prompt_id: str) -> tuple[str, int | None]:
     return name, int(digits)
 
 
-def load_prompt(prompt_id: str | Prompt = "sanctions") -> Prompt:
-    """Load a prompt by id: `sanctions@v1`, or `sanctions` for the latest version."""
+def load_prompt(prompt_id: str | Prompt = DEFAULT_PROMPT) -> Prompt:
+    """Load a prompt by id: `sanctions@v1`, or `sanctions` for the latest version (default: `DEFAULT_PROMPT`)."""
     if isinstance(prompt_id, Prompt):
         return prompt_id
     name, version = parse_prompt_id(prompt_id)

@@ -86,7 +86,14 @@ class Settings:
     context_tokens: int = 32768
     require_grounding: bool = False
     list_bounds: bool | None = None
+    # Read documents by rules instead of asking the model (calls/guided.py); None: the backend decides.
+    guided_reading: bool | None = None
     max_calls: int = 10
+    # Check the endpoint once before a run (model answers, structured-output mode accepted,
+    # output budget fits the context); EXTRACTOR_PROBE=off skips it (record/replay servers).
+    probe: bool = True
+    # Keep every model call (request, raw response, tokens, latency) in the store's database.
+    call_log: bool = True
     price_in: float | None = None
     price_out: float | None = None
 
@@ -105,6 +112,9 @@ class Settings:
             "max_tokens": _env_int("EXTRACTOR_MAX_TOKENS"),
             "max_calls": _env_int("EXTRACTOR_MAX_CALLS"),
             "list_bounds": _env_bool("EXTRACTOR_LIST_BOUNDS"),
+            "guided_reading": _env_bool("EXTRACTOR_GUIDED_READING"),
+            "probe": _env_bool("EXTRACTOR_PROBE"),
+            "call_log": _env_bool("EXTRACTOR_CALL_LOG"),
             "context_tokens": int(_env_float("EXTRACTOR_CONTEXT_TOKENS", 32768)),
             "price_in": _env_float("EXTRACTOR_PRICE_IN", -1.0),
             "price_out": _env_float("EXTRACTOR_PRICE_OUT", -1.0),
@@ -112,8 +122,9 @@ class Settings:
         for key in ("price_in", "price_out"):
             if env[key] < 0:
                 env[key] = None
-        if env["max_calls"] is None:
-            del env["max_calls"]
+        for key in ("max_calls", "probe", "call_log"):
+            if env[key] is None:
+                del env[key]
         names = {f.name for f in fields(cls)}
         unknown = set(overrides) - names
         if unknown:

@@ -9,6 +9,7 @@ not measure the same thing.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,24 +36,29 @@ def check_comparable(a: StoredRun, b: StoredRun, gold_set: GoldSet) -> None:
                 f"run {name} ({run.path}) was scored on gold set {recorded}, not on {current} ({gold_set.gold_dir}): "
                 "re-run it on this gold set"
             )
+    check_same_setup(a.info, b.info)
+
+
+def check_same_setup(a: Mapping[str, Any], b: Mapping[str, Any]) -> None:
+    """Refuse two runs (their run.json setups) scored on different schemas or gold sets."""
     for key in ("schema_version", "schema_hash"):
-        va, vb = a.info.get(key), b.info.get(key)
+        va, vb = a.get(key), b.get(key)
         if va and vb and va != vb:
             raise IncomparableRuns(f"runs use different schemas ({key} {va} vs {vb}): their scores do not compare")
-    if a.info.get("gold_hash") and b.info.get("gold_hash") and a.info["gold_hash"] != b.info["gold_hash"]:
-        raise IncomparableRuns(f"runs use different gold sets ({a.info['gold_hash']} vs {b.info['gold_hash']})")
+    if a.get("gold_hash") and b.get("gold_hash") and a["gold_hash"] != b["gold_hash"]:
+        raise IncomparableRuns(f"runs use different gold sets ({a['gold_hash']} vs {b['gold_hash']})")
 
 
-def prompt_diff(a: StoredRun, b: StoredRun) -> str:
-    """Unified diff of the two runs' prompt files, when both prompts are still available."""
-    ids = a.info.get("prompt_id"), b.info.get("prompt_id")
+def prompt_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> str:
+    """Unified diff of the two runs' prompt files (from their setups), when both prompts are still available."""
+    ids = a.get("prompt_id"), b.get("prompt_id")
     if not all(ids):
         return ""
     try:
         pa, pb = load_prompt(str(ids[0])), load_prompt(str(ids[1]))
     except ExtractorError:
         return ""
-    if pa.hash != a.info.get("prompt_hash") or pb.hash != b.info.get("prompt_hash"):
+    if pa.hash != a.get("prompt_hash") or pb.hash != b.get("prompt_hash"):
         note = "(a prompt file changed since the run: the diff shows the current files)\n"
     else:
         note = ""
@@ -67,13 +73,17 @@ def compare(a: StoredRun, b: StoredRun, gold_set: GoldSet, *, n_boot: int = 2000
 
 def build_compare_report(comparison: Comparison, a: StoredRun, b: StoredRun, gold_set: GoldSet) -> dict[str, Any]:
     """compare.json: the statistics plus the setup of both runs."""
+    return compare_report(comparison, {"path": str(a.path), **a.info}, {"path": str(b.path), **b.info},
+                          gold_set.hash())
+
+
+def compare_report(
+    comparison: Comparison, a: Mapping[str, Any], b: Mapping[str, Any], gold_hash: str
+) -> dict[str, Any]:
+    """The comparison with the gold-set hash and both runs' setups (`a`, `b`: where each run is, and its run.json)."""
     report = comparison.to_dict()
-    report["gold_hash"] = gold_set.hash()
-    report["setup"] = {
-        "a": {"path": str(a.path), **a.info},
-        "b": {"path": str(b.path), **b.info},
-        "prompt_diff": prompt_diff(a, b),
-    }
+    report["gold_hash"] = gold_hash
+    report["setup"] = {"a": dict(a), "b": dict(b), "prompt_diff": prompt_diff(a, b)}
     return report
 
 

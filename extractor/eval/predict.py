@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from extractor.batch.results import check_resumable
 from extractor.batch.run import Outcome, RunSummary, extract_into, pending
+from extractor.core.documents import Document
 from extractor.core.errors import DocumentError
 from extractor.core.files import write_atomic
 from extractor.core.pipeline import Extractor
@@ -25,11 +26,13 @@ from .predictions import PredictionFile
 from .runs import PREDICTIONS, StoredRun, load_run, slug, write_info
 
 
-def default_run_dir(extractor: Extractor) -> Path:
-    """runs/<timestamp>_<prompt>_<model>, in the working directory."""
+def default_run_dir(extractor: Extractor | None = None, *, prompt: str | None = None, model: str | None = None) -> Path:
+    """runs/<timestamp>_<prompt>_<model>, in the working directory (the extractor's, or the names given)."""
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    model = extractor.settings.model or "embedded"
-    return Path("runs") / f"{stamp}_{slug(f'{extractor.prompt.id}_{model}')}"
+    if extractor is not None:
+        prompt, model = extractor.prompt.id, extractor.settings.model or "embedded"
+    name = f"{prompt or 'default'}_{model or 'default'}"
+    return Path("runs") / f"{stamp}_{slug(name)}"
 
 
 def run_eval(
@@ -44,20 +47,43 @@ def run_eval(
 
     A directory holding another prompt's or model's predictions is refused, not mixed in.
     """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise DocumentError(f"--out {out_dir} is a file: an eval run needs a directory")
+    _check_out(out_dir)
+    check_resumable(out_dir / PREDICTIONS, prompt_id=extractor.prompt.id, prompt_hash=extractor.prompt.hash,
+                    model=extractor.backend.model)
+    setup = {"prompt_id": extractor.prompt.id, "prompt_hash": extractor.prompt.hash, "model": extractor.backend.model,
+             "backend": extractor.backend.name, "endpoint": extractor.backend.endpoint}
+    return collect_run(gold_set, out_dir, setup,
+                       lambda sink, todo: extract_into(sink, extractor, todo, concurrency=concurrency,
+                                                       on_outcome=on_outcome))
+
+
+ExtractInto = Callable[[IO[str], Iterable[Document | DocumentError]], RunSummary]
+"""Extract documents, appending a result or failure line per document to the sink."""
+
+
+def collect_run(gold_set: GoldSet, out_dir: Path, setup: dict[str, Any], extract: ExtractInto) -> StoredRun:
+    """Extract the gold documents not yet in `out_dir/predictions.jsonl` with `extract`, then write run.json.
+
+    `setup` names the prompt, model, backend and endpoint; a value it leaves None (a remote
+    service resolves the prompt version itself) is taken from the result lines' meta.
+    """
+    _check_out(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     predictions_path = out_dir / PREDICTIONS
-    check_resumable(predictions_path, prompt_id=extractor.prompt.id, prompt_hash=extractor.prompt.hash,
-                    model=extractor.backend.model)
     todo, skipped = pending((gold_set.documents[i] for i in gold_set.ids), predictions_path)
     started = time.perf_counter()
     with predictions_path.open("a", encoding="utf-8") as sink:
-        summary = extract_into(sink, extractor, todo, concurrency=concurrency, on_outcome=on_outcome)
+        summary = extract(sink, todo)
     summary.skipped = skipped
-    info = run_info(gold_set, extractor, summary, time.perf_counter() - started)
-    write_info(out_dir, info)
+    found = PredictionFile(predictions_path).setup()
+    known = {**setup, **{k: v for k, v in found.items() if setup.get(k) is None and v is not None}}
+    write_info(out_dir, run_info(gold_set, known, summary, time.perf_counter() - started))
     return load_run(out_dir)
+
+
+def _check_out(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise DocumentError(f"--out {out_dir} is a file: an eval run needs a directory")
 
 
 def check_matches_gold(run: StoredRun, gold_set: GoldSet) -> None:
@@ -102,14 +128,14 @@ def store_run(run: StoredRun, gold_set: GoldSet, out_dir: Path) -> StoredRun:
     return load_run(out_dir)
 
 
-def run_info(gold_set: GoldSet, extractor: Extractor, summary: RunSummary, seconds: float) -> dict[str, Any]:
-    """What run.json records: setup, gold-set identity and accounting."""
+def run_info(gold_set: GoldSet, setup: dict[str, Any], summary: RunSummary, seconds: float) -> dict[str, Any]:
+    """What run.json records: setup (prompt id and hash, model, backend, endpoint), gold-set identity, accounting."""
     return {
-        "prompt_id": extractor.prompt.id,
-        "prompt_hash": extractor.prompt.hash,
-        "model": extractor.backend.model,
-        "backend": extractor.backend.name,
-        "endpoint": extractor.backend.endpoint,
+        "prompt_id": setup.get("prompt_id"),
+        "prompt_hash": setup.get("prompt_hash"),
+        "model": setup.get("model"),
+        "backend": setup.get("backend"),
+        "endpoint": setup.get("endpoint"),
         "schema_version": SCHEMA_VERSION,
         "schema_hash": schema_hash(),
         "gold_hash": gold_set.hash(),

@@ -21,9 +21,11 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+
+import numpy as np
 
 from extractor.core.files import write_atomic
 from extractor.core.grounding.align import ground
@@ -33,7 +35,7 @@ from .goldset import GoldSet
 from .predictions import PredictionFile
 from .runs import StoredRun, record_gold_hash
 from .scored import GROUNDING_KEYS, Scored, default_workers, score_in_workers, score_serially
-from .scoring.aggregate import Aggregate
+from .scoring.aggregate import GROUPS, Aggregate
 from .scoring.corpus import report_header
 from .scoring.stats import DEFAULT_RESAMPLES, Seed
 
@@ -49,12 +51,22 @@ _SLOT = "__documents_streamed_here__"
 
 @dataclass
 class Evaluation:
-    """The report (its `documents` only those shown) and the files written."""
+    """The report (its `documents` only those shown), the files written, and every document's counts."""
 
     report: dict[str, Any]
     paths: list[Path]
     shown: int
     omitted: int
+    ids: list[str] = field(default_factory=list)
+    """The scored documents, in the order of `counts`' rows."""
+    counts: np.ndarray = field(default_factory=lambda: np.zeros((0, GROUPS, 3)))
+    """(documents, `aggregate.GROUPS`, 3): each document's TP, FP, FN, the headline then every field path."""
+
+    @property
+    def failed(self) -> list[bool]:
+        """Per document of `ids`: did its extraction fail."""
+        failed = set(self.report["failures"]["ids"])
+        return [doc_id in failed for doc_id in self.ids]
 
 
 def _scored(run: StoredRun, gold_set: GoldSet, *, indent: bool, workers: int | None) -> Iterator[Scored]:
@@ -68,6 +80,65 @@ def _scored(run: StoredRun, gold_set: GoldSet, *, indent: bool, workers: int | N
     else:
         predictions = (run.predictions.get(doc_id) for doc_id in ids)
     return score_serially(gold_set, predictions, indent=indent)
+
+
+# A max-heap (negated rank) of the lowest-ranked documents: rank, id, report entry.
+_Worst = list[tuple[tuple[float, float, int], str, bytes]]
+
+
+def _score_pass(
+    run: StoredRun, gold_set: GoldSet, sink: BinaryIO | None, *, n_boot: int, seed: Seed, shown: int,
+    workers: int | None,
+) -> tuple[dict[str, Any], Evaluation, _Worst]:
+    """One pass over the gold set: the report without documents, the counts, the `shown` worst entries.
+
+    Each document's report.json entry is written to `sink` when one is given.
+    """
+    indent = len(gold_set.ids) <= INDENT_LIMIT
+    aggregate = Aggregate(len(gold_set.ids))
+    grounding: dict[str, dict[str, int]] = {}
+    for kind, status in GROUNDING_KEYS:
+        grounding.setdefault(kind, {})[status] = 0
+    digest = hashlib.sha256()
+    worst: _Worst = []
+    ids: list[str] = []
+    for index, item in enumerate(_scored(run, gold_set, indent=indent, workers=workers)):
+        aggregate.add_row(item.doc_id, failed=item.failed, row=item.row)
+        ids.append(item.doc_id)
+        digest.update(item.hash_part)
+        if sink is not None:
+            key = json.dumps(item.doc_id, ensure_ascii=False).encode()
+            sink.write((b"" if index == 0 else b",\n") + b"    " + key + b": " + item.body)
+        if item.grounding is not None:
+            for (kind, status), count in zip(GROUNDING_KEYS, item.grounding, strict=True):
+                grounding[kind][status] += count
+        # Report order: undefined F1 first, then lowest F1, then id order.
+        entry = ((-float(item.f1 is not None), -(item.f1 or 0.0), -index), item.doc_id, item.body)
+        if len(worst) < shown:
+            heapq.heappush(worst, entry)
+        elif shown:
+            heapq.heappushpop(worst, entry)
+    gold_set.remember_hash(digest)
+    totals = aggregate.finish(n_boot=n_boot, seed=seed)
+    report = report_header(totals, sorted(doc_id for doc_id in run.predictions if doc_id not in gold_set.gold))
+    report["gold_hash"] = gold_set.hash()  # recorded by the pass above
+    if sink is not None:
+        record_gold_hash(run, report["gold_hash"])  # in run.json too, when it has none yet
+    else:
+        run.info.setdefault("gold_hash", report["gold_hash"])
+    total = sum(sum(c.values()) for c in grounding.values())
+    found = total - sum(c["not_found"] for c in grounding.values())
+    report["grounding"] = {"rate": found / total if total else None, "items": total, **grounding}
+    report["run"] = run.info
+    return report, Evaluation(report, [], 0, 0, ids, totals.counts), worst
+
+
+def tally_run(
+    run: StoredRun, gold_set: GoldSet, *, n_boot: int = DEFAULT_RESAMPLES, seed: Seed = 0,
+    workers: int | None = None,
+) -> Evaluation:
+    """Score `run` as `score_run` does, writing nothing: the report has no documents, no files were written."""
+    return _score_pass(run, gold_set, None, n_boot=n_boot, seed=seed, shown=0, workers=workers)[1]
 
 
 def score_run(
@@ -86,47 +157,19 @@ def score_run(
     documents or more, else 1); the numbers are the same whatever their count.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    indent = len(gold_set.ids) <= INDENT_LIMIT
-    aggregate = Aggregate(len(gold_set.ids))
-    grounding: dict[str, dict[str, int]] = {}
-    for kind, status in GROUNDING_KEYS:
-        grounding.setdefault(kind, {})[status] = 0
-    digest = hashlib.sha256()
-    # A max-heap (negated rank) of the `shown` lowest-ranked documents: rank, id, report entry.
-    worst: list[tuple[tuple[float, float, int], str, bytes]] = []
     part = out_dir / "report.json.part"
     # A large buffer: one write call per megabyte rather than per document entry.
     with part.open("wb", buffering=1 << 20) as sink:
-        for index, item in enumerate(_scored(run, gold_set, indent=indent, workers=workers)):
-            aggregate.add_row(item.doc_id, failed=item.failed, row=item.row)
-            digest.update(item.hash_part)
-            key = json.dumps(item.doc_id, ensure_ascii=False).encode()
-            sink.write((b"" if index == 0 else b",\n") + b"    " + key + b": " + item.body)
-            if item.grounding is not None:
-                for (kind, status), count in zip(GROUNDING_KEYS, item.grounding, strict=True):
-                    grounding[kind][status] += count
-            # Report order: undefined F1 first, then lowest F1, then id order.
-            entry = ((-float(item.f1 is not None), -(item.f1 or 0.0), -index), item.doc_id, item.body)
-            if len(worst) < shown:
-                heapq.heappush(worst, entry)
-            elif shown:
-                heapq.heappushpop(worst, entry)
-    gold_set.remember_hash(digest)
-    totals = aggregate.finish(n_boot=n_boot, seed=seed)
-    report = report_header(totals, sorted(doc_id for doc_id in run.predictions if doc_id not in gold_set.gold))
-    report["gold_hash"] = gold_set.hash()  # recorded by the pass above
-    record_gold_hash(run, report["gold_hash"])
-    total = sum(sum(c.values()) for c in grounding.values())
-    found = total - sum(c["not_found"] for c in grounding.values())
-    report["grounding"] = {"rate": found / total if total else None, "items": total, **grounding}
-    report["run"] = run.info
+        report, evaluation, worst = _score_pass(run, gold_set, sink, n_boot=n_boot, seed=seed, shown=shown,
+                                                workers=workers)
     paths = [out_dir / "report.json", out_dir / "report.md", out_dir / "report.html"]
     _write_json(paths[0], report, part)
     chosen = [(doc_id, json.loads(body)) for _, doc_id, body in sorted(worst, key=lambda e: -e[0][2])]  # id order
     report["documents"] = dict(chosen)
     omitted = len(gold_set.ids) - len(chosen)
     _write_pages(paths[1], paths[2], report, run, gold_set, chosen, omitted)
-    return Evaluation(report, paths, len(chosen), omitted)
+    evaluation.paths, evaluation.shown, evaluation.omitted = paths, len(chosen), omitted
+    return evaluation
 
 
 def _write_json(path: Path, report: dict[str, Any], part: Path) -> None:

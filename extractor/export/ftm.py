@@ -4,11 +4,17 @@ Per target a `Person`, `Company`, `Organization`, `PublicBody`, `Vessel`, `Airpl
 `LegalEntity`; per target and action a `Sanction`; one `Article` for the source document and a
 `Documentation` linking it to each target. Ids come from `make_id` over the article id, the
 action and the normalised name, so exporting the same result again gives the same ids.
+
+A Sanction's `authority` is the issuing body's name from the issuer registry, whatever form
+the text printed ("OFAC", "Treasury's Office of Foreign Assets Control"), and its id is made
+from the body's registry id; the printed form is kept in `description` when it differs. Its
+programmes are the ones tied to its target (`target_programs`), not every programme of the
+action.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, BinaryIO, cast
 
 from followthemoney import EntityProxy, model
@@ -19,9 +25,13 @@ from rigour.territories import get_territory
 
 from extractor.core.documents import Document
 from extractor.core.errors import ExtractorError
+from extractor.core.issuers import issuer_body, issuer_id
 from extractor.core.schema import ArticleExtraction, SanctionAction, Target
 
-from .programs import program_ids
+from .target_programs import TargetPrograms, Tied
+
+# The programmes of the sanctions-list entry a target matched (an empty list when none).
+ListedPrograms = Callable[[Target], list[str]]
 
 # Schema contract entity types → FtM schemata.
 SCHEMATA = {
@@ -41,14 +51,19 @@ class ExportError(ExtractorError):
     """An entity could not be built or does not pass the FtM model's validation."""
 
 
-def to_ftm(result: ArticleExtraction, document: Document | None = None) -> list[EntityProxy]:
+def to_ftm(
+    result: ArticleExtraction, document: Document | None = None, *, listed: ListedPrograms | None = None
+) -> list[EntityProxy]:
     """The FtM entities for one extraction result: article, targets, sanctions, documentation links.
 
     `document` (the source, with its metadata) fills the article's title, date, URL, publisher
-    and text and every entity's `sourceUrl`; without it the article carries only its id.
-    Every entity is validated; an invalid one raises `ExportError` naming it.
+    and text and every entity's `sourceUrl`; without it the article carries only its id. Its
+    text, and `listed` (the programmes of each target's sanctions-list entry), tie an action's
+    programmes to the targets they apply to. Every entity is validated; an invalid one raises
+    `ExportError` naming it.
     """
     url = document.url if document else None
+    programs = TargetPrograms(document.text if document else None)
     article = _article(result.article_id, document)
     entities: dict[str, EntityProxy] = {article.id: article}  # type: ignore[dict-item]
 
@@ -63,7 +78,8 @@ def to_ftm(result: ArticleExtraction, document: Document | None = None) -> list[
         for target in action.targets:
             party = target_entity(result.article_id, target, url=url, listed=action.action != "lift")
             put(party)
-            put(_sanction(result.article_id, action, party, article, url))
+            tied = programs.tie(action, target, listed(target) if listed is not None else ())
+            put(_sanction(result.article_id, action, party, article, url, tied))
             put(_documentation(article, party, url))
     out = list(entities.values())
     for entity in out:
@@ -95,21 +111,43 @@ def target_entity(article_id: str, target: Target, *, url: str | None = None, li
 
 
 def action_key(action: SanctionAction) -> str:
-    """What identifies an action within its article: authority, kind, issuer and measures."""
-    issuer = id_name(action.issuer) if action.issuer else ""
+    """What identifies an action within its article: authority, kind, issuing body and measures.
+
+    The issuer is its registry id when the registry knows the body, so "OFAC" and "Treasury's
+    Office of Foreign Assets Control" give the same key; else its normalised printed form.
+    """
+    body = issuer_id(action.issuer, action.authority)
+    issuer = body or (id_name(action.issuer) if action.issuer else "")
     return "|".join([action.authority, action.action, issuer, ",".join(sorted(action.measures))])
 
 
+def issuer_name(action: SanctionAction) -> str:
+    """The issuing body's registry name, else the issuer as printed, else the authority's name."""
+    body_id = issuer_id(action.issuer, action.authority)
+    body = issuer_body(body_id) if body_id else None
+    if body is not None:
+        return body.name
+    return action.issuer or authority_name(action.authority)
+
+
 def _sanction(
-    article_id: str, action: SanctionAction, party: EntityProxy, article: EntityProxy, url: str | None
+    article_id: str, action: SanctionAction, party: EntityProxy, article: EntityProxy, url: str | None, tied: Tied
 ) -> EntityProxy:
     sanction = model.make_entity("Sanction")
     sanction.make_id("sanction", article_id, action_key(action), party.id)
     sanction.add("entity", party.id)
-    sanction.add("authority", action.issuer or authority_name(action.authority))
+    authority = issuer_name(action)
+    sanction.add("authority", authority)
+    notes = []
+    if action.issuer and action.issuer != authority:
+        notes.append(f"Issuer as printed: {action.issuer}")
+    if tied.action_only:
+        notes.append("Legal basis of the action not tied to this target by the text or a list entry: "
+                     + "; ".join(tied.action_only))
+    sanction.add("description", " · ".join(notes) or None)
     sanction.add("country", action.authority)
-    sanction.add("program", action.legal_basis)
-    sanction.add("programId", program_ids(action.legal_basis, action.authority))
+    sanction.add("program", tied.legal_basis)
+    sanction.add("programId", tied.program_ids)
     sanction.add("reason", action.reasons)
     sanction.add("provisions", [measure.replace("_", " ") for measure in action.measures])
     if action.action == "lift":
@@ -170,11 +208,12 @@ def validate_entity(entity: EntityProxy) -> None:
 
 
 def iter_ftm(
-    results: Iterable[ArticleExtraction], documents: dict[str, Document] | None = None
+    results: Iterable[ArticleExtraction], documents: dict[str, Document] | None = None, *,
+    listed: ListedPrograms | None = None,
 ) -> Iterator[EntityProxy]:
     """FtM entities for many results, in result order."""
     for result in results:
-        yield from to_ftm(result, (documents or {}).get(result.article_id))
+        yield from to_ftm(result, (documents or {}).get(result.article_id), listed=listed)
 
 
 def write_ftm(entities: Iterable[EntityProxy], stream: IO[bytes]) -> int:

@@ -5,7 +5,9 @@ and saved on first use); `matcher.match(target)` returns a `MatchResult`: `liste
 entry scores at least the threshold), `possible` (candidates between the floor and the
 threshold) or `not_listed`. Candidates come from the blocking index; each is scored by
 nomenklatura's `logic-v2` algorithm (OpenSanctions' matcher: rigour name analysis, family/given
-name alignment, country as evidence), and entity type decides which entries are comparable.
+name alignment), entity type decides which entries are comparable, and country is evidence that
+never sinks an exact name (`explain`). Every candidate carries its features and why it passed or
+failed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from rigour.names import normalize_name
 
 from extractor.core.schema import Target
 
+from .explain import explain, verdict
 from .ftm import SCHEMATA
 from .index import NameIndex, comparable_names, list_digest, save_index
 from .lists import check_paths, load_list
@@ -45,13 +48,15 @@ class Candidate:
     matched_name: str | None
     programs: list[str]
     countries: list[str]
+    features: dict[str, float] = field(default_factory=dict)
+    explanation: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
+        """JSON-ready form, with the features compared and a line per feature saying what it did."""
         return {
             "entry_id": self.entry_id, "list": self.list_name, "name": self.caption, "schema": self.schema,
             "score": round(self.score, 3), "matched_name": self.matched_name, "programs": self.programs,
-            "countries": self.countries,
+            "countries": self.countries, "features": self.features, "explanation": self.explanation,
         }
 
 
@@ -65,6 +70,7 @@ class MatchResult:
     status: str
     threshold: float
     candidates: list[Candidate] = field(default_factory=list)
+    reason: str = ""
 
     @property
     def best(self) -> Candidate | None:
@@ -81,7 +87,7 @@ class MatchResult:
         best = self.best
         return {
             "name": self.name, "entity_type": self.entity_type, "country": self.country, "status": self.status,
-            "threshold": self.threshold,
+            "threshold": self.threshold, "reason": self.reason,
             "entry": best.to_dict() if best is not None and self.listed else None,
             "candidates": [c.to_dict() for c in self.candidates],
         }
@@ -103,7 +109,8 @@ class Matcher:
         # seconds of it: only when a candidate is first scored, not when a list is loaded.
         from nomenklatura.matching import LogicV2, ScoringConfig
 
-        return LogicV2, ScoringConfig.defaults()
+        # Country is weighed in `explain` instead, where it cannot sink an exact name.
+        return LogicV2, ScoringConfig.model_construct(weights={"country_mismatch": 0.0}, config={})
 
     @classmethod
     def load(
@@ -136,9 +143,14 @@ class Matcher:
         query = query_entity(target)
         names = comparable_names(query)
         scored: list[Candidate] = []
+        best: Candidate | None = None  # kept below the floor too, to say how close the nearest entry came
         for position, _similarity in self.index.candidates(names):
             candidate = self._score(query, position)
-            if candidate is not None and candidate.score >= self.floor:
+            if candidate is None:
+                continue
+            if best is None or candidate.score > best.score:
+                best = candidate
+            if candidate.score >= self.floor:
                 scored.append(candidate)
                 if candidate.score >= 1.0:
                     break  # a full match: the entries ranked below it cannot beat it
@@ -146,7 +158,11 @@ class Matcher:
         top = scored[0].score if scored else 0.0
         status = "listed" if top >= self.threshold else "possible" if scored else "not_listed"
         keep = scored[:1] if status == "listed" else scored[:limit]
-        return MatchResult(target.name, target.entity_type, target.country, status, self.threshold, keep)
+        if best is None:
+            reason = "not listed: no entry shares a name part with it"
+        else:
+            reason = f"{verdict(best.score, self.threshold, self.floor)} (best: {best.caption}, {best.entry_id})"
+        return MatchResult(target.name, target.entity_type, target.country, status, self.threshold, keep, reason)
 
     def has_candidates(self, target: Target) -> bool:
         """Whether `match` would score any entry for `target`: the blocking step alone, without the scorer."""
@@ -155,6 +171,11 @@ class Matcher:
     def match_many(self, targets: Iterable[Target]) -> list[MatchResult]:
         """`match` for each target, in order."""
         return [self.match(target) for target in targets]
+
+    def listed_programs(self, target: Target) -> list[str]:
+        """The programmes of the entry `target` is listed as (none when it is not listed): for the FtM export."""
+        found = self.match(target)
+        return list(found.best.programs) if found.listed and found.best is not None else []
 
     def _score(self, query: EntityProxy, position: int) -> Candidate | None:
         item = self.index.entries[position]
@@ -171,10 +192,11 @@ class Matcher:
         result = algorithm.compare(query, listed, config)
         name = result.explanations.get("name_match")
         matched = _original_name(listed, name.candidate) if name and name.candidate else None
+        explained = explain(query, listed, result, type_penalty=penalty)
         return Candidate(
             entry_id=item.entry_id, list_name=item.list_name, caption=listed.caption, schema=listed.schema.name,
-            score=max(0.0, min(1.0, result.score - penalty)), matched_name=matched,
-            programs=item.programs, countries=sorted(listed.countries),
+            score=explained.score, matched_name=matched, programs=item.programs, countries=sorted(listed.countries),
+            features=explained.features, explanation=explained.explanation,
         )
 
 

@@ -13,31 +13,35 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from extractor.core.settings import Settings
 from extractor.store import Store
+from extractor.store.calls import StoreCallLog
 
-from . import errors
-from .auth import RateLimiter
+from . import apidocs, errors
+from .auth import AuthThrottle, RateLimiter
 from .config import ServiceConfig
-from .deps import require_key, require_key_or_session
+from .deps import require_key
 from .limits import BodyLimit, DataOnlyHeaders
 from .monitoring import make_monitor
 from .registry import Registry
 from .review import STATIC_DIR, monitor_pages
 from .review import router as review_router
 from .routes import documents, events, extract, ftm, health, jobs, sources
+from .runs import STATIC_DIR as RUNS_STATIC_DIR
+from .runs import api as runs_api
+from .runs import pages as runs_pages
 from .sessions import Sessions, session_secret
 from .state import ServiceState
 from .workers import JobWorkers
 
 log = logging.getLogger("extractor.service")
 
-# Without a key: the probes, and what a browser needs to log in (the form and its stylesheet).
-PUBLIC_PATHS = ("/health", "/ready", "/review/login", "/review/static")
+# Without a key: the probes, what a browser needs to log in (the form, its stylesheet and the font
+# check) and the docs page's vendor files (the page and the API description need a key or a session).
+PUBLIC_PATHS = ("/health", "/ready", "/review/login", "/review/static", "/review/runs/static", "/review/fonts.js",
+                "/docs/static", "/docs/page")
 
 
 def create_app(config: ServiceConfig | None = None, *, store: Store | None = None) -> FastAPI:
@@ -55,12 +59,15 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
         )
         db = store or Store(config.db_url)
         settings = config.settings or Settings.from_env()
-        registry = Registry(settings, prompt=config.prompt, models=config.models)
+        # Every model call the service makes is kept in its own database (`extractor logs --db URL`).
+        call_log = StoreCallLog(db) if settings.call_log else None
+        registry = Registry(settings, prompt=config.prompt, models=config.models, call_log=call_log)
         workers = JobWorkers(db, registry, concurrency=config.workers, lease_s=config.lease_s,
                              poll_s=config.poll_s, max_attempts=config.max_attempts)
-        sessions = Sessions(session_secret(db))
+        sessions = Sessions(session_secret(config.session_secret_file), db)
+        throttle = AuthThrottle(config.auth_failures, config.auth_window_s)
         monitor = make_monitor(config, db, registry, workers) if config.watch else None
-        app.state.service = ServiceState(config, db, registry, workers, RateLimiter(), sessions, monitor)
+        app.state.service = ServiceState(config, db, registry, workers, RateLimiter(), sessions, throttle, monitor)
         await workers.start()
         if monitor is not None:
             await monitor.start()
@@ -72,6 +79,8 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
                 await monitor.stop()
             await workers.stop()
             await registry.aclose()
+            if call_log is not None:
+                await asyncio.to_thread(call_log.close)
             db.close()
 
     app = FastAPI(
@@ -88,27 +97,14 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.include_router(health.router)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)])
-    for module in (extract, jobs, documents, ftm, sources, events):
+    for module in (extract, jobs, documents, ftm, runs_api, sources, events):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(events.feed_router)
-    app.include_router(_docs_router(app))
+    apidocs.install(app)
     app.include_router(review_router)
+    app.include_router(runs_pages.router)
     app.include_router(monitor_pages.router)
     app.mount("/review/static", StaticFiles(directory=STATIC_DIR), name="review-static")
+    app.mount("/review/runs/static", StaticFiles(directory=RUNS_STATIC_DIR), name="runs-static")
     return app
-
-
-def _docs_router(app: FastAPI) -> APIRouter:
-    """`/openapi.json` and `/docs`, behind a key or a logged-in session like everything else."""
-    router = APIRouter(dependencies=[Depends(require_key_or_session)], include_in_schema=False)
-
-    @router.get("/openapi.json")
-    def openapi() -> JSONResponse:
-        return JSONResponse(app.openapi())
-
-    @router.get("/docs")
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} · API")
-
-    return router

@@ -1,4 +1,4 @@
-"""API keys: generation, hashing, Bearer authentication and the per-key, per-minute rate limit."""
+"""API keys: generation, hashing, Bearer authentication, the per-key rate limit and the lockout on failed keys."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import secrets
 import time
 
-from limits import RateLimitItemPerMinute
+from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
@@ -16,6 +16,8 @@ from extractor.store.keys import KeyInfo
 from .errors import ApiError
 
 KEY_PREFIX = "sx_"
+# One message for a key that is unknown and one that was revoked: a guesser learns nothing.
+INVALID_KEY = "invalid or revoked API key"
 
 
 def new_key() -> tuple[str, str, str]:
@@ -42,12 +44,37 @@ def bearer_token(header: str | None) -> str:
 
 def check_key(info: KeyInfo | None) -> KeyInfo:
     """The key if it is known and not revoked; 401 otherwise."""
-    challenge = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
-    if info is None:
-        raise ApiError(401, "unauthorized", "invalid API key", challenge)
-    if info.revoked:
-        raise ApiError(401, "unauthorized", "this API key has been revoked", challenge)
+    if info is None or info.revoked:
+        raise ApiError(401, "unauthorized", INVALID_KEY, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
     return info
+
+
+class AuthThrottle:
+    """Failed key checks per client address: after `failures` within `window_s`, the address is locked out.
+
+    Counted in this process's memory (each server process counts its own), for Bearer keys
+    and the login form alike. While locked out, even a right key gets 429: a guesser cannot
+    tell a hit from a miss. Behind a reverse proxy, the address is the forwarded client's
+    (uvicorn's --proxy-headers, trusted from loopback only).
+    """
+
+    def __init__(self, failures: int, window_s: float) -> None:
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._item = RateLimitItemPerSecond(failures, max(int(window_s), 1))
+        self.failures = failures
+
+    def check(self, address: str) -> None:
+        """429 with Retry-After while `address` is locked out."""
+        if self._limiter.test(self._item, address):
+            return
+        reset = self._limiter.get_window_stats(self._item, address).reset_time
+        retry_after = max(1, math.ceil(reset - time.time()))
+        raise ApiError(429, "locked_out", f"too many failed API keys from this address: try again in {retry_after} s",
+                       {"Retry-After": str(retry_after)})
+
+    def failed(self, address: str) -> None:
+        """Count one failed key from `address`."""
+        self._limiter.hit(self._item, address)
 
 
 class RateLimiter:

@@ -26,6 +26,9 @@ class ServiceConfig:
     poll_s: float = 0.5
     max_attempts: int = 3
     list_path: Path | None = None  # a sanctions list (SDN CSV or FtM entities) for /v1/documents/{id}/matches
+    session_secret_file: Path | None = None  # default: $EXTRACTOR_SESSION_SECRET, else the user data directory
+    auth_failures: int = 10  # failed keys from one address before it is locked out ...
+    auth_window_s: float = 300.0  # ... within this many seconds (and for as long)
     watch: bool = True  # poll watched sources, merge events, raise alerts (one process at a time, by lease)
     watch_tick_s: float = 5.0
     watch_host_interval_s: float = 1.0  # seconds between two requests to one host
@@ -38,5 +41,7 @@ class ServiceConfig:
             raise ValueError("the body limit must be at least 1 KiB")
         if self.lease_s <= 0 or self.poll_s <= 0 or self.watch_tick_s <= 0 or self.watch_host_interval_s < 0:
             raise ValueError("lease, poll and watch intervals must be positive")
+        if self.auth_failures < 1 or self.auth_window_s < 1:
+            raise ValueError("the failed-key lockout needs at least 1 failure and a window of at least 1 s")
         if self.list_path is not None and not Path(self.list_path).is_file():
             raise ValueError(f"--list {self.list_path}: no such file")

@@ -1,13 +1,19 @@
-"""Typed FastAPI dependencies: the service state, a read session and the authenticated API key.
+"""Typed FastAPI dependencies: the service state, a read session, the authenticated API key and its role.
 
 The `/v1` router depends on `require_key` as a whole, so no route under it can be added
 without authentication; routes that need the key's identity also take `ApiKeyDep`
-(FastAPI resolves it once per request).
+(FastAPI resolves it once per request). A route that needs more than reading declares it
+with `require_role`:
+
+    @router.delete("/things/{id}", dependencies=[Depends(require_role("admin"))])
+
+Roles, least first: reader (read, extract, its own jobs), reviewer (+ review), admin
+(+ delete, every key's jobs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,6 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from extractor.store.keys import KeyInfo, find_key, key_by_id
+from extractor.store.models import ROLES
 
 from .auth import bearer_token, check_key, hash_key
 from .errors import ApiError
@@ -44,14 +51,24 @@ def get_session(state: StateDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def client_address(request: Request) -> str:
+    """The caller's address (the forwarded client's behind a trusted proxy), for the failed-key lockout."""
+    return request.client.host if request.client else "unknown"
+
+
 def require_key(
     request: Request, state: StateDep,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
 ) -> KeyInfo:
-    """The caller's API key (401 if missing, unknown or revoked; 429 if over its rate limit)."""
+    """The caller's API key (401 if missing, unknown or revoked; 429 if over its rate limit or locked out)."""
+    address = client_address(request)
+    state.throttle.check(address)
     token = bearer_token(request.headers.get("authorization"))
     with state.store.read() as session:
-        info = check_key(find_key(session, hash_key(token)))
+        info = find_key(session, hash_key(token))
+    if info is None or info.revoked:
+        state.throttle.failed(address)
+    info = check_key(info)
     state.limiter.check(info)
     return info
 
@@ -59,8 +76,22 @@ def require_key(
 ApiKeyDep = Annotated[KeyInfo, Depends(require_key)]
 
 
+def require_role(role: str) -> Callable[[KeyInfo], KeyInfo]:
+    """A dependency: the caller's key if its role is `role` or above, else 403."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+
+    def dependency(key: ApiKeyDep) -> KeyInfo:
+        if not key.allows(role):
+            raise ApiError(403, "forbidden", f"this needs a key with the {role} role; this key is a {key.role}")
+        return key
+
+    dependency.__name__ = f"require_{role}"
+    return dependency
+
+
 def session_key(request: Request, state: ServiceState) -> KeyInfo | None:
-    """The API key of the request's session cookie, if it has a valid one (not rate-limited here)."""
+    """The API key of the request's session cookie, if it has a live one (not rate-limited here)."""
     browser = state.sessions.read(request.cookies.get(COOKIE))
     if browser is None:
         return None

@@ -1,7 +1,9 @@
 """Every error as JSON `{"error": {"code", "message"}}`: API errors, HTTP errors, validation, crashes.
 
 The handlers never put a stack trace or an internal exception text in a response; an
-unexpected exception is logged with its traceback and answered with a generic 500.
+unexpected exception is logged with its traceback and answered with a generic 500. Nor do
+they name the model endpoint: a failing endpoint is a 502 that says so and no more (its
+URL and error go to the log), and an invalid answer's message leaves the endpoint out.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from extractor.batch.results import failure_line
 from extractor.core.errors import (
     BackendError,
     ConfigError,
@@ -66,14 +69,38 @@ def error_response(status: int, code: str, message: str, headers: dict[str, str]
     return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
+BACKEND_FAILED = "the model endpoint failed; the server log has the details"
+
+
+def public_message(exc: ExtractorError) -> str:
+    """What a caller is told about `exc`: never the model endpoint's URL or its error text."""
+    if isinstance(exc, BackendError):
+        return BACKEND_FAILED
+    text = str(exc)
+    endpoint = getattr(exc, "endpoint", None)
+    if endpoint:
+        text = text.replace(f" ({endpoint})", "").replace(endpoint, "the model endpoint")
+    return text
+
+
+def public_failure(article_id: str, exc: ExtractorError) -> dict[str, Any]:
+    """A job item's failure line, as `failure_line` makes it, without the endpoint (which is logged)."""
+    if isinstance(exc, BackendError):
+        log.warning("%s: %s", article_id, exc)
+    line = failure_line(article_id, exc)
+    error = {k: v for k, v in line["error"].items() if k != "endpoint"}
+    error["message"] = public_message(exc)
+    return {**line, "error": error}
+
+
 def library_error(exc: ExtractorError) -> ApiError:
     """The API error for an exception the library raised on purpose."""
     for kind, status, code in LIBRARY_ERRORS:
         if isinstance(exc, kind):
             if status >= 500:
                 log.error("%s: %s", code, exc)
-            return ApiError(status, code, str(exc))
-    return ApiError(400, "extraction_error", str(exc))
+            return ApiError(status, code, public_message(exc))
+    return ApiError(400, "extraction_error", public_message(exc))
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[int, str, str]:

@@ -1,6 +1,9 @@
 """One document through the store: a stored extraction if there is one, else the library, then stored.
 
 Shared by `POST /v1/extract` and the job workers, so both dedupe and store the same way.
+Identical documents asked for at the same time in one server process make one model call
+(single flight): the first request extracts, the others wait for it and are then served
+from the store (or get its error).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from extractor.store.documents import (
     ensure_document,
     extraction_line,
     find_extraction,
+    public_meta,
     save_extraction,
     text_sha256,
 )
@@ -38,7 +42,7 @@ class Extracted:
 
     def response(self) -> dict[str, Any]:
         """The line with `meta.stored` and `meta.extraction_id` added, as the API returns it."""
-        meta = {**(self.line.get("meta") or {}), "stored": self.stored, "extraction_id": self.extraction_id}
+        meta = {**public_meta(self.line.get("meta")), "stored": self.stored, "extraction_id": self.extraction_id}
         return {**self.line, "meta": meta}
 
 
@@ -91,7 +95,29 @@ async def extract_stored(store: Store, entry: Entry, document: Document, *, then
         hit = await asyncio.to_thread(_remember, store, document, entry)
     if hit is not None:
         return Extracted(hit[1], hit[0], stored=True)
-    extractor = await entry.ready()
-    result = await extractor.aextract_document(document)
-    extraction_id, line = await asyncio.to_thread(_save, store, document, entry, result_line(result), then)
+    flight = (document.id, text_sha256(document.text))
+    leader = entry.flights.get(flight)
+    if leader is not None:
+        await asyncio.shield(leader)  # the first request's error, if it failed
+        return await extract_stored(store, entry, document, then=then)  # now in the store
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    done.add_done_callback(_retrieved)
+    entry.flights[flight] = done
+    try:
+        extractor = await entry.ready()
+        result = await extractor.aextract_document(document)
+        extraction_id, line = await asyncio.to_thread(_save, store, document, entry, result_line(result), then)
+    except Exception as exc:
+        done.set_exception(exc)
+        raise
+    finally:
+        entry.flights.pop(flight, None)
+        if not done.done():
+            done.set_result(None)  # stored (or cancelled: then whoever waits tries for itself)
     return Extracted(line, extraction_id, stored=False)
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    """Mark a flight's error as seen even if nobody waited for it (asyncio would log it otherwise)."""
+    if not future.cancelled():
+        future.exception()

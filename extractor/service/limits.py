@@ -1,8 +1,12 @@
-"""ASGI middleware: a request body size limit (413 as JSON) and headers that keep responses data-only."""
+"""ASGI middleware: a request body size limit (413 as JSON) and headers that keep responses data-only.
+
+Redirects never carry the request's `Host` header back: an absolute `Location` on this
+server (Starlette's trailing-slash redirect builds one from `Host`) is made relative.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -14,6 +18,10 @@ DRAIN_FACTOR = 8
 # No inline script or style, no other origin: article text on a review page can never run.
 REVIEW_POLICY = (b"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; "
                  b"base-uri 'none'; frame-ancestors 'none'")
+# The API docs page: Swagger UI's scripts from this server only (no CDN, no inline script); its
+# components set inline styles, so styles may be inline.
+DOCS_POLICY = (b"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+               b"connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 
 
 class BodyLimit:
@@ -95,21 +103,31 @@ class DataOnlyHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        # The interactive docs page needs its scripts; the review pages run only their own
-        # script and stylesheet; everything else is data.
+        # The docs page and the review pages run only this server's scripts; everything else is data.
         if path.startswith("/docs"):
-            policy: bytes | None = None
+            policy = DOCS_POLICY
         elif path.startswith("/review"):
             policy = REVIEW_POLICY
         else:
             policy = b"default-src 'none'; frame-ancestors 'none'"
+        host = dict(scope.get("headers") or []).get(b"host", b"")
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                extra: list[Any] = [(b"x-content-type-options", b"nosniff")]
-                if policy is not None:
-                    extra.append((b"content-security-policy", policy))
-                message["headers"] = [*message.get("headers", []), *extra]
+                headers = [(k, _relative(v, host) if k.lower() == b"location" else v)
+                           for k, v in message.get("headers", [])]
+                headers += [(b"x-content-type-options", b"nosniff"), (b"content-security-policy", policy)]
+                message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def _relative(location: bytes, host: bytes) -> bytes:
+    """`location` without scheme and host when it points at `host` (this server, as the client named it)."""
+    parts = urlsplit(location.decode("latin-1"))
+    if not parts.netloc or parts.netloc.encode("latin-1") != host:
+        return location
+    relative = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    # "//evil" would be read as another host: keep a single leading slash.
+    return ("/" + relative.lstrip("/")).encode("latin-1")

@@ -1,4 +1,5 @@
-"""What the running app holds: config, store, extractor registry, job workers, monitor and rate limiter."""
+"""What the running app holds: config, store, extractor registry, job workers, rate limiter, sessions, lockout
+and monitor."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from extractor.store import Store
 
-from .auth import RateLimiter
+from .auth import AuthThrottle, RateLimiter
 from .config import ServiceConfig
 from .registry import Registry
 from .sessions import Sessions
@@ -28,4 +29,5 @@ class ServiceState:
     workers: JobWorkers
     limiter: RateLimiter
     sessions: Sessions
+    throttle: AuthThrottle
     monitor: Monitor | None = None

@@ -15,14 +15,13 @@ import logging
 import uuid
 from typing import Any
 
-from extractor.batch.results import failure_line
 from extractor.core.documents import Document
 from extractor.core.errors import DocumentError, ExtractorError
 from extractor.store import Store
 from extractor.store import jobs as queue
 from extractor.store.documents import as_document
 
-from .errors import ApiError
+from .errors import ApiError, public_failure
 from .extraction import extract_stored
 from .registry import Registry
 
@@ -103,7 +102,7 @@ class JobWorkers:
         except ApiError as exc:  # e.g. the job's prompt file was removed since it was submitted
             done = await self._finish(queue.finish_failed, claim, _failure(claim.article_id, exc.code, exc.message))
         except ExtractorError as exc:
-            done = await self._finish(queue.finish_failed, claim, failure_line(claim.article_id, exc))
+            done = await self._finish(queue.finish_failed, claim, public_failure(claim.article_id, exc))
         except Exception:
             log.exception("job %s item %s (%s) failed unexpectedly", claim.job_id, claim.item_id, claim.article_id)
             message = f"{claim.article_id}: internal error while extracting; the server log has the details"

@@ -8,6 +8,7 @@ while read transactions stay `BEGIN DEFERRED` and never block writers in WAL mod
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from extractor.core.errors import ConfigError
 
+log = logging.getLogger("extractor.store")
 DB_ENV = "EXTRACTOR_DB_URL"
 SQLITE_BUSY_TIMEOUT_S = 30
 
@@ -47,7 +49,7 @@ def make_engine(url: str) -> Engine:
         except (ArgumentError, ImportError) as exc:
             raise ConfigError(f"--db {parsed.render_as_string(hide_password=True)}: {exc}") from None
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(parsed.database).expanduser())
     # SQLite connections are cheap: enough for every worker and request thread without waiting.
     engine = create_engine(
         parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
@@ -72,6 +74,24 @@ def make_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def private_file(path: Path) -> None:
+    """Create an SQLite file readable by its owner only (0600; SQLite gives its -wal and -shm the same mode).
+
+    It holds the documents, the extractions and the reviews. A file that exists keeps its
+    mode, with a warning when others may read it.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            log.warning("database %s may be read by other users (mode %o): chmod 600 %s", path,
+                        path.stat().st_mode & 0o777, path)
+    except OSError:
+        pass  # SQLite reports what is wrong with the path when it opens it
 
 
 class Store:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from extractor.core.documents import Document
 from extractor.core.errors import ExtractorError
 
+from .issuers import issuer_columns, issuer_condition
 from .models import ActionRow, DocumentRow, ExtractionRow, ReviewRow, TargetRow
 
 MAX_FUZZY_MATCHES = 500
@@ -43,6 +44,8 @@ class DocumentFilter:
     target: str | None = None
     min_score: float = 85.0
     authority: str | None = None
+    # A registry id ("us-ofac", "us-treasury" also finds OFAC's actions) or a printed name ("OFAC").
+    issuer: str | None = None
     measure: str | None = None
     since: dt.date | None = None
     until: dt.date | None = None
@@ -67,10 +70,44 @@ def ensure_document(session: Session, document: Document) -> DocumentRow:
             if row is None:
                 raise
     if row.sha256 != digest:
-        raise DocumentConflict(
-            f"document {document.id!r} is stored with a different text: delete it first or post it under another id"
-        )
+        raise DocumentConflict(_conflict(document.id))
     return row
+
+
+def ensure_documents(session: Session, documents: list[Document]) -> list[str | None]:
+    """`ensure_document` for many at once, with one query and one insert: per document, None or its conflict.
+
+    Short enough to hold SQLite's write lock for milliseconds per batch. If another request
+    stored one of them meanwhile, it falls back to the one-by-one path.
+    """
+    digests = [text_sha256(d.text) for d in documents]
+    rows = session.execute(
+        select(DocumentRow.id, DocumentRow.sha256).where(DocumentRow.id.in_({d.id for d in documents}))
+    ).all()
+    known: dict[str, str] = {row_id: digest for row_id, digest in rows}
+    new: list[DocumentRow] = []
+    problems: list[str | None] = []
+    for document, digest in zip(documents, digests, strict=True):
+        if document.id not in known:
+            known[document.id] = digest
+            new.append(DocumentRow(id=document.id, sha256=digest, text=document.text, doc_meta=document.metadata()))
+        problems.append(None if known[document.id] == digest else _conflict(document.id))
+    try:
+        with session.begin_nested():
+            session.add_all(new)
+    except IntegrityError:  # stored meanwhile by a concurrent request
+        problems = []
+        for document in documents:
+            try:
+                ensure_document(session, document)
+                problems.append(None)
+            except DocumentConflict as exc:
+                problems.append(str(exc))
+    return problems
+
+
+def _conflict(document_id: str) -> str:
+    return f"document {document_id!r} is stored with a different text: delete it first or post it under another id"
 
 
 def as_document(row: DocumentRow) -> Document:
@@ -98,7 +135,7 @@ def save_extraction(session: Session, document_id: str, key: ExtractionKey, line
     result = {k: v for k, v in line.items() if k != "meta"}
     row = ExtractionRow(
         document_id=document_id, prompt_id=key.prompt_id, prompt_hash=key.prompt_hash, model=key.model,
-        schema_hash=key.schema_hash, result=result, meta=line.get("meta") or {},
+        schema_hash=key.schema_hash, result=result, meta=public_meta(line.get("meta")),
     )
     row.actions = _index(document_id, result)
     try:
@@ -112,9 +149,18 @@ def save_extraction(session: Session, document_id: str, key: ExtractionKey, line
     return row
 
 
+# Run metadata that stays inside the server: where the model runs, and the cache's key.
+INTERNAL_META = ("endpoint", "cache_key")
+
+
+def public_meta(meta: dict[str, Any] | None) -> dict[str, Any]:
+    """`meta` without the internal fields (`INTERNAL_META`)."""
+    return {k: v for k, v in (meta or {}).items() if k not in INTERNAL_META}
+
+
 def extraction_line(row: ExtractionRow) -> dict[str, Any]:
-    """The stored extraction as a result line: the `ArticleExtraction` fields plus `meta`."""
-    return {**row.result, "meta": row.meta}
+    """The stored extraction as a result line: the `ArticleExtraction` fields plus `meta` (internal fields left out)."""
+    return {**row.result, "meta": public_meta(row.meta)}
 
 
 def _index(document_id: str, result: dict[str, Any]) -> list[ActionRow]:
@@ -124,7 +170,7 @@ def _index(document_id: str, result: dict[str, Any]) -> list[ActionRow]:
         row = ActionRow(
             document_id=document_id, position=position, authority=action.get("authority", ""),
             action=action.get("action", ""), measures="," + "".join(f"{m}," for m in action.get("measures") or []),
-            date_from=start, date_to=end,
+            date_from=start, date_to=end, **issuer_columns(action),
         )
         row.targets = [
             TargetRow(document_id=document_id, name=t["name"][:500], entity_type=t.get("entity_type", "other"))
@@ -163,6 +209,8 @@ def _filtered(session: Session, filters: DocumentFilter) -> Select[DocumentRow] 
     conditions: list[Any] = []
     if filters.authority:
         conditions.append(ActionRow.authority == filters.authority.lower())
+    if filters.issuer:
+        conditions.append(issuer_condition(filters.issuer, filters.authority))
     if filters.measure:
         conditions.append(ActionRow.measures.like(f"%,{filters.measure},%"))
     if filters.since:

@@ -16,13 +16,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from .documents import extraction_line
+from .documents import extraction_line, public_meta
 from .models import DONE, FAILED, ITEM_STATES, QUEUED, RUNNING, DocumentRow, ExtractionRow, JobItemRow, JobRow, utcnow
 
 RESULTS_PAGE = 200
+# Documents stored per transaction when a job is submitted: a 10,000-document job never holds
+# SQLite's single write lock for more than one batch at a time.
+SUBMIT_BATCH = 250
 
 
 @dataclass(frozen=True)
@@ -46,20 +49,38 @@ class Claim:
     model: str
 
 
-def create_job(session: Session, items: list[NewItem], *, prompt: str, model: str, api_key_id: int | None) -> str:
-    """Store a job and its items (rejected lines are stored as failed items); returns the job id."""
+def create_job(
+    session: Session, items: list[NewItem], *, prompt: str, model: str, api_key_id: int | None,
+    total: int | None = None,
+) -> str:
+    """Store a job and its items (rejected lines are stored as failed items); returns the job id.
+
+    `total` larger than `len(items)` announces items that `add_items` stores later, batch by batch.
+    """
     job_id = uuid.uuid4().hex
-    session.add(JobRow(id=job_id, prompt=prompt, model=model, api_key_id=api_key_id, total=len(items)))
+    session.add(JobRow(id=job_id, prompt=prompt, model=model, api_key_id=api_key_id,
+                       total=len(items) if total is None else total))
     session.flush()
+    add_items(session, job_id, items, start=0)
+    return job_id
+
+
+def add_items(session: Session, job_id: str, items: list[NewItem], *, start: int) -> None:
+    """Store items of a job at positions `start`, `start + 1`, ..."""
     now = utcnow()
     session.add_all(
         JobItemRow(
             job_id=job_id, position=position, article_id=item.article_id[:200], document_id=item.document_id,
             status=FAILED if item.failure else QUEUED, error=item.failure, finished_at=now if item.failure else None,
         )
-        for position, item in enumerate(items)
+        for position, item in enumerate(items, start=start)
     )
-    return job_id
+
+
+def delete_job(session: Session, job_id: str) -> None:
+    """Remove a job and its items (a submission that failed half-way)."""
+    session.execute(delete(JobItemRow).where(JobItemRow.job_id == job_id))
+    session.execute(delete(JobRow).where(JobRow.id == job_id))
 
 
 def claim(session: Session, worker: str) -> Claim | None:
@@ -203,9 +224,11 @@ def result_lines(session: Session, job_id: str) -> Iterator[dict[str, Any]]:
             return
         for item, extraction in rows:
             after = item.position
-            if item.status == FAILED:
-                yield item.error or {"article_id": item.article_id, "error": {"type": "Unknown", "message": ""},
-                                     "meta": {}}
+            if item.status == FAILED and item.error:
+                error = {k: v for k, v in (item.error.get("error") or {}).items() if k != "endpoint"}
+                yield {**item.error, "error": error, "meta": public_meta(item.error.get("meta"))}
+            elif item.status == FAILED:
+                yield {"article_id": item.article_id, "error": {"type": "Unknown", "message": ""}, "meta": {}}
             elif extraction is not None:
                 yield extraction_line(extraction)
             else:

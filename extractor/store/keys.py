@@ -1,4 +1,4 @@
-"""API keys in the store: create (hash only), look up by hash, list, revoke."""
+"""API keys in the store: create (hash only), look up by hash, list, revoke; roles and what they allow."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from extractor.core.errors import ConfigError
 
-from .models import ApiKeyRow, utcnow
+from .models import ROLES, ApiKeyRow, utcnow
 
 
 @dataclass(frozen=True)
@@ -22,21 +22,37 @@ class KeyInfo:
     prefix: str
     rate_limit: int
     revoked: bool
+    role: str = "reader"
+
+    def allows(self, role: str) -> bool:
+        """True if this key's role is `role` or above it (reader < reviewer < admin)."""
+        return allows(self.role, role)
+
+
+def allows(held: str, needed: str) -> bool:
+    """True if a key holding role `held` may do what needs `needed`; an unknown role allows nothing."""
+    if held not in ROLES or needed not in ROLES:
+        return False
+    return ROLES.index(held) >= ROLES.index(needed)
 
 
 def _info(row: ApiKeyRow) -> KeyInfo:
-    return KeyInfo(row.id, row.name, row.prefix, row.rate_limit, row.revoked_at is not None)
+    return KeyInfo(row.id, row.name, row.prefix, row.rate_limit, row.revoked_at is not None, row.role)
 
 
-def add_key(session: Session, *, name: str, prefix: str, key_hash: str, rate_limit: int) -> KeyInfo:
-    """Store a new key's hash under a unique name."""
+def add_key(
+    session: Session, *, name: str, prefix: str, key_hash: str, rate_limit: int, role: str = "reader"
+) -> KeyInfo:
+    """Store a new key's hash under a unique name, with its role (reader, reviewer or admin)."""
     if not name.strip():
         raise ConfigError("a key needs a name")
+    if role not in ROLES:
+        raise ConfigError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     if rate_limit < 1:
         raise ConfigError("the rate limit must be at least 1 request per minute")
     if session.scalar(select(ApiKeyRow.id).where(ApiKeyRow.name == name)) is not None:
         raise ConfigError(f"a key named {name!r} exists already: choose another name or revoke it")
-    row = ApiKeyRow(name=name, prefix=prefix, key_hash=key_hash, rate_limit=rate_limit)
+    row = ApiKeyRow(name=name, prefix=prefix, key_hash=key_hash, rate_limit=rate_limit, role=role)
     session.add(row)
     try:
         session.flush()

@@ -1,4 +1,5 @@
-"""Database tables (SQLAlchemy 2 declarative): documents, extractions and their index, jobs, API keys.
+"""Database tables (SQLAlchemy 2 declarative): documents, extractions and their index, jobs, API keys, sessions,
+eval runs, model calls.
 
 `extraction_actions` and `extraction_targets` are derived from each extraction's result so
 that `/v1/documents` can filter in SQL; they are written with the extraction and deleted with it.
@@ -10,8 +11,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
 # Job item states; a job's own state is derived from its items' counts.
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
@@ -84,6 +97,11 @@ class ActionRow(Base):
     # A partial date ("2024-03") covers a range of days: its first and last.
     date_from: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     date_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    # The issuer as printed, the registry id of the body it names ("us-ofac") and that id with
+    # every body above it (",us-ofac,us-treasury,us,"), so a filter on the Treasury finds OFAC.
+    issuer: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    issuer_id: Mapped[str | None] = mapped_column(String(60), nullable=True, index=True)
+    issuer_ids: Mapped[str] = mapped_column(String(400), default=",", server_default=",")
 
     targets: Mapped[list[TargetRow]] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
@@ -100,6 +118,11 @@ class TargetRow(Base):
     entity_type: Mapped[str] = mapped_column(String(30))
 
 
+# Key roles, least privilege first: each role may do what the ones before it may.
+READER, REVIEWER, ADMIN = "reader", "reviewer", "admin"
+ROLES = (READER, REVIEWER, ADMIN)
+
+
 class ApiKeyRow(Base):
     """An API key: only its SHA-256 is stored; the key itself is shown once, at creation."""
 
@@ -110,6 +133,7 @@ class ApiKeyRow(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     rate_limit: Mapped[int] = mapped_column(Integer, doc="Requests per minute")
+    role: Mapped[str] = mapped_column(String(10), default=READER)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
 
@@ -178,11 +202,88 @@ class ReviewRow(Base):
     approved_at: Mapped[dt.datetime | None] = mapped_column(nullable=True, index=True)
 
 
-class SecretRow(Base):
-    """A server secret generated on first start (the session-cookie signing key)."""
+class BrowserSessionRow(Base):
+    """A logged-in browser: the SHA-256 of its session token, whose key, until when, and whether it ended.
 
-    __tablename__ = "service_secrets"
+    The cookie carries the token; the database only its hash, so reading the database does
+    not give anyone a session. Logging out sets `ended_at`, which ends the session for good.
+    """
 
-    name: Mapped[str] = mapped_column(String(50), primary_key=True)
-    value: Mapped[str] = mapped_column(String(200))
+    __tablename__ = "browser_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+
+
+class RunRow(Base):
+    """One scored eval run: its setup, headline and per-field metrics, accounting, and per-document scores.
+
+    The predictions stay in the run directory (`predictions` is where they are); `doc_scores`
+    keeps each document's TP/FP/FN per field group, compressed (`store.runs.DocScores`), which
+    is all a paired comparison or a per-document listing needs. It is loaded only on access.
+    """
+
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_prompt_model", "prompt_id", "model"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(20))  # eval, import or service
+    prompt_id: Mapped[str] = mapped_column(String(100))
+    prompt_hash: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(200))
+    schema_version: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    schema_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    gold_hash: Mapped[str] = mapped_column(String(64), index=True)
+    gold_dir: Mapped[str | None] = mapped_column(Text, nullable=True)
+    docs_dir: Mapped[str | None] = mapped_column(Text, nullable=True)
+    finished_at: Mapped[dt.datetime] = mapped_column(index=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    n_documents: Mapped[int] = mapped_column(Integer)
+    failures: Mapped[int] = mapped_column(Integer)
+    micro_f1: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_high: Mapped[float | None] = mapped_column(Float, nullable=True)
+    precision: Mapped[float | None] = mapped_column(Float, nullable=True)
+    recall: Mapped[float | None] = mapped_column(Float, nullable=True)
+    macro_f1: Mapped[float | None] = mapped_column(Float, nullable=True)
+    grounding_rate: Mapped[float | None] = mapped_column(Float, nullable=True)
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    predictions: Mapped[str] = mapped_column(Text)
+    info: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """The run's setup and accounting as its run.json records them."""
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """report.json without its documents: micro, macro, fields, document views, failures, grounding."""
+    doc_scores: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+
+
+class CallRow(Base):
+    """One model call: request and raw response (strings bounded), tokens, latency, error (`extractor logs`)."""
+
+    __tablename__ = "model_calls"
+    __table_args__ = (Index("ix_model_calls_article_started", "article_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    article_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    prompt_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    model: Mapped[str] = mapped_column(String(200))
+    endpoint: Mapped[str] = mapped_column(String(300))
+    mode: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    step: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    # ok, rejected (did not validate, asked again), cut_off (at the token limit, continued), error (no answer).
+    status: Mapped[str] = mapped_column(String(12), default="ok", index=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    finish_reason: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    latency_s: Mapped[float] = mapped_column(Float, default=0.0)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -36,9 +36,9 @@ def free_port() -> int:
 
 
 def article(doc_id: str, *, target: str = "Acme Shipping", authority: str = "us", measure: str = "asset_freeze",
-            date: str | None = "2024-03-05") -> dict[str, str]:
+            date: str | None = "2024-03-05", issuer: str | None = None) -> dict[str, str]:
     """A document whose text tells the fake model what to answer (see `spec_reply`)."""
-    spec = f"target={target}|authority={authority}|measure={measure}|date={date or ''}"
+    spec = f"target={target}|authority={authority}|measure={measure}|date={date or ''}|issuer={issuer or ''}"
     text = f"{doc_id}: the authorities sanctioned {target} today. [[{spec}]]"
     return {"id": doc_id, "text": text}
 
@@ -53,6 +53,7 @@ def spec_reply(body: dict[str, Any]) -> dict[str, Any]:
         "measures": [fields.get("measure", "asset_freeze")],
         "targets": [{"name": fields.get("target", "Acme Shipping"), "entity_type": fields.get("type", "company")}],
         "date": fields.get("date") or None,
+        "issuer": fields.get("issuer") or None,
         "evidence": ["the authorities sanctioned"],
     }
     return completion(json.dumps({"is_sanctions_news": True, "actions": [action]}))
@@ -63,13 +64,13 @@ def fake_model(delay: float = 0.0) -> FakeOpenAI:
     return FakeOpenAI(default=spec_reply, delay=delay)  # type: ignore[arg-type]
 
 
-def make_key(db_url: str, name: str | None = None, rate_limit: int = 100_000) -> str:
-    """Create an API key in the database directly; returns the key."""
+def make_key(db_url: str, name: str | None = None, rate_limit: int = 100_000, role: str = "admin") -> str:
+    """Create an API key in the database directly (an admin unless `role` says otherwise); returns the key."""
     store = Store(db_url)
     key, prefix, digest = new_key()
     with store.write() as session:
         add_key(session, name=name or f"key-{uuid.uuid4().hex[:8]}", prefix=prefix, key_hash=digest,
-                rate_limit=rate_limit)
+                rate_limit=rate_limit, role=role)
     store.close()
     return key
 
@@ -107,7 +108,8 @@ class Service:
         self.port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "EXTRACTOR_"))}
         env.update({"OPENAI_API_KEY": "test", "EXTRACTOR_PROMPT": "sanctions@v3", "EXTRACTOR_RETRY_BUDGET": "5",
-                    "EXTRACTOR_CACHE_DIR": str(self.workdir / "cache")})
+                    "EXTRACTOR_CACHE_DIR": str(self.workdir / "cache"),
+                    "EXTRACTOR_SESSION_SECRET_FILE": str(self.workdir / "session-secret")})
         command = [sys.executable, "-m", "extractor", "serve", "--port", str(self.port), "--db", self.db_url,
                    "--model", "fake-model", "--base-url", self.model_url, "--workers", str(self.workers),
                    "--lease", str(self.lease), "--log-level", "warning", *self.extra]

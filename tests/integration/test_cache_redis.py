@@ -34,7 +34,9 @@ def test_interface_round_trip_stats_and_clear_only_own_keys(redis_url):
     assert cache.get("k1") is None
     cache.set("k1", {"answer": {"is_sanctions_news": True, "actions": []}, "usage": {"total_tokens": 5}})
     cache.set("k2", {"answer": {"is_sanctions_news": False, "actions": []}, "usage": {}})
-    assert cache.get("k1") == {"answer": {"is_sanctions_news": True, "actions": []}, "usage": {"total_tokens": 5}}
+    got = cache.get("k1")
+    assert got is not None and got["answer"].model_dump(mode="json") == {"is_sanctions_news": True, "actions": []}
+    assert got["usage"] == {"total_tokens": 5}
     other = redis.Redis.from_url(redis_url)
     other.set("someone-else:key", "kept")
     stats = cache.stats()
@@ -44,9 +46,32 @@ def test_interface_round_trip_stats_and_clear_only_own_keys(redis_url):
     assert cache.stats()["entries"] == 0
     assert other.get("someone-else:key") == b"kept"
     # Stored as JSON, readable by any client: no pickles on a shared server.
-    cache.set("k3", {"answer": {"x": "é"}})
+    cache.set("k3", {"answer": {"is_sanctions_news": False, "actions": []}, "usage": {}, "incomplete": ["é"]})
     raw = other.get("sanctions-extractor:result:k3")
-    assert json.loads(raw) == {"answer": {"x": "é"}}
+    assert json.loads(raw)["incomplete"] == ["é"]
+    cache.close()
+
+
+def test_entries_that_are_not_valid_answers_are_counted_misses(redis_url, fake, tmp_path):
+    """Whoever can write the Redis server can plant anything: it is validated like a model's answer."""
+    import pickle
+
+    cache = open_cache(Settings(cache_url=redis_url))
+    assert cache is not None
+    cache.clear()
+    other = redis.Redis.from_url(redis_url)
+    other.set("sanctions-extractor:result:p", pickle.dumps({"answer": 1}))
+    other.set("sanctions-extractor:result:bad", json.dumps({"answer": {"is_sanctions_news": 3}}))
+    assert cache.get("p") is None and cache.get("bad") is None
+    assert cache.stats()["rejected"] == 2
+    # Through the pipeline: a planted invalid answer is a miss, the model is asked, the entry repaired.
+    settings = Settings.from_env(model="m", base_url=fake.base_url, api_key="t", cache_url=redis_url,
+                                 cache_dir=tmp_path / "disk")
+    first = Extractor(settings).extract(TEXT, article_id="d")
+    other.set("sanctions-extractor:result:" + first.meta.cache_key, json.dumps({"answer": {"actions": "x"}}))
+    again = Extractor(settings).extract(TEXT, article_id="d")
+    assert again.meta.cache_hit is False and again.model_dump() == first.model_dump()
+    assert Extractor(settings).extract(TEXT, article_id="d").meta.cache_hit is True
     cache.close()
 
 

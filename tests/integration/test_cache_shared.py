@@ -55,7 +55,7 @@ def test_processes_sharing_a_cache_count_hits_right(fake, tmp_path, processes):
     by_key = {line["meta"]["cache_key"]: line for line in lines}
     for key, line in by_key.items():
         entry = cache.get(key)
-        assert entry is not None and entry["answer"]["is_sanctions_news"] == line["is_sanctions_news"]
+        assert entry is not None and entry["answer"].is_sanctions_news == line["is_sanctions_news"]
 
 
 def _failing(message: str):

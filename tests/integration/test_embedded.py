@@ -1,8 +1,11 @@
-"""End to end with the real embedded model, offline: a seed article yields a schema-valid result."""
+"""End to end with the embedded default, offline: the README's first command, and the real model beneath it."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -14,9 +17,37 @@ SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
 pytestmark = pytest.mark.embedded
 
 
-def test_seed_article_gives_a_schema_valid_result(embedded_extractor):
+def test_the_first_command_names_the_sanctioned_officials_once(tmp_path):
+    """`extractor extract seeds/*.txt`, as the README's quickstart runs it on a fresh machine."""
+    env = {**os.environ, "EXTRACTOR_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("EXTRACTOR_MODEL", None)
+    done = subprocess.run([sys.executable, "-m", "extractor", "extract", *map(str, SEEDS)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300, check=True)
+    results = {r["article_id"]: r for r in map(json.loads, done.stdout.splitlines())}
+    assert set(results) == {p.stem for p in SEEDS}
+    first = results["000_80d2deb23aa53b94"]
+    names = [t["name"] for a in first["actions"] for t in a["targets"]]
+    assert {"Wang Junzheng", "Chen Mingguo"} <= set(names)
+    assert {a["authority"] for a in first["actions"]} >= {"us", "eu", "gb", "ca", "cn"}
+    for path in SEEDS:
+        text = path.read_text(encoding="utf-8")
+        for action in results[path.stem]["actions"]:
+            targets = [t["name"] for t in action["targets"]]
+            assert len(targets) == len({n.casefold() for n in targets}), targets  # no target twice in an action
+            assert all(n in text for t in action["targets"] for n in (t["name"], *t["aliases"]))
+            assert all(q in text for q in action["evidence"])
+
+
+@pytest.fixture(scope="module")
+def model_extractor(tmp_path_factory: pytest.TempPathFactory) -> Extractor:
+    """The real embedded model answering the whole schema itself (guided reading off)."""
+    settings = Settings(model="embedded", guided_reading=False, cache_dir=tmp_path_factory.mktemp("model-cache"))
+    return Extractor(settings)
+
+
+def test_seed_article_gives_a_schema_valid_result(model_extractor):
     text = (ROOT / "seeds" / "003_fa7d954e684493c1.txt").read_text(encoding="utf-8")
-    result = embedded_extractor.extract(text, article_id="003_fa7d954e684493c1")
+    result = model_extractor.extract(text, article_id="003_fa7d954e684493c1")
     # Validate the round trip: what is written out must load back as the public model.
     again = ArticleExtraction.model_validate_json(result.model_dump_json())
     assert again.article_id == "003_fa7d954e684493c1"
@@ -24,7 +55,7 @@ def test_seed_article_gives_a_schema_valid_result(embedded_extractor):
     assert meta.backend == "embedded" and meta.model.startswith("embedded:")
     assert meta.usage.prompt_tokens > 500 and meta.usage.completion_tokens > 0
     assert meta.attempts >= 1 and not meta.cache_hit
-    repeat = embedded_extractor.extract(text, article_id="003_fa7d954e684493c1")
+    repeat = model_extractor.extract(text, article_id="003_fa7d954e684493c1")
     assert repeat.meta.cache_hit and repeat.model_dump() == result.model_dump()
 
 
@@ -48,8 +79,8 @@ SEED_PLACES = {
 
 @pytest.fixture(scope="module")
 def grounded_extractor(tmp_path_factory: pytest.TempPathFactory) -> Extractor:
-    """The real embedded model with the single-call prompt (model loaded once, shared with other tests)."""
-    settings = Settings(model="embedded", cache_dir=tmp_path_factory.mktemp("grounded-cache"))
+    """The real embedded model with the single-call prompt, guided reading off (model loaded once per process)."""
+    settings = Settings(model="embedded", guided_reading=False, cache_dir=tmp_path_factory.mktemp("grounded-cache"))
     return Extractor(settings, prompt="sanctions@v3")
 
 

@@ -23,11 +23,9 @@ from extractor.core.schema import GoldFile
 from extractor.testing.fake_openai import FakeOpenAI
 from extractor.testing.service import Service, make_key
 from tests.support import ROOT
-from tests.support.review import DOCUMENTS, scripted_reply
+from tests.support.browser import chromium, require_chromium
+from tests.support.review import DOCUMENTS, login, scripted_reply
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = os.environ.get("REVIEW_SCREENSHOTS")  # a directory: save the pages' screenshots there
 
 
@@ -41,9 +39,7 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    sync_api = require_chromium()
     tmp = tmp_path_factory.mktemp("review")
     db_url = f"sqlite:///{tmp / 'service.db'}"
     with FakeOpenAI(default=scripted_reply) as fake:  # type: ignore[arg-type]
@@ -54,15 +50,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
                 for doc in DOCUMENTS:
                     response = api.post("/v1/extract", json=doc)
                     assert response.status_code == 200, response.text
-            with sync_api.sync_playwright() as pw:
-                try:
-                    browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, timeout=30_000)
-                except Exception as exc:  # any launch failure is a reason to skip
-                    pytest.skip(f"chromium cannot start: {str(exc).splitlines()[0]}")
-                try:
-                    yield Env(service, db_url, key, browser)
-                finally:
-                    browser.close()
+            with chromium(sync_api) as browser:
+                yield Env(service, db_url, key, browser)
         finally:
             service.stop()
 
@@ -197,6 +186,24 @@ def test_script_in_a_document_is_shown_as_text(env: Env) -> None:
     context.close()
 
 
+def test_api_docs_render_offline_from_this_server(env: Env) -> None:
+    context = env.browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    hosts: set[str] = set()
+    problems: list[str] = []
+    page.on("request", lambda r: hosts.add(r.url.split("/")[2]))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    _login(env, page)
+    page.goto(f"{env.service.url}/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=20_000)
+    assert "sanctions-extractor" in page.locator(".swagger-ui .info .title").inner_text()
+    assert page.locator(".opblock-summary-path:has-text('/v1/extract')").count() >= 1
+    _shot(page, "api-docs.png")
+    assert hosts == {env.service.url.split("/")[2]}  # nothing from any other host
+    assert not [p for p in problems if "Content Security Policy" in p]
+    context.close()
+
+
 def test_pages_need_a_session_and_forms_a_token(env: Env) -> None:
     url = env.service.url
     with httpx.Client(base_url=url, timeout=10) as anonymous:
@@ -204,10 +211,10 @@ def test_pages_need_a_session_and_forms_a_token(env: Env) -> None:
             response = anonymous.get(path)
             assert response.status_code == 303 and response.headers["location"].startswith("/review/login")
         assert anonymous.post("/review/documents/ofac-northwind", data={"op": "approve"}).status_code == 303
-        assert anonymous.post("/review/login", data={"key": "sx_wrong"}).status_code == 401
+        assert login(anonymous, "sx_wrong").status_code == 401
         # The open-redirect guard keeps `next` on this server.
-        login = anonymous.post("/review/login", data={"key": env.key, "next": "https://evil.example/"})
-        assert login.status_code == 303 and login.headers["location"] == "/review"
+        login_ = login(anonymous, env.key, "https://evil.example/")
+        assert login_.status_code == 303 and login_.headers["location"] == "/review"
         page = anonymous.get("/review")
         assert page.status_code == 200
         assert "script-src 'self'" in page.headers["content-security-policy"]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -13,42 +13,18 @@ from typer.testing import CliRunner
 
 from extractor.cli import app as cli_app
 from extractor.client import Client, ServiceError
-from extractor.testing.fake_openai import FakeOpenAI
-from extractor.testing.service import Service, article, fake_model, make_key, results, revoke, wait_job
-from tests.support.postgres import database_url
+from extractor.testing.service import article, make_key, results, revoke, wait_job
+from tests.support.services import Running, service_on
 
 DATABASES = ["sqlite", "postgresql"]
-
-
-@dataclass
-class Running:
-    """A running service with its fake model, database and a working key."""
-
-    service: Service
-    fake: FakeOpenAI
-    db_url: str
-    key: str
-
-    def client(self, key: str | None = None) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {key or self.key}"}
-        return httpx.Client(base_url=self.service.url, headers=headers, timeout=30)
 
 
 @pytest.fixture(scope="module", params=DATABASES)
 def running(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     """One server per database kind for this module (starting a process costs a second or two)."""
     tmp = tmp_path_factory.mktemp(f"service-{request.param}")
-    try:
-        db_url = database_url(request.param, tmp)
-    except LookupError as reason:
-        pytest.skip(f"PostgreSQL unavailable: {reason}")
-    with fake_model() as fake:
-        key = make_key(db_url, "main")
-        service = Service(db_url, fake.base_url, tmp, extra=("--max-text-chars", "50000")).start()
-        try:
-            yield Running(service, fake, db_url, key)
-        finally:
-            service.stop()
+    with service_on(request.param, tmp, extra=("--max-text-chars", "50000")) as running:
+        yield running
 
 
 @pytest.fixture
@@ -116,7 +92,8 @@ def test_document_filters(api: httpx.Client) -> None:
         article("flt-borealis", target="Borealis Bank", authority="eu", measure="travel_ban", date="2023-05"),
         article("flt-caspian", target="Caspian Trading LLC", authority="gb", measure="export_controls",
                 date="2024-07-14"),
-        article("flt-caspian2", target="Caspian Trading", authority="us", measure="price_cap", date="2025"),
+        article("flt-caspian2", target="Caspian Trading", authority="us", measure="price_cap", date="2025",
+                issuer="Treasury's Office of Foreign Assets Control (OFAC)"),
     ]
     wait_job(api, api.post("/v1/jobs", json=docs).json()["id"])
 
@@ -131,6 +108,8 @@ def test_document_filters(api: httpx.Client) -> None:
     assert ids(target="Caspian Trading", measure="price_cap") == ["flt-caspian2"]
     assert ids(authority="eu") == ["flt-borealis"]
     assert ids(measure="export_controls") == ["flt-caspian"]
+    assert ids(issuer="us-ofac") == ids(issuer="us-treasury") == ids(issuer="OFAC") == ["flt-caspian2"]
+    assert ids(issuer="us-state") == []
     assert ids(target="Caspian", since="2025-01-01") == ["flt-caspian2"]
     assert ids(target="Borealis Bank", since="2023-05-31", until="2023-05-31") == ["flt-borealis"]  # a month
     assert ids(target="Borealis Bank", since="2023-06-01") == []
@@ -179,7 +158,7 @@ def test_auth_is_required_on_every_v1_route(running: Running) -> None:
 def test_wrong_and_revoked_keys(running: Running) -> None:
     with running.client("sx_not-a-key") as client:
         response = client.get("/v1/documents")
-        assert response.status_code == 401 and error_of(response)["message"] == "invalid API key"
+        assert response.status_code == 401 and error_of(response)["message"] == "invalid or revoked API key"
     with httpx.Client(base_url=running.service.url) as client:
         response = client.get("/v1/documents", headers={"Authorization": "Basic abc"})
         assert response.status_code == 401 and "Bearer" in error_of(response)["message"]
@@ -188,7 +167,8 @@ def test_wrong_and_revoked_keys(running: Running) -> None:
         assert client.get("/v1/documents").status_code == 200
         revoke(running.db_url, "to-revoke")
         response = client.get("/v1/documents")
-        assert response.status_code == 401 and "revoked" in error_of(response)["message"]
+        # One message for both: a guesser cannot tell a revoked key from one that never existed.
+        assert response.status_code == 401 and error_of(response)["message"] == "invalid or revoked API key"
 
 
 def test_rate_limit_gives_429_with_retry_after(running: Running) -> None:
@@ -298,6 +278,22 @@ def test_python_client_and_cli(running: Running, tmp_path: Path) -> None:
     no_key = runner.invoke(cli_app, ["extract", str(source), "--server", running.service.url],
                            env={"EXTRACTOR_API_KEY": ""})
     assert no_key.exit_code == 2 and "API key" in no_key.output
+
+
+def test_the_service_logs_every_model_call(running: Running, api: httpx.Client) -> None:
+    assert api.post("/v1/extract", json=article("log-1", target="Logged Holdings")).status_code == 200
+    calls: list[dict] = []
+    for _ in range(50):  # the service writes its log from a background thread: at most ~10 s
+        result = CliRunner().invoke(cli_app, ["logs", "--db", running.db_url, "--doc", "log-1", "--json"])
+        assert result.exit_code == 0, result.output
+        calls = [json.loads(line) for line in result.stdout.splitlines()]
+        if calls:
+            break
+        time.sleep(0.2)
+    [call] = calls
+    assert call["status"] == "ok" and call["prompt_id"] == "sanctions@v3" and call["model"] == "fake-model"
+    assert "Logged Holdings" in call["request"]["messages"][-1]["content"]
+    assert "Logged Holdings" in call["response"]["choices"][0]["message"]["content"]
 
 
 def test_keys_cli(running: Running) -> None:

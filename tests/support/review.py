@@ -56,3 +56,13 @@ DOCUMENTS = [
      "published": "2024-03-05", "publisher": "U.S. Department of the Treasury"},
     {"id": "eu-bold", "text": EVIL, "title": "<i>EU</i> note", "published": "2024-04-01"},
 ]
+
+
+def login(client: Any, key: str, next_path: str = "/review") -> Any:
+    """Log an httpx client in through the form, as a browser does: the form's token, then the key."""
+    import re
+
+    form = client.get("/review/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert token is not None, form.text[:500]
+    return client.post("/review/login", data={"key": key, "next": next_path, "csrf": token.group(1)})

@@ -65,7 +65,7 @@ def test_errors_are_not_cached(fake, tmp_path):
 def _writer(directory: str, start: int) -> None:
     cache = ResultCache(directory)
     for i in range(start, start + 50):
-        cache.set(f"k{i}", {"answer": {"n": i}})
+        cache.set(f"k{i}", {"answer": {"is_sanctions_news": i % 2 == 0, "actions": []}, "usage": {"total_tokens": i}})
 
 
 def test_several_processes_share_one_cache(tmp_path):
@@ -77,5 +77,6 @@ def test_several_processes_share_one_cache(tmp_path):
         proc.join(60)
     cache = ResultCache(tmp_path)
     assert cache.stats()["entries"] == 150
-    assert cache.get("k120") == {"answer": {"n": 120}}
+    entry = cache.get("k120")
+    assert entry is not None and entry["answer"].is_sanctions_news is True and entry["usage"] == {"total_tokens": 120}
     assert cache.clear() == 150

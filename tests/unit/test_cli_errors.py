@@ -59,6 +59,18 @@ def test_out_being_an_input_is_refused(endpoint, tmp_path):
     assert not endpoint.chat_requests()
 
 
+@pytest.mark.parametrize("given", ["file", "folder"])
+def test_out_hard_linked_to_an_input_is_refused(endpoint, tmp_path, given):
+    source = doc(tmp_path / "docs", "in.jsonl", json.dumps({"id": "x", "text": GOOD}) + "\n")
+    before = source.read_text()
+    out = tmp_path / "results.jsonl"
+    out.hardlink_to(source)
+    result = run("extract", str(source if given == "file" else source.parent), "--out", str(out))
+    assert result.exit_code == 2 and "is also an input" in result.stderr
+    assert source.read_text() == before
+    assert not endpoint.chat_requests()
+
+
 def test_resume_with_another_model_or_prompt_is_refused(endpoint, tmp_path):
     out = tmp_path / "o.jsonl"
     assert run("extract", str(doc(tmp_path)), "--out", str(out)).exit_code == 0

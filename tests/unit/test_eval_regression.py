@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
 import shutil
-from typing import Any
 
 import numpy as np
 import pytest
@@ -20,26 +18,12 @@ from extractor.eval.runs import load_run
 from extractor.eval.score_run import score_run
 from extractor.eval.scoring import bootstrap_f1, score_corpus, stats
 from extractor.eval.scoring.normalize import _fold, normalized_text
-from tests.support import ROOT
+from tests.support import ROOT, assert_same
 
 RUNS = ROOT / "evals" / "runs"
 VERSIONS = ["smollm2-v1", "smollm2-v2", "smollm2-v3"]
-
-
-def assert_same(actual: Any, expected: Any, where: str = "") -> None:
-    """Equal structures; floats equal within rounding."""
-    if isinstance(expected, float) or isinstance(actual, float):
-        assert actual is not None and math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-9), where
-    elif isinstance(expected, dict):
-        assert isinstance(actual, dict) and set(actual) == set(expected), where
-        for key in expected:
-            assert_same(actual[key], expected[key], f"{where}.{key}")
-    elif isinstance(expected, list):
-        assert isinstance(actual, list) and len(actual) == len(expected), where
-        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
-            assert_same(a, e, f"{where}[{i}]")
-    else:
-        assert actual == expected, where
+# Answers written to the exact requests of sanctions@v3 and @v4 (evals/README.md), replayed.
+STAND_IN = ["standin-v3", "standin-v4"]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +31,7 @@ def gold_set():
     return load_gold_set(ROOT / "evals" / "gold", ROOT / "evals" / "docs")
 
 
-@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("version", VERSIONS + STAND_IN)
 def test_bulk_eval_reproduces_the_committed_report(version, gold_set, tmp_path):
     recorded = json.loads((RUNS / version / "report.json").read_text(encoding="utf-8"))
     for name in ("predictions.jsonl", "run.json"):
@@ -98,7 +82,8 @@ def test_in_memory_scoring_reproduces_the_committed_report(version, gold_set):
 
 
 @pytest.mark.parametrize(("name", "a", "b"), [("compare-v1-v3", "smollm2-v1", "smollm2-v3"),
-                                              ("compare-v3-v2", "smollm2-v3", "smollm2-v2")])
+                                              ("compare-v3-v2", "smollm2-v3", "smollm2-v2"),
+                                              ("compare-standin-v3-v4", "standin-v3", "standin-v4")])
 def test_comparisons_reproduce_the_committed_ones(name, a, b, gold_set):
     recorded = json.loads((RUNS / name / "compare.json").read_text(encoding="utf-8"))
     run_a, run_b = load_run(RUNS / a), load_run(RUNS / b)
@@ -106,6 +91,17 @@ def test_comparisons_reproduce_the_committed_ones(name, a, b, gold_set):
     for key in recorded:
         if key != "setup":
             assert_same(json.loads(json.dumps(report[key])), recorded[key], key)
+
+
+def test_the_default_prompt_is_the_one_its_comparison_allows():
+    """v4 would be the default only without a statistically clear regression on a headline field."""
+    from extractor.core.prompts import DEFAULT_PROMPT
+    from extractor.eval.scoring.paths import HEADLINE_FIELDS
+
+    fields = json.loads((RUNS / "compare-standin-v3-v4" / "compare.json").read_text(encoding="utf-8"))["fields"]
+    worse = sorted(f for f in HEADLINE_FIELDS if fields[f]["significant"] and fields[f]["delta"] < 0)
+    assert worse == ["actions[].measures[]", "actions[].reasons[]"]
+    assert DEFAULT_PROMPT == "sanctions@v3"
 
 
 def test_large_run_reports_are_bounded(gold_set, tmp_path, monkeypatch):

@@ -21,8 +21,9 @@ from extractor.cli import app
 from extractor.core.schema import ArticleExtraction
 from extractor.eval.goldset import load_gold_set
 from extractor.export import ExportError, to_ftm, validate_entity
+from extractor.export.matching import Matcher
 from extractor.export.programs import order_numbers, parse_table, program_ids, program_table
-from tests.support import ROOT
+from tests.support import DATA, ROOT
 
 # The full list lives in shared/ beside the repository; EXTRACTOR_SDN_FILE points elsewhere.
 SDN_FULL = Path(os.environ.get("EXTRACTOR_SDN_FILE") or ROOT.parent / "shared" / "sdn" / "sdn-2024-05-03.csv")
@@ -43,6 +44,10 @@ def _by_schema(entities: list[EntityProxy]) -> dict[str, list[EntityProxy]]:
     for entity in entities:
         out.setdefault(entity.schema.name, []).append(entity)
     return out
+
+
+def kinds_name(sanction: EntityProxy, entities: list[EntityProxy]) -> str:
+    return next(e.first("name") for e in entities if e.id == sanction.first("entity"))
 
 
 def test_release_exports_valid_entities_of_every_kind(gold_set):
@@ -66,17 +71,27 @@ def test_release_exports_valid_entities_of_every_kind(gold_set):
     # Treasury and State both designated Zakir: one entity, two sanctions, one documentation link.
     zakir_sanctions = [s for s in kinds["Sanction"] if s.first("entity") == zakir.id]
     assert len(zakir_sanctions) == 2
-    treasury = next(s for s in zakir_sanctions if "Treasury" in s.first("authority"))
-    assert {"GLOMAG", "DPRK2", "DPRK3", "BURMA-EO14014"} <= set(treasury.get("programId"))
-    assert "E.O. 13818" in treasury.get("program")
+    treasury = next(s for s in zakir_sanctions if s.first("authority") == "Office of Foreign Assets Control")
+    # The release designates under four programmes; the text puts Zakir under E.O. 13818 alone.
+    assert treasury.get("programId") == ["GLOMAG"]
+    assert treasury.get("program") == ["E.O. 13818", "Global Magnitsky Human Rights Accountability Act"]
+    printed = gold_set.gold[doc_id].actions[0].issuer
+    assert treasury.first("description") == (
+        f"Issuer as printed: {printed} · Legal basis of the action not tied to this target by the text or a list "
+        "entry: E.O. 13687; E.O. 13722; E.O. 14014")
     assert treasury.first("startDate") == "2021-12-10" and treasury.first("country") == "us"
     assert treasury.first("sourceUrl") == document.url and treasury.first("proof") == article.id
     assert treasury.get("provisions") == ["asset freeze"] and treasury.get("reason")
-    state = next(s for s in zakir_sanctions if "State" in s.first("authority"))
+    state = next(s for s in zakir_sanctions if s.first("authority") == "U.S. Department of State")
     assert state.get("programId") == []  # Section 7031(c) has no OFAC tag: kept as written in `program`
     assert state.get("program") == [gold_set.gold[doc_id].actions[2].legal_basis[0]]
     links = [d for d in kinds["Documentation"] if d.first("entity") == zakir.id]
     assert len(links) == 1 and links[0].first("document") == article.id
+    programs = {kinds_name(e, entities): e.get("programId") for e in kinds["Sanction"] if e.get("programId")}
+    assert programs["Saw Myint Oo"] == ["BURMA-EO14014"]  # a list item under "... pursuant to E.O. 14014 ...:"
+    assert programs["Directorate of Defense Industries"] == ["BURMA-EO14014"]  # named there as "the DDI"
+    assert programs["Lu Hezheng"] == ["DPRK3"] and programs["Ri Yong Gil"] == ["DPRK2"]
+    assert programs["SenseTime Group Limited"] == ["CMIC-EO13959"]  # its action has one programme
     # Every target of the gold is there exactly once per schema and name.
     names = Counter(e.first("name") for k in ("Person", "Company", "PublicBody", "Organization") for e in kinds[k])
     assert max(names.values()) == 1 and len(names) == 26
@@ -120,6 +135,41 @@ def test_ids_are_stable_and_follow_article_action_and_normalised_name(gold_set):
     # Another article id gives other ids.
     other = result.model_copy(update={"article_id": "another"})
     assert not set(first) & {e.id for e in to_ftm(other)}
+
+
+def test_without_the_text_a_list_entry_ties_programmes_and_the_rest_stay_with_the_action(tmp_path):
+    result = ArticleExtraction.model_validate({
+        "article_id": "r1", "is_sanctions_news": True,
+        "actions": [{"authority": "us", "issuer": "OFAC", "action": "impose",
+                     "legal_basis": ["E.O. 13818", "E.O. 14014", "E.O. 13722"],
+                     "targets": [{"name": "Saw Myint Oo", "entity_type": "person"},
+                                 {"name": "Unlisted Trading", "entity_type": "company"}]}],
+    })
+    matcher = Matcher.load(DATA / "sdn" / "sdn-sample.csv", index_dir=tmp_path)
+    entities = to_ftm(result, listed=matcher.listed_programs)
+    sanctions = {kinds_name(e, entities): e for e in entities if e.schema.name == "Sanction"}
+    assert sanctions["Saw Myint Oo"].get("programId") == ["BURMA-EO14014"]  # OFAC lists him under it
+    assert sanctions["Saw Myint Oo"].get("program") == ["E.O. 14014"]
+    assert sanctions["Unlisted Trading"].get("programId") == [] and sanctions["Unlisted Trading"].get("program") == []
+    assert "E.O. 13818; E.O. 14014; E.O. 13722" in sanctions["Unlisted Trading"].first("description")
+    # Without text or list, a multi-programme action ties nothing to anyone.
+    bare = {kinds_name(e, to_ftm(result)): e.get("programId") for e in to_ftm(result) if e.schema.name == "Sanction"}
+    assert bare == {"Saw Myint Oo": [], "Unlisted Trading": []}
+
+
+def test_one_issuing_body_in_any_printed_form_is_one_authority_and_one_sanction(gold_set):
+    result = _result(gold_set, "tr-2018-04-26-sm0369")
+    ids, authorities = set(), set()
+    for printed in ("OFAC", "Treasury's Office of Foreign Assets Control",
+                    "U.S. Department of the Treasury’s Office of Foreign Assets Control (OFAC)"):
+        variant = result.model_copy(deep=True)
+        for action in variant.actions:
+            action.issuer = printed
+        sanctions = [e for e in to_ftm(variant) if e.schema.name == "Sanction"]
+        ids |= {e.id for e in sanctions}
+        authorities |= {e.first("authority") for e in sanctions}
+    assert authorities == {"Office of Foreign Assets Control"}
+    assert len(ids) == len([t for a in result.actions for t in a.targets])
 
 
 def test_validation_rejects_an_invalid_entity():
@@ -209,6 +259,10 @@ def test_cli_export_to_stdout_and_errors(gold_set, tmp_path):
     assert outcome.exit_code == 0
     lines = [json.loads(x) for x in outcome.stdout.splitlines()]
     assert {line["schema"] for line in lines} == {"Article", "Company", "Sanction", "Documentation"}
+    listed = runner.invoke(app, ["export", str(results), "--list", str(DATA / "sdn" / "sdn-sample.csv")],
+                           env={"EXTRACTOR_CACHE_DIR": str(tmp_path / "cache")})
+    assert listed.exit_code == 0, listed.output
+    assert [json.loads(x)["schema"] for x in listed.stdout.splitlines()] == [line["schema"] for line in lines]
     bad = runner.invoke(app, ["export", str(results), "--format", "csv"])
     assert bad.exit_code == 2 and "unknown format 'csv'" in bad.stderr
     missing = runner.invoke(app, ["export", str(tmp_path / "nope.jsonl")])

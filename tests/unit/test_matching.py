@@ -121,9 +121,37 @@ def test_type_and_country_are_evidence(matcher):
     assert as_company.listed and as_company.best.entry_id == "ofac-33951"
     as_person = matcher.match(Target(name="Rapid Action Battalion", entity_type="person"))
     assert as_person.status == "not_listed"  # a person is never an organisation
-    home = matcher.match(Target(name="Benazir Ahmed", entity_type="person", country="bd")).best.score
-    abroad = matcher.match(Target(name="Benazir Ahmed", entity_type="person", country="cn")).best.score
-    assert home == 1.0 and abroad < home
+    # A country that differs lowers a near name; it never sinks the listed name itself.
+    near_home = matcher.match(Target(name="Benazir Ahme", entity_type="person", country="bd")).best.score
+    near_abroad = matcher.match(Target(name="Benazir Ahme", entity_type="person", country="cn")).best.score
+    assert near_abroad == pytest.approx(near_home - 0.2)
+    exact_abroad = matcher.match(Target(name="Benazir Ahmed", entity_type="person", country="cn")).best
+    assert exact_abroad.score == 1.0 and exact_abroad.features["country_mismatch"] == 1.0
+
+
+def test_an_exact_listed_name_is_listed_whatever_country_the_model_gave_and_says_why(matcher):
+    # OFAC lists LU, Hezheng with Chinese nationality; the model read him as North Korean (the programme).
+    for country in ("kp", None):
+        match = matcher.match(Target(name="Lu Hezheng", entity_type="person", country=country))
+        assert match.listed and match.best.entry_id == "ofac-34024" and match.best.score == 1.0
+        assert match.reason == "listed: 1.00 reaches the threshold 0.80 (best: LU, Hezheng, ofac-34024)"
+    explained = match.to_dict()["entry"]
+    assert explained["features"] == {"name_match": 1.0}
+    conflict = matcher.match(Target(name="Lu Hezheng", entity_type="person", country="kp")).to_dict()["entry"]
+    assert conflict["features"] == {"name_match": 1.0, "country_mismatch": 1.0}
+    assert conflict["explanation"] == [
+        "name: 1.00, the listed name itself ('Lu Hezheng' ~ 'LU, Hezheng')",
+        "country: the text gives kp, the list cn; not counted against an exact name",
+        "type: Person against Person",
+        "birth date: not compared (the text gives none)",
+        "identifiers: none compared (the text gives none)",
+    ]
+    failing = matcher.match(Target(name="Lu Hezhen", entity_type="person", country="kp"))
+    assert failing.status == "possible"
+    assert failing.reason.startswith("possible: 0.74 is below the threshold 0.80")
+    assert "country: the text gives kp, the list cn (-0.20)" in failing.best.explanation
+    far = matcher.match(Target(name="Kim Tong Chol", entity_type="person", country="kp"))
+    assert far.status == "not_listed" and far.reason.startswith("not listed:") and "below the floor 0.60" in far.reason
 
 
 def test_match_result_is_json_ready(matcher):

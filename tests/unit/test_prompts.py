@@ -8,7 +8,7 @@ import pytest
 
 from extractor import PromptError
 from extractor.core.documents import make_document
-from extractor.core.prompts import available, load_prompt, parse_prompt_id
+from extractor.core.prompts import DEFAULT_PROMPT, available, load_prompt, parse_prompt_id
 
 
 def test_latest_is_the_highest_version():
@@ -16,6 +16,18 @@ def test_latest_is_the_highest_version():
     assert load_prompt("sanctions").version == max(versions)
     assert load_prompt("sanctions@v1").id == "sanctions@v1"
     assert load_prompt("sanctions@1").version == 1
+
+
+def test_the_default_is_pinned_to_the_version_that_won_its_comparison(monkeypatch):
+    # sanctions@v4 is the latest file, but lost to v3 on measures and reasons: v3 stays the default.
+    monkeypatch.delenv("EXTRACTOR_PROMPT", raising=False)
+    from extractor import Extractor, Settings
+    from extractor.service.registry import Registry
+
+    assert DEFAULT_PROMPT == "sanctions@v3" and load_prompt("sanctions").id == "sanctions@v4"
+    assert load_prompt().id == "sanctions@v3"
+    assert Extractor(Settings(model="embedded")).prompt.id == "sanctions@v3"
+    assert Registry(Settings(model="embedded"), prompt=None).resolve(None, None).key.prompt_id == "sanctions@v3"
 
 
 @pytest.mark.parametrize("bad", ["sanctions@v99", "nosuch", "sanctions@latest", "@v1"])

@@ -19,6 +19,11 @@ class Backend(Protocol):
     (`maxItems`): small models need them to stop repeating one item, capable models must not
     be cut by them. `default_max_tokens` is the output budget when neither the settings nor
     the prompt set one.
+
+    Two optional capability flags, read with a default of False, are for small models only:
+    `grounded_decoding` (the schema sent is narrowed to what each document supports,
+    `grounding/decoding.py`) and `guided_reading` (the document is read by rules instead of
+    asked of the model, `calls/guided.py`).
     """
 
     name: str

@@ -125,6 +125,8 @@ class EmbeddedBackend:
     default_max_tokens = 2048
     # A tiny model copies from the prompt's examples: decode it under a per-document schema.
     grounded_decoding = True
+    # ... and it cannot read a release at all: rules do (calls/guided.py says what was measured).
+    guided_reading = True
 
     def __init__(self, model: EmbeddedModel, path: Path, n_ctx: int) -> None:
         self.spec = model

@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any
 
-KEY_VERSION = 2
+KEY_VERSION = 3  # 3: entries are JSON bytes (2 were pickled dicts, never read again)
 
 
 def _digest(material: Any) -> str:

@@ -1,9 +1,11 @@
 """The result cache on Redis: the same interface as the disk cache, shared by every machine.
 
-Entries are JSON (never pickle: a shared server should not hand code to its readers) under
-one key prefix, so `clear` and `stats` touch only this cache's keys. Hit and miss counters
-live in Redis too, so `stats` counts over every worker of a cluster. Like the disk cache,
-only validated answers are stored; errors never reach `set`.
+Entries are JSON (never pickle: a shared server should not hand code to its readers), and
+what is read back is validated like a model's answer (`entries.decode`): anything else is a
+miss, counted under `rejected` and logged once. They live under one key prefix, so `clear`
+and `stats` touch only this cache's keys. Hit and miss counters live in Redis too, so
+`stats` counts over every worker of a cluster. Like the disk cache, only validated answers
+are stored; errors never reach `set`.
 
 When the server goes away during a run, reads count as misses and writes are dropped with
 one warning: the run goes on uncached rather than failing documents that the model answered.
@@ -11,16 +13,17 @@ one warning: the run goes on uncached rather than failing documents that the mod
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ConfigError
+from .entries import decode, encode, report_rejected
 
 PREFIX = "sanctions-extractor:result:"
 HITS = "sanctions-extractor:stats:hits"
 MISSES = "sanctions-extractor:stats:misses"
+REJECTED = "sanctions-extractor:stats:rejected"
 SCAN_PAGE = 1000
 
 log = logging.getLogger(__name__)
@@ -73,17 +76,19 @@ class RedisCache:
             return None
         if raw is None:
             return None
-        try:
-            value = json.loads(raw)
-        except (TypeError, ValueError):
-            return None  # not written by this cache: treat as a miss, the fresh answer overwrites it
-        return value if isinstance(value, dict) else None
+        entry = decode(raw)
+        if entry is None:  # not a valid answer: a miss, and the fresh answer overwrites it
+            report_rejected(self.url, key)
+            try:
+                self._client.incr(REJECTED)
+            except self._errors as exc:
+                self._degraded(exc)
+        return entry
 
     def set(self, key: str, entry: dict[str, Any]) -> None:
         """Store a validated answer entry (JSON)."""
-        data = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
         try:
-            self._client.set(PREFIX + key, data)
+            self._client.set(PREFIX + key, encode(entry))
         except self._errors as exc:
             self._degraded(exc)
 
@@ -110,13 +115,15 @@ class RedisCache:
             sizes = pipe.execute()
             entries += len(page)
             size += sum(int(s) for s in sizes)
-        hits, misses = self._client.mget([HITS, MISSES])
+        hits, misses, rejected = (_count(v) for v in self._client.mget([HITS, MISSES, REJECTED]))
+        # A rejected entry was found, so counted as a hit, but it was a miss for the run.
         return {
             "url": self.url,
             "entries": entries,
             "size_bytes": size,
-            "hits": int(hits or 0),
-            "misses": int(misses or 0),
+            "hits": max(hits - rejected, 0),
+            "misses": misses + rejected,
+            "rejected": rejected,
         }
 
     def clear(self) -> int:
@@ -124,9 +131,17 @@ class RedisCache:
         removed = 0
         for page in self._keys():
             removed += int(self._client.unlink(*page))
-        self._client.delete(HITS, MISSES)
+        self._client.delete(HITS, MISSES, REJECTED)
         return removed
 
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()
+
+
+def _count(value: Any) -> int:
+    """A counter's value; 0 when missing or not a number."""
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0

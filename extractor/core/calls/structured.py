@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import sys
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
 
 from ..errors import BackendError
+from . import accounting
+from .log import CallLog, logged
 
 
 @lru_cache(maxsize=128)  # bounded: grounded decoding makes one answer model per document
@@ -76,6 +78,26 @@ def _memoise_async_validator_check() -> None:
             module.reject_async_validators = reject_async_validators  # type: ignore[attr-defined]
 
 
+def patched_create(backend: Any, log: CallLog | None = None, *, mode: str | None = None,
+                   run_id: str | None = None) -> Any:
+    """instructor's create over `backend.acreate`: each completion counted in the running `CallStats`
+    and, with a `log`, each call (request, raw response, tokens, latency) given to it."""
+    import instructor
+
+    create: Callable[..., Awaitable[Any]] = backend.acreate
+    if log is not None:
+        create = logged(create, log, model=backend.model, endpoint=backend.endpoint, mode=mode, run_id=run_id)
+
+    async def observed(*args: Any, **kwargs: Any) -> Any:
+        completion = await create(*args, **kwargs)
+        stats = accounting.current()
+        if stats is not None:
+            stats.add_completion(completion)
+        return completion
+
+    return instructor.patch(create=observed, mode=backend.mode)
+
+
 def step_reason(step: str | None, reason: str) -> str:
     return f"step {step}: {reason}" if step else reason
 
@@ -88,7 +110,11 @@ def backend_error(exc: Exception) -> BackendError | None:
 
 def last_reason(exc: Exception) -> str:
     attempts = getattr(exc, "failed_attempts", None) or []
-    error = attempts[-1].exception if attempts else exc
+    return reason_of(attempts[-1].exception if attempts else exc)
+
+
+def reason_of(error: BaseException) -> str:
+    """Why one answer failed: a validation error named by field and reason, or the exception's text."""
     errors = getattr(error, "errors", None)
     if callable(errors):
         # A pydantic ValidationError: name the field and the reason, not just "1 validation error".

@@ -26,8 +26,9 @@ from rapidfuzz import fuzz
 from ..schema import ArticleExtraction, ExtractionAnswer
 from .refine import may_reach, refine
 
-# Bumped whenever alignment results change, so groundings cached with answers are recomputed.
-GROUNDING_VERSION = 1
+# Bumped whenever alignment results change, so groundings cached with answers are recomputed
+# (2: groundings are of the answer with repeated targets merged).
+GROUNDING_VERSION = 2
 # 90 tolerates about one changed word in ten (a dropped article, a respelt word, a re-cased first
 # letter) while rejecting paraphrase, which scores in the 60s-70s against the nearest real sentence.
 FUZZY_THRESHOLD = 90.0

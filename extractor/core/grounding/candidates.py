@@ -43,23 +43,25 @@ MAX_REASON_WORDS = 45
 _WORD = re.compile(r"(?:[^\W\d_]\.){2,}|[^\W\d_]\.(?=\s)|[^\W_](?:[\w'’\-]*[^\W_])?\.?|&")
 _ABBREVIATIONS = {"co", "corp", "inc", "ltd", "jr", "sr", "st", "no", "bros", "plc", "s.a", "mr", "mrs", "ms", "dr"}
 # Lower-case words that may join capitalised words inside one name.
-_CONNECTORS = {"of", "the", "and", "for", "de", "del", "der", "den", "la", "le", "du", "da", "dos", "van", "von",
+CONNECTORS = {"of", "the", "and", "for", "de", "del", "der", "den", "la", "le", "du", "da", "dos", "van", "von",
                "bin", "bint", "ibn", "al", "el", "y", "&"}
 # Words that open a sentence or a clause without being part of a name.
-_OPENERS = {"the", "a", "an", "this", "that", "these", "those", "today", "on", "in", "at", "by", "for", "from",
+OPENERS = {"the", "a", "an", "this", "that", "these", "those", "today", "on", "in", "at", "by", "for", "from",
             "with", "under", "as", "but", "and", "or", "if", "when", "while", "after", "before", "since", "also",
             "it", "its", "his", "her", "their", "our", "we", "he", "she", "they", "i", "today's", "today’s",
             "according", "including", "among", "both", "all", "some", "any", "each", "other", "such", "then",
             "however", "meanwhile", "additionally", "furthermore", "moreover", "further", "separately"}
 # Honorifics and titles the schema wants off a person's name ("without honorifics").
-_TITLES = {"mr", "mrs", "ms", "dr", "prof", "sir", "dame", "president", "secretary", "minister", "director",
+TITLES = {"mr", "mrs", "ms", "dr", "prof", "sir", "dame", "president", "secretary", "minister", "director",
            "general", "gen", "colonel", "col", "major", "maj", "lieutenant", "lt", "captain", "capt", "admiral",
            "commander", "governor", "senator", "ambassador", "chairman", "chairwoman", "chair", "deputy", "vice",
            "prime", "chief", "spokesman", "spokeswoman", "spokesperson", "pastor", "judge", "king", "prince",
            "sheikh", "emir", "premier", "mayor", "councilor", "state", "foreign", "defense", "defence", "finance",
            "interior", "treasury", "former", "then", "acting", "supreme", "leader", "justice"}
-_COMPANY_SUFFIXES = {"ltd", "ltd.", "llc", "inc", "inc.", "co", "co.", "corp", "corp.", "plc", "gmbh", "s.a.",
+COMPANY_SUFFIXES = {"ltd", "ltd.", "llc", "inc", "inc.", "co", "co.", "corp", "corp.", "plc", "gmbh", "s.a.",
                      "lp", "llp", "ag", "jsc", "pjsc", "ojsc", "fze", "fzco", "limited"}
+# Collective nouns whose possessive stays inside a name.
+_COLLECTIVE = {"people", "peoples", "workers", "women", "children", "citizens", "veterans", "farmers", "martyrs"}
 _POSSESSIVE = re.compile(r"['’]s?$")
 _ACRONYM_AFTER = re.compile(r"\s*\(([A-Z][A-Za-z0-9.&\-]{1,15})\)")
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&\-]{1,11}\b")
@@ -97,7 +99,7 @@ _LEGAL_PATTERNS = [
     re.compile(r"\b\d{1,2}\s+(?:C\.F\.R\.|CFR|U\.S\.C\.|USC)\s+(?:[Pp]art\s+|§\s*)?\d+[\w.]*"),
 ]
 # A name ending in one of these is a legal instrument ("Global Magnitsky ... Act", "Burundi Sanctions Regulations").
-_LEGAL_HEADS = re.compile(r"\b(?:Act|Law|Regulations?|Decree|Ordinance|Directive|Order|Resolution|Program|Programme|"
+LEGAL_HEADS = re.compile(r"\b(?:Act|Law|Regulations?|Decree|Ordinance|Directive|Order|Resolution|Program|Programme|"
                           r"Proclamation|Statute|Code)$")
 
 
@@ -171,27 +173,27 @@ def _is_capitalised(word: str) -> bool:
         return True
     # "al-Assad", "bin-Laden", "el-Sisi": a lower-case particle joined to a capitalised name.
     head, _, rest = word.partition("-")
-    return bool(rest) and head.lower() in _CONNECTORS and rest[:1].isupper()
+    return bool(rest) and head.lower() in CONNECTORS and rest[:1].isupper()
 
 
 def name_spans(sentence: str) -> Iterator[str]:
     """Capitalised-word runs of a sentence and their variants (without openers, titles; with acronyms)."""
-    for start, end in _runs(sentence):
+    for start, end in name_runs(sentence):
         yield from _variants(sentence, start, end)
     for match in _ACRONYM.finditer(sentence):
         if any(c.isalpha() for c in match.group()):
             yield match.group()
 
 
-def _runs(sentence: str) -> Iterator[tuple[int, int]]:
+def name_runs(sentence: str) -> Iterator[tuple[int, int]]:
     """(start, end) of each maximal run of name words; runs break at punctuation, possessives and lower-case words."""
     words = _words(sentence)
     run: list[tuple[str, int, int]] = []
 
     def flush() -> Iterator[tuple[int, int]]:
-        while run and (run[-1][0].lower() in _CONNECTORS or run[-1][0] == "&"):
+        while run and (run[-1][0].lower() in CONNECTORS or run[-1][0] == "&"):
             run.pop()
-        while run and run[0][0].lower() in _CONNECTORS and not _is_capitalised(run[0][0]):
+        while run and run[0][0].lower() in CONNECTORS and not _is_capitalised(run[0][0]):
             run.pop(0)
         if run:
             yield run[0][1], run[-1][2]
@@ -199,12 +201,14 @@ def _runs(sentence: str) -> Iterator[tuple[int, int]]:
 
     for word, start, end in words:
         gap = sentence[run[-1][2]:start] if run else ""
-        joins = bool(run) and (gap.strip() == "" or (gap.strip() == "," and word.lower() in _COMPANY_SUFFIXES))
+        joins = bool(run) and (gap.strip() == "" or (gap.strip() == "," and word.lower() in COMPANY_SUFFIXES))
         if run and not (joins and _name_word(word, inside=True)):
             yield from flush()
         if not _name_word(word, inside=bool(run)):
             continue
         possessive = _POSSESSIVE.search(word) if _is_capitalised(word) else None
+        if possessive and _POSSESSIVE.sub("", word).lower() in _COLLECTIVE:
+            possessive = None  # "Democratic People’s Republic of Korea", "Workers’ Party": one name
         if possessive and len(word) > len(possessive.group()) + 1:
             run.append((word, start, end - len(possessive.group())))
             yield from flush()
@@ -218,33 +222,33 @@ def _name_word(word: str, *, inside: bool) -> bool:
     if _is_capitalised(word):
         return True
     lowered = word.lower()
-    return inside and (lowered in _CONNECTORS or word[:1].isdigit() or lowered in _COMPANY_SUFFIXES)
+    return inside and (lowered in CONNECTORS or word[:1].isdigit() or lowered in COMPANY_SUFFIXES)
 
 
 def _variants(sentence: str, start: int, end: int) -> Iterator[str]:
     """One run as candidates: itself, without leading openers and titles, split at "and", with its acronym."""
     words = [(w, s, e) for w, s, e in _words(sentence) if s >= start and e <= end]
     # Drop openers ("The", "Today"), then offer the name with each leading title off in turn.
-    while words and words[0][0].lower() in _OPENERS and len(words) > 1:
+    while words and words[0][0].lower() in OPENERS and len(words) > 1:
         words.pop(0)
-    if not words or (len(words) == 1 and words[0][0].lower() in _OPENERS):
+    if not words or (len(words) == 1 and words[0][0].lower() in OPENERS):
         return
     first = words[0][1]
     yield from _with_acronym(sentence, first, end)
     for i in range(len(words) - 1):
         word = words[i][0].lower().rstrip(".")
-        if word not in _TITLES and word not in _CONNECTORS:
+        if word not in TITLES and word not in CONNECTORS:
             break
         following = words[i + 1][0]
-        if _is_capitalised(following) and following.lower().rstrip(".") not in _TITLES:
+        if _is_capitalised(following) and following.lower().rstrip(".") not in TITLES:
             yield sentence[words[i + 1][1]:end]
     # "Canada and the United Kingdom" are two names; "Production and Construction Corps" may be one.
     joins = [i for i, (w, _, _) in enumerate(words) if w.lower() == "and"]
     bounds = [-1, *joins, len(words)]
     if joins:
         for left, right in itertools.pairwise(bounds):
-            part = [w for w in words[left + 1:right] if w[0].lower() not in _OPENERS or _is_capitalised(w[0])]
-            while part and part[0][0].lower() in _CONNECTORS and not _is_capitalised(part[0][0]):
+            part = [w for w in words[left + 1:right] if w[0].lower() not in OPENERS or _is_capitalised(w[0])]
+            while part and part[0][0].lower() in CONNECTORS and not _is_capitalised(part[0][0]):
                 part.pop(0)
             if part:
                 yield sentence[part[0][1]:part[-1][2]]
@@ -284,7 +288,7 @@ def legal_bases(sentence: str) -> Iterator[str]:
             yield match.group().strip()
     for name in _unique(n for n in name_spans(sentence)):
         bare = name.split(" (")[0]
-        if _LEGAL_HEADS.search(bare) and len(bare.split()) > 1:
+        if LEGAL_HEADS.search(bare) and len(bare.split()) > 1:
             yield name
             # "... Act of 1952", "... Act, 2021": the year belongs to the name.
             year = re.match(r"(?:\s+of|,)\s+\d{4}\b", sentence[sentence.find(name) + len(name):])

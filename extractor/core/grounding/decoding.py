@@ -31,7 +31,7 @@ from ..schema import _iso_date, _jurisdiction, _none_if_blank
 from .candidates import Candidates, find_candidates
 
 # Bumped whenever the schema built for a document changes: it goes into cache keys.
-GROUNDED_VERSION = 2
+GROUNDED_VERSION = 3
 _NULL: dict[str, Any] = {"type": "null"}
 
 

@@ -130,7 +130,7 @@ def jurisdictions_in(spans: Iterable[str], text: str) -> tuple[str, ...]:
                 part = words[i:i + size]
                 if any(taken[i:i + size]) or not _place_like(part):
                     continue
-                found = _code(" ".join(part))
+                found = place_code(" ".join(part))
                 if found:
                     codes[found] = None
                     taken[i:i + size] = [True] * size
@@ -140,7 +140,7 @@ def jurisdictions_in(spans: Iterable[str], text: str) -> tuple[str, ...]:
 def is_place(span: str) -> bool:
     """True when the whole span names a country or region ("Bangladesh", "North Korea"): never a target."""
     words = span.split()
-    return bool(words) and _place_like(words) and _code(span) is not None
+    return bool(words) and _place_like(words) and place_code(span) is not None
 
 
 def _place_like(words: list[str]) -> bool:
@@ -151,7 +151,8 @@ def _place_like(words: list[str]) -> bool:
     return len(words) > 1 or len(words[0]) > 3 or words[0].replace(".", "").isupper()
 
 
-def _code(name: str) -> str | None:
+def place_code(name: str) -> str | None:
+    """The jurisdiction code of a place rigour knows (a subdivision gives its country), or None."""
     territory = lookup_territory(name)
     while territory is not None and "-" in territory.code:
         territory = territory.parent

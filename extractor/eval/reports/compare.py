@@ -13,27 +13,31 @@ from extractor.eval.runs import StoredRun
 
 from .html import _env
 from .text import md
+from .values import (
+    UNDEFINED_LEGEND,
+    compare_title,
+    document_change,
+    interval,
+    number,
+    p_value,
+    run_labels,
+    score,
+    signed,
+    value,
+)
 
 
-def _f(value: float | None, signed: bool = False) -> str:
-    if value is None:
-        return "–"
-    return f"{value:+.3f}" if signed else f"{value:.3f}"
-
-
-def _p(value: float | None) -> str:
-    if value is None:
-        return "–"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
+def labels_of(report: dict[str, Any]) -> tuple[str, str]:
+    """The short names of run A and run B in this comparison."""
+    return run_labels(report["setup"]["a"], report["setup"]["b"])
 
 
 def headline(report: dict[str, Any]) -> str:
-    """One line: ΔF1 with its paired interval, wins/ties/losses and the sign test."""
+    """One line: both F1s and ΔF1 with its paired interval, wins/ties/losses and the sign test."""
+    la, lb = labels_of(report)
     return (
-        f"ΔF1 (B − A) {_f(report['delta_f1'], True)} [95% CI {_f(report['ci_low'], True)} to "
-        f"{_f(report['ci_high'], True)}] · A {_f(report['a_f1'])} → B {_f(report['b_f1'])} · "
-        f"B wins {report['wins']}, ties {report['ties']}, loses {report['losses']} "
-        f"(sign test p {_p(report['sign_test_p'])})"
+        f"{compare_title(report, (la, lb))} · {lb} wins {report['wins']}, ties {report['ties']}, loses "
+        f"{report['losses']} of {report['n_documents']} documents (sign test p {p_value(report['sign_test_p'])})"
     )
 
 
@@ -41,7 +45,7 @@ def power_line(report: dict[str, Any]) -> str:
     """How many documents, and the smallest difference this gold set can detect."""
     return (
         f"{report['n_documents']} documents; smallest ΔF1 this gold set can detect ≈ "
-        f"{_f(report['min_detectable_delta'])} (80% power, α 0.05, from the bootstrap SE)"
+        f"{score(report['min_detectable_delta'])} (80% power, α 0.05, from the bootstrap SE)"
     )
 
 
@@ -50,8 +54,10 @@ def _setup_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     acc_a, acc_b = a.get("accounting") or {}, b.get("accounting") or {}
 
     def acc(d: dict[str, Any], key: str) -> str:
-        value = d.get(key)
-        return "–" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
+        item = d.get(key)
+        if isinstance(item, float) and not item.is_integer():
+            return f"{item:.3f}"
+        return number(item) if isinstance(item, int | float) and not isinstance(item, bool) else value(item)
 
     return [
         ("run", str(a.get("path")), str(b.get("path"))),
@@ -65,10 +71,17 @@ def _setup_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
+def _flag(field: dict[str, Any]) -> str:
+    if not field["significant"]:
+        return ""
+    return "worse" if (field["delta"] or 0) < 0 else "better"
+
+
 def print_compare(console: Console, report: dict[str, Any]) -> None:
     """Terminal summary: setup, headline, per-field deltas."""
+    la, lb = labels_of(report)
     setup = Table(title="setup", title_justify="left")
-    for column in ("", "A", "B"):
+    for column in ("", f"A: {la}", f"B: {lb}"):
         setup.add_column(column)
     for row in _setup_rows(report):
         setup.add_row(*row)
@@ -77,32 +90,36 @@ def print_compare(console: Console, report: dict[str, Any]) -> None:
     console.print(power_line(report))
     table = Table(title="per field", title_justify="left")
     table.add_column("field", no_wrap=True)
-    for column in ("A F1", "B F1", "Δ", "95% CI", "p (Holm)", ""):
+    for column in (f"{la} F1", f"{lb} F1", "Δ", "95% CI", "p (Holm)", ""):
         table.add_column(column, justify="right")
     for path, f in report["fields"].items():
-        flag = "[red]worse[/red]" if f["significant"] and (f["delta"] or 0) < 0 else (
-            "[green]better[/green]" if f["significant"] else "")
-        table.add_row(path, _f(f["a_f1"]), _f(f["b_f1"]), _f(f["delta"], True),
-                      f"{_f(f['ci_low'], True)} to {_f(f['ci_high'], True)}", _p(f["p_holm"]), flag)
+        flag = {"worse": "[red]worse[/red]", "better": "[green]better[/green]", "": ""}[_flag(f)]
+        table.add_row(path, score(f["a_f1"]), score(f["b_f1"]), signed(f["delta"]), interval(f["ci_low"], f["ci_high"]),
+                      p_value(f["p_holm"]), flag)
     console.print(table)
 
 
 def compare_markdown(report: dict[str, Any]) -> str:
     """compare.md."""
     a, b = report["setup"]["a"], report["setup"]["b"]
-    lines = [f"# Comparison: {md(a.get('prompt_id'))} (A) vs {md(b.get('prompt_id'))} (B)", "",
-             f"Gold set `{report['gold_hash']}` · {report['n_boot']} paired bootstrap resamples", "",
-             "## Setup", "", "| | A | B |", "|---|---|---|"]
+    la, lb = labels_of(report)
+    lines = [f"# Comparison: {md(compare_title(report, (la, lb)))}", "",
+             f"A = {md(la)} ({md(a.get('prompt_id'))} on {md(a.get('model'))}) · B = {md(lb)} "
+             f"({md(b.get('prompt_id'))} on {md(b.get('model'))}) · gold set `{report['gold_hash']}` · "
+             f"{report['n_boot']} paired bootstrap resamples", "",
+             "## Setup", "", f"| | A: {md(la)} | B: {md(lb)} |", "|---|---|---|"]
     lines += [f"| {k} | {md(va)} | {md(vb)} |" for k, va, vb in _setup_rows(report)]
-    lines += ["", "## Headline", "", f"**{headline(report)}**", "", power_line(report), "", "## Per field", "",
-              "| field | A F1 | B F1 | Δ | 95% CI | p (Holm) | significant |", "|---|--:|--:|--:|---|--:|---|"]
+    lines += ["", "## Headline", "", f"**{md(headline(report))}**", "", power_line(report), "", "## Per field", "",
+              f"| field | {md(la)} F1 | {md(lb)} F1 | Δ | 95% CI | p (Holm) | significant |",
+              "|---|--:|--:|--:|---|--:|---|"]
     for path, f in report["fields"].items():
-        lines.append(f"| `{path}` | {_f(f['a_f1'])} | {_f(f['b_f1'])} | {_f(f['delta'], True)} | "
-                     f"{_f(f['ci_low'], True)} to {_f(f['ci_high'], True)} | {_p(f['p_holm'])} | "
-                     f"{'yes' if f['significant'] else ''} |")
-    lines += ["", "## Documents by change (B − A)", "", "| document | A F1 | B F1 | Δ |", "|---|--:|--:|--:|"]
+        lines.append(f"| `{path}` | {score(f['a_f1'])} | {score(f['b_f1'])} | {signed(f['delta'])} | "
+                     f"{interval(f['ci_low'], f['ci_high'])} | {p_value(f['p_holm'])} | {_flag(f)} |")
+    lines += ["", f"## Documents by change ({md(lb)} − {md(la)})", "",
+              f"| document | {md(la)} F1 | {md(lb)} F1 | Δ |", "|---|--:|--:|--:|"]
     for d in report["documents"]:
-        lines.append(f"| {md(d['id'])} | {_f(d['a_f1'])} | {_f(d['b_f1'])} | {_f(d['delta'], True)} |")
+        lines.append(f"| {md(d['id'])} | {score(d['a_f1'])} | {score(d['b_f1'])} | {signed(d['delta'])} |")
+    lines += ["", UNDEFINED_LEGEND]
     if report["setup"]["prompt_diff"]:
         lines += ["", "## Prompt diff", "", "```diff", report["setup"]["prompt_diff"].rstrip(), "```"]
     return "\n".join(lines) + "\n"
@@ -110,6 +127,7 @@ def compare_markdown(report: dict[str, Any]) -> str:
 
 def compare_html(report: dict[str, Any], gold_set: GoldSet, a: StoredRun, b: StoredRun) -> str:
     """compare.html: setup with the prompt diff, headline, fields, documents with gold vs A vs B."""
+    labels = labels_of(report)
     docs = []
     for d in report["documents"]:
         doc_id = d["id"]
@@ -120,16 +138,19 @@ def compare_html(report: dict[str, Any], gold_set: GoldSet, a: StoredRun, b: Sto
             "gold": gold_set.gold[doc_id],
             "a": pa if isinstance(pa, ArticleExtraction) else None,
             "b": pb if isinstance(pb, ArticleExtraction) else None,
+            "change": document_change(d, labels, (pa is not None and not isinstance(pa, ArticleExtraction),
+                                                  pb is not None and not isinstance(pb, ArticleExtraction))),
         })
     groups = [
-        ("Regressions (B worse), largest loss first", sorted((d for d in docs if d["delta"] < 0), key=_delta), True),
-        ("Improvements (B better), largest gain first", sorted((d for d in docs if d["delta"] > 0), key=_delta,
-                                                               reverse=True), True),
+        (f"Regressions ({labels[1]} worse), largest loss first",
+         sorted((d for d in docs if d["delta"] < 0), key=_delta), True),
+        (f"Improvements ({labels[1]} better), largest gain first",
+         sorted((d for d in docs if d["delta"] > 0), key=_delta, reverse=True), True),
         ("Unchanged", [d for d in docs if d["delta"] == 0], False),
     ]
     return _env.get_template("compare.html.j2").render(
         report=report, setup_rows=_setup_rows(report), headline=headline(report), power=power_line(report),
-        groups=groups,
+        groups=groups, labels=labels, title=compare_title(report, labels),
     )
 
 

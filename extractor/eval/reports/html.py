@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -10,14 +11,27 @@ from extractor.batch.results import Failure
 from extractor.core.grounding.align import Grounding
 from extractor.core.schema import ArticleExtraction, ExtractionAnswer
 
+from . import values
 from .docview import document_view, marks_for, segments
 
-_env = jinja2.Environment(
-    loader=jinja2.PackageLoader("extractor.eval.reports", "templates"),
-    autoescape=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+FONTS_JS = STATIC_DIR / "fonts.js"
+"""The script that says where CJK text has no font: inlined in the static reports, served by the service."""
+
+
+def environment(loader: jinja2.BaseLoader) -> jinja2.Environment:
+    """A jinja2 environment for report pages: autoescaped, with the readable-value filters of `values`."""
+    env = jinja2.Environment(loader=loader, autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(values.FILTERS)
+    env.globals.update(counts_legend=values.COUNTS_LEGEND, undefined_legend=values.UNDEFINED_LEGEND,
+                       group_errors=values.group_errors, error_cells=values.error_cells,
+                       interval=values.interval)
+    return env
+
+
+TEMPLATES = jinja2.PackageLoader("extractor.eval.reports", "templates")
+_env = environment(TEMPLATES)
+_env.globals["fonts_js"] = FONTS_JS.read_text(encoding="utf-8")
 
 
 def _meta_dict(result: ArticleExtraction) -> dict[str, Any]:
@@ -29,11 +43,40 @@ def _meta_dict(result: ArticleExtraction) -> dict[str, Any]:
 
 def show_html(result: ArticleExtraction, text: str) -> str:
     """One document with its extraction: actions as cards, evidence and names marked in the text."""
-    view = document_view(result, text)
-    not_found = [row for row in view["rows"] if row["status"] == "not_found"]
-    template = _env.get_template("show.html.j2")
-    return template.render(article_id=result.article_id, answer=result, meta=_meta_dict(result), view=view,
-                           not_found=not_found)
+    return show_page([(result.article_id, result, text)], source=result.article_id)
+
+
+def show_page(
+    items: list[tuple[str, ArticleExtraction | Failure, str | None]], *, source: str, omitted: int = 0
+) -> str:
+    """Documents with their extractions on one page (a list of them first when there are several).
+
+    Each item is (id, result or failure, the document's text or None when it was not found);
+    `omitted` documents of `source` are not shown.
+    """
+    from dataclasses import replace
+
+    many = len(items) > 1
+    docs: list[dict[str, Any]] = []
+    for k, (doc_id, result, text) in enumerate(items):
+        side = f"d{k}-" if many else ""
+        if isinstance(result, Failure):
+            docs.append({"id": doc_id, "side": side, "failure": str(result.error.get("message") or "failed"),
+                         "answer": None, "view": None})
+            continue
+        if text is None:
+            view: dict[str, Any] = {"segments": [], "rows": [], "grounding_rate": None}
+        else:
+            view = document_view(result, text)
+            if many:
+                view["segments"] = [replace(s, marks=[replace(m, side=side[:-1]) for m in s.marks])
+                                    for s in view["segments"]]
+        docs.append({
+            "id": doc_id, "side": side, "failure": None, "answer": result, "meta": _meta_dict(result), "view": view,
+            "not_found": [row for row in view["rows"] if row["status"] == "not_found"],
+            "no_text": "No text for this document: pass --docs DIR (or --text FILE for one document).",
+        })
+    return _env.get_template("show.html.j2").render(docs=docs, source=source, omitted=omitted)
 
 
 def _rows(gold: ExtractionAnswer, pred: ExtractionAnswer | None, alignment: dict[str, Any]) -> list[dict[str, Any]]:

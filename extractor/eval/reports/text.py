@@ -8,9 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-
-def _f(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
+from .values import COUNTS_LEGEND, UNDEFINED_LEGEND, count, interval, number
+from .values import score as _f
 
 
 def md(value: Any) -> str:
@@ -18,15 +17,11 @@ def md(value: Any) -> str:
     return html.escape(" ".join(str(value).split()), quote=False).replace("|", "\\|")
 
 
-def _g(value: float) -> str:
-    return f"{value:g}"
-
-
 def headline_line(report: dict[str, Any]) -> str:
     """One line: micro F1 with its interval, P, R, failures."""
     micro = report["micro"]
     return (
-        f"micro F1 {_f(micro['f1'])} [95% CI {_f(micro['ci_low'])}–{_f(micro['ci_high'])}] · "
+        f"micro F1 {_f(micro['f1'])} {interval(micro['ci_low'], micro['ci_high'])} (95% CI) · "
         f"P {_f(micro['precision'])} · R {_f(micro['recall'])} · macro F1 {_f(report['macro_f1'])} · "
         f"failed {report['failures']['count']}/{report['n_documents']} · "
         f"grounding {_f(report.get('grounding', {}).get('rate'))}"
@@ -45,7 +40,7 @@ def print_eval(console: Console, report: dict[str, Any], run: dict[str, Any]) ->
         else:
             table.add_column(column, justify="right")
     for path, f in report["fields"].items():
-        table.add_row(path, _g(f["tp"]), _g(f["fp"]), _g(f["fn"]), _f(f["precision"]), _f(f["recall"]),
+        table.add_row(path, count(f["tp"]), count(f["fp"]), count(f["fn"]), _f(f["precision"]), _f(f["recall"]),
                       _f(f["f1"]), str(f["missing"]), str(f["hallucinated"]), str(f["wrong_value"]),
                       str(f["correct_abstention"]))
     console.print(table)
@@ -75,8 +70,8 @@ def eval_markdown(report: dict[str, Any], run: dict[str, Any], omitted: int = 0)
     accounting = run.get("accounting")
     if accounting:
         lines += [
-            f"Tokens {accounting['total_tokens']} (in {accounting['prompt_tokens']}, out "
-            f"{accounting['completion_tokens']}) · cache hits {accounting['cache_hits']} · attempts "
+            f"Tokens {number(accounting['total_tokens'])} (in {number(accounting['prompt_tokens'])}, out "
+            f"{number(accounting['completion_tokens'])}) · cache hits {accounting['cache_hits']} · attempts "
             f"{accounting['attempts']} · transport retries {accounting['transport_retries']}",
             "",
         ]
@@ -89,11 +84,11 @@ def eval_markdown(report: dict[str, Any], run: dict[str, Any], omitted: int = 0)
     for path, f in report["fields"].items():
         mark = " (headline)" if path in report["headline_fields"] else ""
         lines.append(
-            f"| `{path}`{mark} | {_g(f['tp'])} | {_g(f['fp'])} | {_g(f['fn'])} | {_f(f['precision'])} | "
+            f"| `{path}`{mark} | {count(f['tp'])} | {count(f['fp'])} | {count(f['fn'])} | {_f(f['precision'])} | "
             f"{_f(f['recall'])} | {_f(f['f1'])} | {f['missing']} | {f['hallucinated']} | {f['wrong_value']} | "
             f"{f['correct_abstention']} |"
         )
-    lines += ["", "## Document views", "", "| view | P | R | F1 |", "|---|--:|--:|--:|"]
+    lines += ["", COUNTS_LEGEND, "", "## Document views", "", "| view | P | R | F1 |", "|---|--:|--:|--:|"]
     for path, f in report["document_views"].items():
         lines.append(f"| `{path}` | {_f(f['precision'])} | {_f(f['recall'])} | {_f(f['f1'])} |")
     lines += ["", "## Documents", "", "| document | F1 | P | R | errors | status |", "|---|--:|--:|--:|--:|---|"]
@@ -103,6 +98,7 @@ def eval_markdown(report: dict[str, Any], run: dict[str, Any], omitted: int = 0)
             f"| {md(doc_id)} | {_f(d['f1'])} | {_f(d['precision'])} | {_f(d['recall'])} | {len(d['errors'])} "
             f"| {status} |"
         )
+    lines += ["", UNDEFINED_LEGEND]
     if omitted:
         lines += ["", f"The {len(report['documents'])} lowest-scoring documents; {omitted} more are in report.json."]
     return "\n".join(lines) + "\n"

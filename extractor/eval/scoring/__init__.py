@@ -19,7 +19,16 @@ from .corpus import CorpusScore, score_corpus
 from .document import DocScore, Prediction, is_failure, score_document
 from .match import NAME_THRESHOLD, TEXT_THRESHOLD
 from .metrics import Counts
-from .paired import Comparison, DocDelta, FieldDelta, compare_runs, is_regression, regression
+from .paired import (
+    Comparison,
+    DocDelta,
+    FieldDelta,
+    compare_counts,
+    compare_headlines,
+    compare_runs,
+    is_regression,
+    regression,
+)
 from .paths import FIELD_PATHS, HEADLINE_FIELDS, VIEW_PATHS
 from .stats import Interval, PairedDelta, SignTest, bootstrap_f1, holm, paired_bootstrap, sign_test
 from .tally import ErrorItem
@@ -43,6 +52,8 @@ __all__ = [
     "Prediction",
     "SignTest",
     "bootstrap_f1",
+    "compare_counts",
+    "compare_headlines",
     "compare_runs",
     "holm",
     "is_failure",

@@ -19,8 +19,9 @@ from .metrics import Counts, macro_f1, micro
 from .paths import FIELD_PATHS, HEADLINE_FIELDS, VIEW_PATHS
 from .stats import DEFAULT_RESAMPLES, Interval, Seed, bootstrap_f1
 
-GROUPS = 1 + len(FIELD_PATHS)
+GROUP_NAMES = ("headline", *FIELD_PATHS)
 """Rows of the per-document count matrix: the headline, then each field path."""
+GROUPS = len(GROUP_NAMES)
 
 
 @dataclass

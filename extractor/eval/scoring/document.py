@@ -19,7 +19,7 @@ from typing import Any
 from extractor.core.schema import ArticleExtraction, SanctionAction, Target
 
 from .align import ItemMatch, align_actions, align_targets
-from .fields import code_set, flag, free_text, record, scalar, text_list
+from .fields import code_set, flag, free_text, issuer, record, scalar, text_list
 from .match import name_in_text
 from .metrics import Counts, micro
 from .normalize import code, date_matches, measure, normalized_text
@@ -228,7 +228,8 @@ def _score_action(
         return getattr(action, name) if action is not None else default
 
     scalar(tally, AUTHORITY, code(get(gold, "authority")), code(get(pred, "authority")), where, paired=paired)
-    free_text(tally, ISSUER, get(gold, "issuer"), get(pred, "issuer"), where, paired=paired)
+    issuer(tally, ISSUER, (get(gold, "issuer"), get(gold, "authority")), (get(pred, "issuer"), get(pred, "authority")),
+           where, paired=paired)
     scalar(tally, ACTION, get(gold, "action"), get(pred, "action"), where, paired=paired)
     flag(
         tally,

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from extractor.core.issuers import issuer_id, same_issuer
+
 from .align import ItemMatch, match_equal, match_items, one_sided, score_matrix
 from .match import token_f1
 from .tally import Tally, Where
@@ -67,6 +69,33 @@ def free_text(
             tally.wrong(path, gold, pred, where, credit=credit)
         return
     scalar(tally, path, gold, pred, where, paired=paired)
+
+
+def issuer(
+    tally: Tally,
+    path: str,
+    gold: tuple[str | None, str | None],
+    pred: tuple[str | None, str | None],
+    where: Where,
+    *,
+    paired: bool = True,
+) -> None:
+    """Score an issuer, each given as (printed form, action authority), by the body it names.
+
+    When the registry knows both bodies, naming the same one (or one that contains the
+    other: "OFAC" and "Treasury") is a hit, and different ones are wrong with no credit for
+    shared words ("Department of State" and "Department of the Treasury"). Otherwise the
+    printed forms earn token-F1 credit as any free text.
+    """
+    if gold[0] is not None and pred[0] is not None:
+        gold_id, pred_id = issuer_id(*gold), issuer_id(*pred)
+        if gold_id is not None and pred_id is not None:
+            if same_issuer(gold_id, pred_id):
+                tally.hit(path)
+            else:
+                tally.wrong(path, gold[0], pred[0], where)
+            return
+    free_text(tally, path, gold[0], pred[0], where, paired=paired)
 
 
 def record(

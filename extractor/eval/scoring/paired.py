@@ -21,6 +21,7 @@ lies below -margin (B is worse than A by more than `margin` with 95% confidence)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,14 +173,38 @@ def compare_runs(
     """Compare run B against run A on the gold documents; see the module docstring."""
     docs_a = score_documents(golds, preds_a, texts)
     docs_b = score_documents(golds, preds_b, texts)
-    deltas = paired_bootstrap(_group_counts(docs_a), _group_counts(docs_b), n_boot=n_boot, seed=seed)
+    return compare_counts(
+        list(docs_a), _group_counts(docs_a), _group_counts(docs_b),
+        failed_a=[d.failed for d in docs_a.values()], failed_b=[d.failed for d in docs_b.values()],
+        n_boot=n_boot, seed=seed,
+    )
+
+
+def compare_counts(
+    ids: Sequence[str],
+    counts_a: np.ndarray,
+    counts_b: np.ndarray,
+    *,
+    failed_a: Sequence[bool],
+    failed_b: Sequence[bool],
+    n_boot: int = DEFAULT_RESAMPLES,
+    seed: Seed = 0,
+) -> Comparison:
+    """Compare run B against run A from their per-document counts: (documents, `GROUPS`, 3) each.
+
+    The rows are the documents `ids` in the same order in both; the groups are the headline,
+    then every path of `FIELD_PATHS` (what `aggregate.Aggregate.counts` and `_group_counts`
+    lay out). Scores stored with a run give exactly the comparison of its predictions.
+    """
+    deltas = paired_bootstrap(counts_a, counts_b, n_boot=n_boot, seed=seed)
     headline, per_field = deltas[0], deltas[1:]
 
     testable = [i for i, d in enumerate(per_field) if d.p is not None]
     adjusted = dict(zip(testable, holm([per_field[i].p or 0.0 for i in testable]), strict=True))
     fields = {path: FieldDelta(path, per_field[i], adjusted.get(i)) for i, path in enumerate(FIELD_PATHS)}
 
-    documents = [DocDelta(doc_id, docs_a[doc_id].f1, docs_b[doc_id].f1) for doc_id in docs_a]
+    f1_a, f1_b = _document_f1(counts_a), _document_f1(counts_b)
+    documents = [DocDelta(doc_id, a, b) for doc_id, a, b in zip(ids, f1_a, f1_b, strict=True)]
     sign = sign_test([_defined(d.a_f1) for d in documents], [_defined(d.b_f1) for d in documents])
     documents.sort(key=lambda d: (d.delta, d.article_id))
     return Comparison(
@@ -187,10 +212,32 @@ def compare_runs(
         sign=sign,
         fields=fields,
         documents=documents,
-        failures_a=sum(d.failed for d in docs_a.values()),
-        failures_b=sum(d.failed for d in docs_b.values()),
+        failures_a=int(sum(bool(f) for f in failed_a)),
+        failures_b=int(sum(bool(f) for f in failed_b)),
         n_boot=n_boot,
     )
+
+
+def compare_headlines(
+    baseline: np.ndarray, others: Sequence[np.ndarray], *, n_boot: int = DEFAULT_RESAMPLES, seed: Seed = 0
+) -> list[PairedDelta]:
+    """The headline row of `compare_counts` for each of `others` against `baseline`, in one pass.
+
+    The resamples depend only on the number of documents, `n_boot` and `seed`, so each result
+    is the interval `compare_counts(baseline, other)` gives for its headline, at a fraction of
+    the cost (one count group per run, and the resamples drawn once for all of them): what a
+    grid of comparisons with one baseline needs.
+    """
+    if not others:
+        return []
+    a = np.repeat(np.asarray(baseline, dtype=float)[:, :1], len(others), axis=1)
+    b = np.concatenate([np.asarray(other, dtype=float)[:, :1] for other in others], axis=1)
+    return paired_bootstrap(a, b, n_boot=n_boot, seed=seed)
+
+
+def _document_f1(counts: np.ndarray) -> list[float | None]:
+    """Each document's headline F1 (None where it is undefined), as `DocScore.f1` computes it."""
+    return [Counts(tp, fp, fn).f1 for tp, fp, fn in np.asarray(counts, dtype=float)[:, 0, :].tolist()]
 
 
 def is_regression(comparison: Comparison, margin: float) -> bool:

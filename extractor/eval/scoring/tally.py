@@ -9,7 +9,9 @@ Counting rules (one document; per field path):
   `hallucinated`; both set and different → FP 1 + FN 1, `wrong_value`.
 - Free-text scalars (issuer, role): as scalars, except that when both are set the pair earns
   the credit s = token F1 (see `match.token_f1`) and counts TP s, FP 1 - s, FN 1 - s.
-  s = 1 is a plain hit; s < 1 is recorded as `wrong_value` with its credit.
+  s = 1 is a plain hit; s < 1 is recorded as `wrong_value` with its credit. An issuer whose
+  body the registry knows on both sides (`extractor.core.issuers`) is a hit when both name
+  one body (or one contains the other: "OFAC" and "Treasury"), else `wrong_value` with no credit.
 - Lists of codes (measures, target_countries, coordinated_with) are compared as sets after
   normalisation: each matched gold item TP 1, each unmatched gold item FN 1, each unmatched
   predicted item FP 1. Unmatched items are paired up while both sides have some, and each

@@ -1,8 +1,11 @@
 """The review pages: login, the queue, one document with its editable extraction, approval.
 
 Pages need a browser session (the login form takes an API key); every form post carries the
-session's CSRF token. Each edit is saved as a draft and answered with a redirect to the page
-(post/redirect/get), so reloading never re-sends a form and the draft survives a closed tab.
+session's CSRF token, and so does the login form (another site cannot log a browser in with
+its own key). Failed logins count toward the same per-address lockout as failed Bearer keys.
+Any key may look; saving and approving need the reviewer role. Each edit is saved as a draft
+and answered with a redirect to the page (post/redirect/get), so reloading never re-sends a
+form and the draft survives a closed tab.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from extractor.core.schema import ExtractionAnswer, SanctionAction, Target
 from extractor.store import DocumentFilter
 from extractor.store import reviews as rv
-from extractor.store.keys import KeyInfo, find_key
+from extractor.store.keys import KeyInfo, find_key, key_by_id
+from extractor.store.models import REVIEWER
 from extractor.store.review_diff import diff_answers
 
-from ..auth import hash_key
-from ..deps import get_state, session_key
-from ..sessions import COOKIE, BrowserSession
+from ..auth import INVALID_KEY, hash_key
+from ..deps import client_address, get_state
+from ..errors import ApiError
+from ..sessions import COOKIE, LOGIN_COOKIE, LOGIN_MAX_AGE_S, BrowserSession
 from . import forms
 from .views import render, text_view
 
@@ -42,14 +47,22 @@ def _login_redirect(request: Request) -> RedirectResponse:
 
 
 def _user(request: Request) -> tuple[KeyInfo, BrowserSession] | None:
-    """The logged-in key and its session (rate-limited like API calls), or None."""
+    """The logged-in key and its live session (rate-limited like API calls), or None."""
     state = get_state(request)
     browser = state.sessions.read(request.cookies.get(COOKIE))
-    info = session_key(request, state) if browser else None
-    if info is None or browser is None:
+    if browser is None:
+        return None
+    with state.store.read() as session:
+        info = key_by_id(session, browser.key_id)
+    if info is None or info.revoked:
         return None
     state.limiter.check(info)
     return info, browser
+
+
+def _same_origin(request: Request) -> bool:
+    """False when the browser says the form came from another site (Sec-Fetch-Site; the form token decides)."""
+    return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
 
 
 def _safe_next(value: str | None) -> str:
@@ -59,39 +72,61 @@ def _safe_next(value: str | None) -> str:
     return "/review"
 
 
+def _login_form(request: Request, next_path: str, error: str | None = None, status: int = 200) -> Response:
+    """The login form with a fresh form token, and the cookie that must come back with it."""
+    state = get_state(request)
+    cookie, token = state.sessions.login_token()
+    response = _page(render("login.html.j2", next=next_path, error=error, user=None, csrf=token), status)
+    response.set_cookie(LOGIN_COOKIE, cookie, max_age=LOGIN_MAX_AGE_S, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/review/login")
+    return response
+
+
 @router.get("/login")
 def login_page(request: Request, next: str | None = None) -> Response:
     """The login form (an API key); a logged-in browser goes straight on."""
     if _user(request) is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
-    return _page(render("login.html.j2", next=_safe_next(next), error=None, user=None, csrf=""))
+    return _login_form(request, _safe_next(next))
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    """Check the key and set the session cookie (signed, HttpOnly, SameSite=Strict)."""
+    """Check the form token and the key, then set the session cookie (signed, HttpOnly, SameSite=Strict)."""
+    state = get_state(request)
+    address = client_address(request)
+    try:
+        state.throttle.check(address)
+    except ApiError as locked:
+        return _error(429, "Too many attempts", locked.message)
     form = await request.form()
     key, target = str(form.get("key") or "").strip(), _safe_next(str(form.get("next") or ""))
-    state = get_state(request)
+    if not _same_origin(request) or not state.sessions.login_ok(request.cookies.get(LOGIN_COOKIE),
+                                                                str(form.get("csrf") or "")):
+        return _login_form(request, target, "The login form was stale or came from another site: log in again.",
+                           403)
     info = None
     if key:
         with state.store.read() as session:
             info = find_key(session, hash_key(key))
     if info is None or info.revoked:
-        message = "That key is revoked." if info is not None else "Unknown API key."
-        return _page(render("login.html.j2", next=target, error=message, user=None, csrf=""), 401)
+        state.throttle.failed(address)
+        return _login_form(request, target, INVALID_KEY[0].upper() + INVALID_KEY[1:] + ".", 401)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(COOKIE, state.sessions.issue(info.id), max_age=state.sessions.max_age_s, httponly=True,
                         samesite="strict", secure=request.url.scheme == "https", path="/")
+    response.delete_cookie(LOGIN_COOKIE, path="/review/login")
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    """End the session (the form carries the CSRF token)."""
+    """End the session on the server, not only in this browser (the form carries the CSRF token)."""
     user = _user(request)
-    if user is not None and not user[1].csrf_ok(str((await request.form()).get("csrf") or "")):
-        return _error(403, "Forbidden", "The form's security token is missing or stale: reload the page.")
+    if user is not None:
+        if not user[1].csrf_ok(str((await request.form()).get("csrf") or "")):
+            return _error(403, "Forbidden", "The form's security token is missing or stale: reload the page.")
+        get_state(request).sessions.end(user[1])
     response = RedirectResponse("/review/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -181,7 +216,7 @@ def document_page(request: Request, document_id: str, approved: bool = False, re
             "document.html.j2", doc=doc, meta=doc.doc_meta or {}, extraction=extraction, review=review,
             draft=draft, errors=errors, view=text_view(highlighted, doc.text, spans), prev_id=prev_id,
             next_id=next_id, approved=approved, refused=refused, changes=changes, user=info, csrf=browser.csrf,
-            model_meta=extraction.meta or {},
+            model_meta=extraction.meta or {}, can_review=info.allows(REVIEWER),
         ))
 
 
@@ -197,6 +232,9 @@ async def document_post(request: Request, document_id: str) -> Response:
     if not browser.csrf_ok(str(form.get("csrf") or "")):
         return _error(403, "Forbidden", "The form's security token is missing or stale: reload the page and try "
                       "again.", info, browser.csrf)
+    if not info.allows(REVIEWER):
+        return _error(403, "Forbidden", f"This key is a {info.role}: saving and approving reviews need a reviewer "
+                      "key.", info, browser.csrf)
     op = forms.parse_op(str(form.get("op") or ""))
     draft = forms.draft_from_form(data)
     focus = ""

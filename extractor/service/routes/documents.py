@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, get_args
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from extractor.core.schema import Measure
 from extractor.store import DocumentFilter
 from extractor.store import documents as docs
 from extractor.store.models import DocumentRow
 
-from ..deps import SessionDep, StateDep
+from ..deps import SessionDep, StateDep, require_role
 from ..errors import ApiError
 from ..schemas import Deleted, DocumentDetail, DocumentPage, DocumentSummary, StoredExtraction
 from ..timefmt import iso
@@ -32,16 +32,21 @@ def list_documents(
     target: Annotated[str | None, Query(max_length=200, description="Target name, matched fuzzily")] = None,
     min_score: Annotated[float, Query(ge=0, le=100, description="Fuzzy match threshold for target")] = 85.0,
     authority: Annotated[str | None, Query(max_length=8, description="Authority code: us, eu, gb, un, ...")] = None,
+    issuer: Annotated[
+        str | None,
+        Query(max_length=300, description="Issuing body: a registry id (us-ofac; us-treasury includes OFAC) or a name"),
+    ] = None,
     measure: Annotated[Measure | None, Query(description="A measure, e.g. asset_freeze")] = None,
     since: Annotated[dt.date | None, Query(description="Actions dated on or after (YYYY-MM-DD)")] = None,
     until: Annotated[dt.date | None, Query(description="Actions dated on or before (YYYY-MM-DD)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> DocumentPage:
-    """Stored documents, newest first; action filters (authority, measure, dates, target) hold for one action."""
+    """Stored documents, newest first; the action filters (authority, issuer, measure, dates, target) hold for one
+    and the same action."""
     if since and until and since > until:
         raise ApiError(422, "invalid_request", f"since ({since}) is after until ({until})")
-    filters = DocumentFilter(target=target, min_score=min_score, authority=authority, measure=measure,
+    filters = DocumentFilter(target=target, min_score=min_score, authority=authority, issuer=issuer, measure=measure,
                              since=since, until=until)
     rows, total = docs.list_documents(session, filters, limit=limit, offset=offset)
     return DocumentPage(total=total, limit=limit, offset=offset, items=[_summary(r) for r in rows])
@@ -64,9 +69,9 @@ def get_document(document_id: str, session: SessionDep) -> DocumentDetail:
     )
 
 
-@router.delete("/documents/{document_id}", response_model=Deleted)
+@router.delete("/documents/{document_id}", response_model=Deleted, dependencies=[Depends(require_role("admin"))])
 def delete_document(document_id: str, state: StateDep) -> Deleted:
-    """Delete a document and its extractions (jobs that had it report it as deleted)."""
+    """Delete a document and its extractions (an admin key; jobs that had it report it as deleted)."""
     with state.store.write() as session:
         count = docs.delete_document(session, document_id)
     if count is None:

@@ -50,13 +50,17 @@ def _result(row: DocumentRow, extraction: ExtractionRow) -> tuple[ArticleExtract
 
 
 @router.get("/documents/{document_id}/ftm")
-def document_ftm(document_id: str, session: SessionDep, extraction: ExtractionQuery = None) -> StreamingResponse:
+def document_ftm(
+    document_id: str, session: SessionDep, state: StateDep, extraction: ExtractionQuery = None
+) -> StreamingResponse:
     """The extraction as FollowTheMoney entities, one JSON object per line (`application/x-ndjson`)."""
     from extractor.export import to_ftm
 
     row, chosen = _chosen(session, document_id, extraction)
     result, document = _result(row, chosen)
-    entities = to_ftm(result, document=document)
+    # With the server's sanctions list, a listed target's Sanction carries its entry's programmes.
+    listed = _matcher(str(state.config.list_path)).listed_programs if state.config.list_path else None
+    entities = to_ftm(result, document=document, listed=listed)
 
     def lines() -> Iterator[str]:
         for entity in entities:

@@ -1,4 +1,7 @@
-"""`POST /v1/jobs` (many documents, answered at once with a job id), its status and its results as JSONL."""
+"""`POST /v1/jobs` (many documents, answered at once with a job id), its status and its results as JSONL.
+
+A job is its submitter's: other keys get 404 for it (as if it did not exist), except admins.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,12 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from extractor.batch.results import failure_line
-from extractor.core.documents import Document
 from extractor.core.errors import DocumentError
 from extractor.store import Store
 from extractor.store import jobs as queue
-from extractor.store.documents import DocumentConflict, ensure_document
-from extractor.store.models import DONE, QUEUED, RUNNING
+from extractor.store.documents import DocumentConflict, ensure_documents
+from extractor.store.keys import KeyInfo
+from extractor.store.models import ADMIN, DONE, QUEUED, RUNNING
 
 from ..deps import ApiKeyDep, SessionDep, StateDep
 from ..errors import ApiError
@@ -60,31 +63,41 @@ async def _entries(request: Request, max_text_chars: int) -> tuple[list[Entry], 
 
 
 def _store_job(store: Store, entries: list[Entry], prompt: str, model: str, key_id: int) -> tuple[str, list[Rejected]]:
+    """Store the job, then its documents and items in batches of `SUBMIT_BATCH`, one transaction each.
+
+    Workers may start on the first batch while later ones are stored. A submission that fails
+    half-way removes its job again (the documents stored so far stay, as after any upload).
+    """
     rejected = [e for e in entries if isinstance(e, Rejected)]
-    items: list[queue.NewItem] = []
     with store.write() as session:
-        for entry in entries:
-            if isinstance(entry, Rejected):
-                items.append(_rejected_item(entry))
-                continue
-            item = _document_item(session, entry)
-            if item.failure is not None:
-                rejected.append(Rejected(len(items) + 1, entry.id, item.failure["error"]["message"]))
-            items.append(item)
-        job_id = queue.create_job(session, items, prompt=prompt, model=model, api_key_id=key_id)
+        job_id = queue.create_job(session, [], prompt=prompt, model=model, api_key_id=key_id, total=len(entries))
+    try:
+        for start in range(0, len(entries), queue.SUBMIT_BATCH):
+            batch = entries[start:start + queue.SUBMIT_BATCH]
+            documents = [e for e in batch if not isinstance(e, Rejected)]
+            with store.write() as session:
+                problems = iter(ensure_documents(session, documents))
+                items: list[queue.NewItem] = []
+                for position, entry in enumerate(batch, start=start + 1):
+                    if isinstance(entry, Rejected):
+                        items.append(_rejected_item(entry))
+                        continue
+                    problem = next(problems)
+                    if problem is not None:
+                        rejected.append(Rejected(position, entry.id, problem))
+                        items.append(queue.NewItem(entry.id, failure=failure_line(entry.id, DocumentConflict(problem))))
+                    else:
+                        items.append(queue.NewItem(entry.id, document_id=entry.id))
+                queue.add_items(session, job_id, items, start=start)
+    except BaseException:
+        with store.write() as session:
+            queue.delete_job(session, job_id)
+        raise
     return job_id, sorted(rejected, key=lambda r: r.line)
 
 
 def _rejected_item(entry: Rejected) -> queue.NewItem:
     return queue.NewItem(entry.article_id, failure=failure_line(entry.article_id, DocumentError(entry.message)))
-
-
-def _document_item(session: Session, document: Document) -> queue.NewItem:
-    try:
-        ensure_document(session, document)
-    except DocumentConflict as exc:
-        return queue.NewItem(document.id, failure=failure_line(document.id, exc))
-    return queue.NewItem(document.id, document_id=document.id)
 
 
 @router.post("/jobs", status_code=202, response_model=JobCreated, openapi_extra=UPLOAD_SPEC)
@@ -110,17 +123,17 @@ async def create_job(
     )
 
 
-def _job_or_404(session: Session, job_id: str) -> Any:
+def _job_or_404(session: Session, job_id: str, key: KeyInfo) -> Any:
     job = queue.get_job(session, job_id)
-    if job is None:
+    if job is None or (job.api_key_id != key.id and not key.allows(ADMIN)):
         raise ApiError(404, "not_found", f"no job {job_id!r}")
     return job
 
 
 @router.get("/jobs/{job_id}", response_model=JobStatus)
-def job_status(job_id: str, session: SessionDep) -> JobStatus:
-    """Counts of the job's items: queued, running, done, failed."""
-    job = _job_or_404(session, job_id)
+def job_status(job_id: str, session: SessionDep, key: ApiKeyDep) -> JobStatus:
+    """Counts of the job's items: queued, running, done, failed (the submitter's key, or an admin's)."""
+    job = _job_or_404(session, job_id, key)
     counts = queue.job_counts(session, job_id)
     pending = counts[QUEUED] + counts[RUNNING]
     status = "finished" if not pending else ("queued" if not counts[RUNNING] and not counts[DONE] else "running")
@@ -132,9 +145,9 @@ def job_status(job_id: str, session: SessionDep) -> JobStatus:
 
 @router.get("/jobs/{job_id}/results", response_class=StreamingResponse,
             responses={200: {"content": {"application/x-ndjson": {}}, "description": "One JSON line per document"}})
-def job_results(job_id: str, session: SessionDep, state: StateDep) -> StreamingResponse:
+def job_results(job_id: str, session: SessionDep, state: StateDep, key: ApiKeyDep) -> StreamingResponse:
     """The finished items' result and failure lines (the `extract --out` format), in submission order."""
-    _job_or_404(session, job_id)
+    _job_or_404(session, job_id, key)
     store = state.store
 
     def lines() -> Iterator[bytes]:

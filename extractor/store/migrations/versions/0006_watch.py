@@ -1,7 +1,7 @@
 """watch: sources, items, events, watchlists, alerts
 
-Revision ID: 0003_watch
-Revises: 0002
+Revision ID: 0006_watch
+Revises: 0005_answers
 Create Date: 2026-12-04 09:06:24.088244
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision: str = '0003_watch'
-down_revision: str | Sequence[str] | None = '0002'
+revision: str = '0006_watch'
+down_revision: str | Sequence[str] | None = '0005_answers'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
