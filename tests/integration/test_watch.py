@@ -32,9 +32,15 @@ class Env:
     site: Site
     model: FakeOpenAI
     service: Service
-    api: httpx.Client
+    api: httpx.Client  # an admin's key
     secret: str
     items: list[dict[str, str]]
+    keys: dict[str, str]  # a reader's and a reviewer's key
+
+    def client(self, role: str) -> httpx.Client:
+        """A client with the key of `role` ("reader" or "reviewer")."""
+        return httpx.Client(base_url=self.service.url, headers={"Authorization": f"Bearer {self.keys[role]}"},
+                            timeout=30)
 
 
 def _marker(target: str, date: str = "2024-03-05") -> str:
@@ -67,14 +73,15 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     tmp = tmp_path_factory.mktemp("watch")
     db_url = f"sqlite:///{tmp / 'service.db'}"
     with Site() as site, fake_model() as model:
-        key = make_key(db_url, "watcher")
+        key = make_key(db_url, "watcher")  # an admin
+        keys = {role: make_key(db_url, role, role=role) for role in ("reader", "reviewer")}
         service = Service(db_url, model.base_url, tmp, workers=2, extra=WATCH_ARGS).start()
         api = httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
         try:
             hook = api.post("/v1/webhooks", json={"url": f"{site.url}/hook"})
             assert hook.status_code == 201, hook.text
             assert api.post("/v1/watchlists", json={"kind": "name", "value": "Junzheng Wang"}).status_code == 201
-            yield Env(site, model, service, api, hook.json()["secret"], [])
+            yield Env(site, model, service, api, hook.json()["secret"], [], keys)
         finally:
             api.close()
             service.stop()
@@ -203,3 +210,52 @@ def test_atom_feed_lists_the_alert(env: Env) -> None:
     assert not feed.bozo and len(feed.entries) == 1
     assert "Junzheng Wang" in feed.entries[0].title
     assert httpx.get(f"{env.service.url}/feeds/alerts.atom", timeout=10).status_code == 401
+
+
+def test_roles_decide_who_changes_what_is_watched(env: Env, tmp_path: Path) -> None:
+    names = tmp_path / "names.csv"
+    names.write_text("name\nSome One\n")
+    feed = {"url": f"{env.site.url}/other.xml", "name": "other"}
+    assert env.api.post("/v1/sources", json={**feed, "name": "kept", "every": "1d"}).status_code == 201
+    with env.client("reader") as reader, env.client("reviewer") as reviewer:
+        # A reader reads everything the monitor shows ...
+        for path in ("/v1/sources", "/v1/watchlists", "/v1/events", "/v1/alerts"):
+            assert reader.get(path).status_code == 200, path
+        assert httpx.get(f"{env.service.url}/feeds/alerts.atom", auth=("any", env.keys["reader"]),
+                         timeout=10).status_code == 200
+        # ... and changes nothing.
+        [watched] = [w for w in reader.get("/v1/watchlists").json()["items"] if w["value"] == "Junzheng Wang"]
+        refused = [
+            reader.post("/v1/sources", json=feed), reader.delete("/v1/sources/kept"),
+            reader.post("/v1/watchlists", json={"kind": "name", "value": "Some One"}),
+            reader.delete(f"/v1/watchlists/{watched['id']}"),
+            reader.get("/v1/webhooks"), reader.post("/v1/webhooks", json={"url": f"{env.site.url}/other-hook"}),
+            reader.delete("/v1/webhooks/1"),
+        ]
+        assert [r.status_code for r in refused] == [403] * len(refused), [r.text for r in refused]
+        assert "reviewer role" in refused[2].json()["error"]["message"]
+        # A reviewer keeps the watchlists, but neither sources nor webhooks, nor a file on the server.
+        added = reviewer.post("/v1/watchlists", json={"kind": "name", "value": "Some One"})
+        assert added.status_code == 201, added.text
+        assert reviewer.delete(f"/v1/watchlists/{added.json()['id']}").status_code == 200
+        assert reviewer.post("/v1/watchlists", json={"kind": "file", "value": str(names)}).status_code == 403
+        assert reviewer.post("/v1/sources", json=feed).status_code == 403
+        assert reviewer.delete("/v1/sources/kept").status_code == 403
+        assert reviewer.get("/v1/webhooks").status_code == 403
+    # Nothing the refused calls asked for happened.
+    sources = {s["name"] for s in env.api.get("/v1/sources").json()["items"]}
+    assert "kept" in sources and "other" not in sources
+    assert env.api.delete("/v1/sources/kept").status_code == 200
+    assert [w["value"] for w in env.api.get("/v1/watchlists").json()["items"]] == ["Junzheng Wang"]
+    assert [h["url"] for h in env.api.get("/v1/webhooks").json()["items"]] == [f"{env.site.url}/hook"]
+
+
+def test_feed_passwords_count_toward_the_failed_key_lockout(env: Env) -> None:
+    # From an address of its own, so the lockout touches no other test (the server's default: 10 failures).
+    with httpx.Client(base_url=env.service.url, timeout=10,
+                      transport=httpx.HTTPTransport(local_address="127.0.0.9")) as guesser:
+        failed = [guesser.get("/feeds/alerts.atom", auth=("any", f"sx_wrong{i}")) for i in range(10)]
+        assert {r.status_code for r in failed} == {401}
+        assert failed[0].headers["www-authenticate"].startswith("Basic")
+        locked = guesser.get("/feeds/alerts.atom", auth=("any", env.keys["reader"]))
+        assert locked.status_code == 429 and "retry-after" in locked.headers

@@ -3,7 +3,7 @@
 The store holds the seeds and the March 22 and December 10, 2021 Treasury releases (their gold
 answers as recorded extractions) and a GLOMAG watchlist; the server's monitor digests them. The
 events page lists the merged events, an event shows its sources, its targets with who names
-each and the sources' conflicts; the alerts page lists the programme alerts.
+each and the sources' conflicts; the alerts page lists the programme alerts. A reader's key sees them all.
 """
 
 from __future__ import annotations
@@ -22,26 +22,24 @@ from extractor.store import Store
 from extractor.testing.fake_openai import FakeOpenAI
 from extractor.testing.service import Service, make_key
 from tests.integration.test_events import RELEASES, SEEDS, gold, record
-from tests.integration.test_review_browser import CHROMIUM, LAUNCH_ARGS
+from tests.support import ROOT
+from tests.support.browser import chromium, require_chromium
 
 SCREENSHOTS = os.environ.get("REVIEW_SCREENSHOTS")
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, str, Any]]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    sync_api = require_chromium()
     tmp = tmp_path_factory.mktemp("watch-browser")
     db_url = f"sqlite:///{tmp / 'service.db'}"
     store = Store(db_url)
     with store.write() as session:
         add_watchlist(session, "programme", "GLOMAG")
     for doc_id in SEEDS + RELEASES:
-        record(store, doc_id, gold(doc_id), text=(Path(__file__).parents[2] / "evals" / "docs" / f"{doc_id}.txt")
-               .read_text())
+        record(store, doc_id, gold(doc_id), text=(ROOT / "evals" / "docs" / f"{doc_id}.txt").read_text())
     store.close()
-    key = make_key(db_url, "analyst")
+    key = make_key(db_url, "analyst", role="reader")  # reading is all the monitoring pages need
     with FakeOpenAI() as fake:
         service = Service(db_url, fake.base_url, tmp, extra=("--watch-tick", "0.2")).start()
         try:
@@ -49,15 +47,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, 
                 deadline = time.monotonic() + 60
                 while api.get("/v1/events").json()["total"] < 10 and time.monotonic() < deadline:
                     time.sleep(0.2)
-            with sync_api.sync_playwright() as pw:
-                try:
-                    browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, timeout=30_000)
-                except Exception as exc:  # any launch failure is a reason to skip
-                    pytest.skip(f"chromium cannot start: {str(exc).splitlines()[0]}")
-                try:
-                    yield service, key, browser
-                finally:
-                    browser.close()
+            with chromium(sync_api) as browser:
+                yield service, key, browser
         finally:
             service.stop()
 

@@ -1,7 +1,9 @@
 """`/v1/events` (merged across sources, with FtM export), `/v1/alerts`, and the alerts' Atom feed.
 
-The feed at `/feeds/alerts.atom` takes the API key as a Bearer token or as the password of
-HTTP Basic authentication, which every feed reader can send (`https://any:KEY@host/feeds/alerts.atom`).
+Reading any of them needs a key of any role (reader and above). The feed at `/feeds/alerts.atom`
+takes the API key as a Bearer token or as the password of HTTP Basic authentication, which every
+feed reader can send (`https://any:KEY@host/feeds/alerts.atom`); either goes through the same
+check as every other key (lockout, rate limit).
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ from fastapi.responses import Response, StreamingResponse
 
 from extractor.monitor import queries
 from extractor.monitor.atom import alerts_feed
-from extractor.store.keys import find_key
 
-from ..auth import check_key, hash_key
-from ..deps import SessionDep, StateDep, require_key
+from ..auth import bearer_token
+from ..deps import SessionDep, StateDep, authenticate
 from ..errors import ApiError
 
 router = APIRouter(tags=["monitoring"])
@@ -110,19 +111,17 @@ def list_alerts(
 
 @feed_router.get("/feeds/alerts.atom")
 def alerts_atom(request: Request, state: StateDep, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Response:
-    """The latest alerts as an Atom feed (Bearer key, or the key as an HTTP Basic password)."""
+    """The latest alerts as an Atom feed (any key, reader or above: Bearer, or the key as an HTTP Basic password)."""
     header = request.headers.get("authorization") or ""
-    if header.lower().startswith("basic "):
-        key = _basic_password(header)
-        with state.store.read() as session:
-            info = check_key(find_key(session, hash_key(key)))
-        state.limiter.check(info)
-    else:
-        try:
-            require_key(request, state)
-        except ApiError as exc:
-            # Feed readers ask for credentials on a Basic challenge.
-            raise ApiError(exc.status, exc.code, exc.message, {"WWW-Authenticate": 'Basic realm="alerts"'}) from None
+    token = (lambda: _basic_password(header)) if header.lower().startswith("basic ") else (
+        lambda: bearer_token(header or None))
+    try:
+        authenticate(request, state, token)
+    except ApiError as exc:
+        if exc.status != 401:
+            raise
+        # Feed readers ask for credentials on a Basic challenge.
+        raise ApiError(exc.status, exc.code, exc.message, {"WWW-Authenticate": 'Basic realm="alerts"'}) from None
     with state.store.read() as session:
         alerts = queries.list_alerts(session, limit=limit)
     base = str(request.base_url).rstrip("/")

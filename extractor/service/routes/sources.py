@@ -1,7 +1,11 @@
 """`/v1/sources`, `/v1/watchlists`, `/v1/webhooks`: what the monitor watches and where alerts go.
 
-Reading needs an API key; adding and removing goes through `require_manager`, the one place
-where a role requirement belongs (admin or reviewer) once keys carry roles.
+Roles (`require_role`, reader < reviewer < admin): any key reads the sources and the
+watchlists. Watchlists are what a team's analysts follow, so a reviewer may add and remove
+them, except a watchlist that is a file of names on the server (the server reads any path it
+is given): that needs an admin. Sources make the server fetch URLs and feed the model, and webhooks make it POST alerts
+(with their signing secrets) to URLs: adding, removing and even listing webhooks needs an admin,
+as do adding and removing sources.
 """
 
 from __future__ import annotations
@@ -18,22 +22,10 @@ from extractor.monitor import watchlists as wl
 from extractor.monitor.delivery import add_webhook, list_webhooks, remove_webhook
 from extractor.store.keys import KeyInfo
 
-from ..deps import ApiKeyDep, SessionDep, StateDep
+from ..deps import SessionDep, StateDep, require_role
 from ..errors import ApiError
 
 router = APIRouter(tags=["monitoring"])
-
-
-def require_manager(key: ApiKeyDep) -> KeyInfo:
-    """The key of a caller allowed to change what is watched: every valid key for now.
-
-    Creating and removing sources, watchlists and webhooks needs the admin or reviewer role
-    once keys have roles; that check goes here, and every such route depends on this.
-    """
-    return key
-
-
-Manager = Annotated[KeyInfo, Depends(require_manager)]
 
 
 class SourceIn(BaseModel):
@@ -87,8 +79,8 @@ def get_sources(session: SessionDep) -> dict[str, Any]:
     return {"items": [s.to_dict() for s in src.list_sources(session)]}
 
 
-@router.post("/sources", status_code=201)
-async def post_source(body: SourceIn, state: StateDep, _key: Manager) -> dict[str, Any]:
+@router.post("/sources", status_code=201, dependencies=[Depends(require_role("admin"))])
+async def post_source(body: SourceIn, state: StateDep) -> dict[str, Any]:
     """Watch a feed or an index page; it is polled at once."""
     found = await asyncio.to_thread(_write, state, src.add_source, body.url, name=body.name, every=body.every,
                                     pattern=body.pattern, kind=body.kind, timeout_s=body.timeout_s,
@@ -98,8 +90,8 @@ async def post_source(body: SourceIn, state: StateDep, _key: Manager) -> dict[st
     return dict(found.to_dict())
 
 
-@router.delete("/sources/{ref}")
-async def delete_source(ref: str, state: StateDep, _key: Manager) -> dict[str, Any]:
+@router.delete("/sources/{ref}", dependencies=[Depends(require_role("admin"))])
+async def delete_source(ref: str, state: StateDep) -> dict[str, Any]:
     """Stop watching a source (by id or name)."""
     found = await asyncio.to_thread(_write, state, src.remove_source, ref)
     return {"deleted": found.name}
@@ -112,34 +104,38 @@ def get_watchlists(session: SessionDep) -> dict[str, Any]:
 
 
 @router.post("/watchlists", status_code=201)
-async def post_watchlist(body: WatchlistIn, state: StateDep, _key: Manager) -> dict[str, Any]:
+async def post_watchlist(
+    body: WatchlistIn, state: StateDep, key: Annotated[KeyInfo, Depends(require_role("reviewer"))]
+) -> dict[str, Any]:
     """Watch a name, a programme (GLOMAG), an authority (eu), a country (cn), or a file of names."""
+    if body.kind == "file":
+        require_role("admin")(key)  # the server reads a file of its own: an admin's call
     found = await asyncio.to_thread(_write, state, wl.add_watchlist, body.kind, body.value, body.label)
     return dict(found.to_dict())
 
 
-@router.delete("/watchlists/{watchlist_id}")
-async def delete_watchlist(watchlist_id: int, state: StateDep, _key: Manager) -> dict[str, Any]:
+@router.delete("/watchlists/{watchlist_id}", dependencies=[Depends(require_role("reviewer"))])
+async def delete_watchlist(watchlist_id: int, state: StateDep) -> dict[str, Any]:
     """Remove a watchlist entry and its alerts."""
     found = await asyncio.to_thread(_write, state, wl.remove_watchlist, watchlist_id)
     return {"deleted": found.id}
 
 
-@router.get("/webhooks")
-def get_webhooks(session: SessionDep, _key: Manager) -> dict[str, Any]:
+@router.get("/webhooks", dependencies=[Depends(require_role("admin"))])
+def get_webhooks(session: SessionDep) -> dict[str, Any]:
     """Registered webhooks (their secrets are not shown again)."""
     return {"items": [w.to_dict() for w in list_webhooks(session)]}
 
 
-@router.post("/webhooks", status_code=201)
-async def post_webhook(body: WebhookIn, state: StateDep, _key: Manager) -> dict[str, Any]:
+@router.post("/webhooks", status_code=201, dependencies=[Depends(require_role("admin"))])
+async def post_webhook(body: WebhookIn, state: StateDep) -> dict[str, Any]:
     """Register a webhook; the answer holds its signing secret, shown this once."""
     hook, secret = await asyncio.to_thread(_write, state, add_webhook, body.url, body.secret)
     return {**hook.to_dict(), "secret": secret}
 
 
-@router.delete("/webhooks/{webhook_id}")
-async def delete_webhook(webhook_id: int, state: StateDep, _key: Manager) -> dict[str, Any]:
+@router.delete("/webhooks/{webhook_id}", dependencies=[Depends(require_role("admin"))])
+async def delete_webhook(webhook_id: int, state: StateDep) -> dict[str, Any]:
     """Remove a webhook."""
     await asyncio.to_thread(_write, state, remove_webhook, webhook_id)
     return {"deleted": webhook_id}
