@@ -122,8 +122,14 @@ def new_items(feeds: int = 10, items: int = 50, delay: float = 0.2, workers: int
                  "the model's bound")]
 
 
+# Issuers as sources print them: compared by registry id (OFAC within the Treasury, State apart,
+# None and an unplaceable name agreeing with any).
+ISSUERS = [None, "OFAC", "U.S. Department of the Treasury", "Department of State", "Council of the European Union",
+           "OFSI", "Global Affairs Canada", "the authorities"]
+
+
 def merging(sizes: tuple[int, ...] = (1_000, 10_000)) -> list[dict[str, Any]]:
-    """Synthetic actions (authorities, dates, overlapping target names) through `EventIndex`."""
+    """Synthetic actions (authorities, issuers, dates, overlapping target names) through `EventIndex`."""
     rows = []
     per_action = []
     for size in sizes:
@@ -136,7 +142,7 @@ def merging(sizes: tuple[int, ...] = (1_000, 10_000)) -> list[dict[str, Any]]:
             data = {"authority": rng.choice(["us", "eu", "gb", "ca"]), "action": "impose",
                     "date": f"2024-{1 + rng.randrange(12):02d}-{day:02d}", "measures": ["asset_freeze"],
                     "targets": [{"name": rng.choice(names), "entity_type": "person"} for _ in range(3)],
-                    "legal_basis": [f"E.O. {14000 + rng.randrange(40)}"]}
+                    "legal_basis": [f"E.O. {14000 + rng.randrange(40)}"], "issuer": rng.choice(ISSUERS)}
             facts.append(ActionFacts.of(n + 1, f"doc-{n // 2}", n + 1, n % 2, data))
         index = EventIndex()
         # The synthetic inputs and the previous size's index are moved out of the collector's way,

@@ -148,7 +148,10 @@ def _print_report(report: Any) -> None:
 @watch_app.command("events")
 def events_cmd(
     ftm: Annotated[Path | None, typer.Option("--ftm", help="Write the events as FtM entities to this file.")] = None,
-    authority: Annotated[str | None, typer.Option("--authority")] = None,
+    authority: Annotated[str | None, typer.Option("--authority", help="A jurisdiction code, e.g. us.")] = None,
+    issuer: Annotated[
+        str | None, typer.Option("--issuer", help="An issuing body: a registry id (us-treasury) or a name (OFAC).")
+    ] = None,
     db: DbOpt = None,
 ) -> None:
     """Events merged across sources, as JSON lines (or FtM entities with --ftm)."""
@@ -157,7 +160,7 @@ def events_cmd(
     from extractor.monitor.queries import EventFilter, event_dict, event_entities, list_events
 
     def run(session: Any) -> int:
-        rows, _ = list_events(session, EventFilter(authority=authority), limit=100_000, offset=0)
+        rows, _ = list_events(session, EventFilter(authority=authority, issuer=issuer), limit=100_000, offset=0)
         if ftm is None:
             for row in rows:
                 typer.echo(json.dumps(event_dict(row), ensure_ascii=False))
@@ -178,7 +181,9 @@ def watchlist_add_cmd(
         str | None, typer.Argument(help="A name to watch (transliterations, word order, aliases match).")
     ] = None,
     programme: Annotated[str | None, typer.Option("--programme", help="A programme id, e.g. GLOMAG.")] = None,
-    authority: Annotated[str | None, typer.Option("--authority", help="An authority code, e.g. eu.")] = None,
+    authority: Annotated[
+        str | None, typer.Option("--authority", help="A jurisdiction (eu) or an issuing body (us-ofac, OFAC).")
+    ] = None,
     country: Annotated[str | None, typer.Option("--country", help="A target country code, e.g. cn.")] = None,
     file: Annotated[Path | None, typer.Option("--file", help="A CSV of names, FtM entities or the SDN CSV.")] = None,
     db: DbOpt = None,

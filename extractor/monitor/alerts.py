@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from extractor.core.issuers import within
 from extractor.core.schema import Target
 from extractor.export.programs import program_ids
 from extractor.store.monitor import AlertRow, DeliveryRow, EventRow, WebhookRow
@@ -79,9 +80,12 @@ def _matches(index: WatchIndex, action: ActionFacts) -> list[Match]:
         if programme.upper() in index.programmes:
             found.append((index.programmes[programme.upper()], "programme", programme, programme.upper(),
                           programme.upper(), 1.0, _quote(data, None)))
-    if action.authority in index.authorities:
-        found.append((index.authorities[action.authority], "authority", action.authority, action.authority,
-                      action.authority, 1.0, _quote(data, None)))
+    # An authority watch is a jurisdiction ("eu") or an issuing body ("us-treasury"): the action's
+    # authority, its issuer's registry id and every body above it ("us-ofac", "us-treasury", "us").
+    for watched in dict.fromkeys([action.authority, *(within(action.issuer) if action.issuer else [])]):
+        if watched in index.authorities:
+            value = action.authority if watched == action.authority else str(data.get("issuer") or watched)
+            found.append((index.authorities[watched], "authority", value, watched, watched, 1.0, _quote(data, None)))
     for country in data.get("target_countries") or []:
         if country in index.countries:
             found.append((index.countries[country], "country", country, country, country, 1.0, _quote(data, None)))

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from extractor.core.issuers import within
 from extractor.store.models import ActionRow, DocumentRow, ExtractionRow, utcnow
 from extractor.store.monitor import DigestedRow, EventActionRow, EventRow, EventTargetRow
 
@@ -218,6 +219,7 @@ def _columns(summary: dict[str, Any]) -> dict[str, Any]:
         "title": summary["title"], "date_from": day(summary["date_from"]), "date_to": day(summary["date_to"]),
         "programmes": "," + "".join(f"{p}," for p in summary["programmes"]),
         "measures": "," + "".join(f"{m}," for m in summary["measures"]),
+        "issuers": "," + "".join(f"{i}," for i in within(summary["issuer"]["id"])) if summary["issuer"] else ",",
         "sources": len({d["document_id"] for d in summary["documents"]}),
         "conflicted": bool(summary["conflicts"]), "summary": summary,
     }

@@ -1,15 +1,19 @@
 """Events: the actions of different documents that report the same measure, merged as they arrive.
 
-Two actions report the same measure when `joins` says so: the same authority and kind
-(`same_authority`), dates within `WINDOW_DAYS` of each other (or one undated), and either
-overlapping targets, or the same legal basis where one side names no targets. An event takes at
-most one action per document: two actions a document reports apart are two measures to it.
-An action with neither targets nor legal basis ("the EU and the UK joined") is placed by its
-document's company: when its document already shares an event with another document, it joins
-that document's one best-fitting event of the same authority (by measures, issuer and count).
+Two actions report the same measure when `joins` says so: the same authority and kind, no
+other issuing body (`same_authority`), dates within `WINDOW_DAYS` of each other (or one
+undated), and either overlapping targets, or the same legal basis where one side names no
+targets. Issuers are compared by their registry ids (`extractor.core.issuers`): "OFAC" and
+"the Treasury" are one issuer (one body contains the other), the State Department's visa bans
+and OFAC's asset freezes on the same people the same day are two measures, and an issuer the
+registry cannot place agrees with any. An event takes at most one action per document: two
+actions a document reports apart are two measures to it. An action with neither targets nor
+legal basis ("the EU and the UK joined") is placed by its document's company: when its document
+already shares an event with another document, it joins that document's one best-fitting event
+of the same authority (by measures, issuer and count).
 
-`EventIndex` keeps events by document and in `Postings` by block (authority and kind, as
-`same_authority` compares them), key and week, so adding an action looks only at the events
+`EventIndex` keeps events by document and in `Postings` by block (authority and kind; the
+issuers are compared on the candidates found), key and week, so adding an action looks only at the events
 that share a key with it in the weeks around its dates, never at all events of a key: a legal
 basis ("E.O. 14024") is shared by every designation under it for years, and comparing each new
 action with all of them made merging grow quadratically. A shared legal basis only joins when
@@ -28,6 +32,7 @@ from typing import Any
 
 from rigour.text.phonetics import metaphone
 
+from extractor.core.issuers import issuer_id, same_issuer
 from extractor.export.index import normalise
 from extractor.export.programs import order_numbers, program_ids
 from extractor.store.documents import date_range
@@ -35,9 +40,6 @@ from extractor.store.documents import date_range
 from .postings import Block, Postings, Week, weeks, window
 
 WINDOW_DAYS = 3
-# Words every issuer shares ("Department of the Treasury", "Department of State"): no evidence.
-_ISSUER_NOISE = {"department", "of", "the", "u", "s", "us", "u.s.", "office", "ministry", "for", "and", "s's",
-                 "government", "federal"}
 _WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -91,7 +93,7 @@ class ActionFacts:
     bases: frozenset[str]
     measures: frozenset[str]
     count: int | None
-    issuer: frozenset[str]
+    issuer: str | None  # the registry id of the issuing body ("us-ofac"), None when the registry cannot tell
 
     @classmethod
     def of(
@@ -103,10 +105,11 @@ class ActionFacts:
         keys: set[str] = set()
         for target in data.get("targets") or []:
             keys |= target_keys(target)
-        issuer = set(_WORD.findall(str(data.get("issuer") or "").lower())) - _ISSUER_NOISE
+        printed = data.get("issuer")
+        issuer = issuer_id(printed, authority) if isinstance(printed, str) else None
         return cls(action_id, document_id, extraction_id, position, data, authority, str(data.get("action") or ""),
                    start, end, frozenset(keys), frozenset(basis_keys(data.get("legal_basis") or [], authority)),
-                   frozenset(data.get("measures") or []), data.get("target_count"), frozenset(issuer))
+                   frozenset(data.get("measures") or []), data.get("target_count"), issuer)
 
     @property
     def bare(self) -> bool:
@@ -126,7 +129,7 @@ class Event:
     keys: set[str] = field(default_factory=set)
     bases: set[str] = field(default_factory=set)
     measures: set[str] = field(default_factory=set)
-    issuer: set[str] = field(default_factory=set)
+    issuers: set[str] = field(default_factory=set)  # registry ids, one body or each within another
     counts: set[int] = field(default_factory=set)
     min_to: dt.date | None = None
     max_from: dt.date | None = None
@@ -146,7 +149,8 @@ class Event:
         self.keys |= action.keys
         self.bases |= action.bases
         self.measures |= action.measures
-        self.issuer |= action.issuer
+        if action.issuer is not None:
+            self.issuers.add(action.issuer)
         if action.count is not None:
             self.counts.add(action.count)
         if action.date_from is not None and action.date_to is not None:
@@ -156,17 +160,23 @@ class Event:
             self.last = action.date_to if self.last is None else max(self.last, action.date_to)
 
 
-def same_authority(authority: str, kind: str, event: Event) -> bool:
-    """The same acting authority and the same kind of action (impose, lift, amend).
+def same_authority(authority: str, kind: str, issuers: Iterable[str], event: Event) -> bool:
+    """The same acting authority, the same kind of action (impose, lift, amend), and no other issuing body.
 
-    The one place that says which actions can be one measure: when issuers get stable ids,
-    they are compared here too.
+    The one place that says which actions can be one measure. `issuers` are registry ids: each
+    must be one body with each of the event's, or within it or containing it (OFAC and the
+    Treasury agree, OFAC and the State Department do not); an unknown issuer agrees with any.
     """
-    return authority == event.authority and kind == event.kind
+    return (authority == event.authority and kind == event.kind
+            and all(same_issuer(mine, theirs) for mine in issuers for theirs in event.issuers))
+
+
+def _ids(action: ActionFacts) -> tuple[str, ...]:
+    return (action.issuer,) if action.issuer is not None else ()
 
 
 def _block(authority: str, kind: str) -> Block:
-    """The postings' block: events of another block never join (keep it in step with `same_authority`)."""
+    """The postings' block: events of another block never join (`same_authority` compares these two first)."""
     return authority, kind
 
 
@@ -178,7 +188,7 @@ def _dates_fit(start: dt.date | None, end: dt.date | None, event: Event) -> bool
 
 def joins(action: ActionFacts, event: Event) -> int:
     """How strongly `action` belongs to `event`: 2 shared targets, 1 shared legal basis, 0 not at all."""
-    if not same_authority(action.authority, action.kind, event) or action.document_id in event.docs:
+    if not same_authority(action.authority, action.kind, _ids(action), event) or action.document_id in event.docs:
         return 0
     if not _dates_fit(action.date_from, action.date_to, event):
         return 0
@@ -190,8 +200,8 @@ def joins(action: ActionFacts, event: Event) -> int:
 
 
 def _fits_together(first: Event, second: Event) -> bool:
-    """Two events can become one: same authority and kind, no shared document, dates in the window."""
-    if not same_authority(second.authority, second.kind, first) or first.docs & second.docs:
+    """Two events can become one: same authority, kind and issuer, no shared document, dates in the window."""
+    if not same_authority(second.authority, second.kind, second.issuers, first) or first.docs & second.docs:
         return False
     return _dates_fit(second.max_from, second.min_to, first) if second.min_to else True
 
@@ -201,7 +211,7 @@ def _company_score(action: ActionFacts, event: Event) -> int:
     score = 1
     if action.measures and event.measures:
         score += 2 if action.measures & event.measures else -2
-    if action.issuer & event.issuer:  # issuers are written many ways ("U.K.", "United Kingdom"): only a plus
+    if action.issuer is not None and event.issuers:  # the same body, known on both sides (they agree)
         score += 1
     if action.count is not None and event.counts:
         score += 1 if action.count in event.counts else -1
@@ -345,6 +355,6 @@ def _age(event_id: int) -> tuple[int, int]:
 
 
 def joins_bare(action: ActionFacts, event: Event) -> bool:
-    """A bare action can join `event`: same authority and kind, a new document, dates in the window."""
-    return (same_authority(action.authority, action.kind, event) and action.document_id not in event.docs
+    """A bare action can join `event`: same authority, kind and issuer, a new document, dates in the window."""
+    return (same_authority(action.authority, action.kind, _ids(action), event) and action.document_id not in event.docs
             and _dates_fit(action.date_from, action.date_to, event))

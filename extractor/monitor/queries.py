@@ -1,4 +1,4 @@
-"""Reading events and alerts: filters (authority, target, programme, dates), pages, one event, FtM entities."""
+"""Reading events and alerts: filters (authority, issuer, target, programme, dates), pages, one event, FtM entities."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from extractor.core.schema import Target
 from extractor.export.ftm import SCHEMATA, id_name, target_entity, validate_entity
+from extractor.store.issuers import issuer_filter_id
 from extractor.store.monitor import AlertRow, EventRow, EventTargetRow, WatchlistRow
 
 from .alerts import alert_dict
@@ -24,6 +25,7 @@ class EventFilter:
     """Filters of `GET /v1/events`."""
 
     authority: str | None = None
+    issuer: str | None = None  # a registry id ("us-treasury") or a printed name ("OFAC"): that body and its parts
     target: str | None = None
     programme: str | None = None
     since: dt.date | None = None
@@ -36,6 +38,11 @@ def _filtered(session: Session, filters: EventFilter) -> Select[Any] | None:
     query = select(EventRow).where(EventRow.merged_into.is_(None), EventRow.sources > 0)
     if filters.authority:
         query = query.where(EventRow.authority == filters.authority.strip().lower())
+    if filters.issuer:
+        body = issuer_filter_id(filters.issuer, filters.authority)
+        if body is None:
+            return None  # no registered body by that name: no event can have it
+        query = query.where(EventRow.issuers.like(f"%,{body},%"))
     if filters.programme:
         query = query.where(EventRow.programmes.like(f"%,{filters.programme.strip().upper()},%"))
     if filters.since:
@@ -83,7 +90,7 @@ def event_dict(row: EventRow, *, full: bool = True) -> dict[str, Any]:
         "id": row.id, "title": row.title, "authority": row.authority, "action": row.action,
         "date_from": row.date_from.isoformat() if row.date_from else None,
         "date_to": row.date_to.isoformat() if row.date_to else None,
-        "sources": row.sources, "conflicted": row.conflicted,
+        "issuer": summary.get("issuer"), "sources": row.sources, "conflicted": row.conflicted,
         "measures": summary.get("measures", []), "programmes": summary.get("programmes", []),
         "targets": len(summary.get("targets", [])), "updated_at": row.updated_at.isoformat(),
     }
@@ -140,7 +147,9 @@ def event_entities(row: EventRow) -> Iterator[EntityProxy]:
         sanction = model.make_entity("Sanction")
         sanction.make_id("event", str(row.id), id_name(target["name"]))
         sanction.add("entity", party.id)
-        sanction.add("authority", summary.get("authority_name") or row.authority)
+        # The issuing body by its registry name (as the per-article export does), else the jurisdiction's.
+        sanction.add("authority", (summary.get("issuer") or {}).get("name") or summary.get("authority_name")
+                     or row.authority)
         sanction.add("country", row.authority)
         sanction.add("program", summary.get("legal_basis", []))
         sanction.add("programId", summary.get("programmes", []))

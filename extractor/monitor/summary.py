@@ -3,7 +3,8 @@
 Sources disagree: one release says "asset freeze" where a news report says "financial
 restrictions", one gives a date the other does not. Where the sources give different dates,
 measures, target counts or programmes, the event lists each value with the documents that
-give it, and is flagged for review.
+give it, and is flagged for review. The issuing body is the registry's (`extractor.core.issuers`):
+the most specific body the sources name ("OFAC" where one says "Treasury" and another "OFAC").
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from extractor.core.issuers import issuer_body, registry
 from extractor.export.ftm import authority_name
 from extractor.export.programs import program_ids
 
@@ -27,9 +29,12 @@ def summarise(event: Event, documents: dict[str, dict[str, Any]]) -> dict[str, A
     measures = sorted({m for a in actions for m in a.measures})
     starts = [a.date_from for a in actions if a.date_from is not None]
     ends = [a.date_to for a in actions if a.date_to is not None]
+    issuer = most_specific(event.issuers)
+    body = issuer_body(issuer) if issuer else None
     return {
         "authority": event.authority,
         "authority_name": authority_name(event.authority),
+        "issuer": {"id": body.id, "name": body.name} if body is not None else None,
         "action": event.kind,
         "title": title(event.authority, event.kind, measures, [t["name"] for t in targets]),
         "date_from": min(starts).isoformat() if starts else None,
@@ -44,13 +49,21 @@ def summarise(event: Event, documents: dict[str, dict[str, Any]]) -> dict[str, A
     }
 
 
+def most_specific(issuers: set[str]) -> str | None:
+    """The deepest of an event's issuer ids (they are one line of bodies: OFAC within the Treasury within "us")."""
+    if not issuers:
+        return None
+    return max(sorted(issuers), key=lambda body_id: len(registry().ancestors(body_id)))
+
+
 def _source(action: ActionFacts, meta: dict[str, Any]) -> dict[str, Any]:
     data = action.data
     return {
         "document_id": action.document_id, "title": meta.get("title"), "url": meta.get("url"),
         "published": meta.get("published"), "extraction_id": action.extraction_id, "position": action.position,
-        "issuer": data.get("issuer"), "date": data.get("date"), "measures": data.get("measures") or [],
-        "target_count": data.get("target_count"), "evidence": (data.get("evidence") or [None])[0],
+        "issuer": data.get("issuer"), "issuer_id": action.issuer, "date": data.get("date"),
+        "measures": data.get("measures") or [], "target_count": data.get("target_count"),
+        "evidence": (data.get("evidence") or [None])[0],
     }
 
 

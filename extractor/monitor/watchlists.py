@@ -4,7 +4,9 @@ A name is matched with the list matcher (`export.matching.Matcher`: nomenklatura
 rigour's name analysis, so transliterations, word order and aliases match). A file watchlist is
 a CSV of names (a `name` column, or one name per line), an FtM entity file, or OFAC's SDN CSV;
 its index is saved beside list matching's (`export.matching.index_file`), keyed by the file's
-content, so a server restart does not build it again.
+content, so a server restart does not build it again. An authority is a jurisdiction ("eu") or an
+issuing body of the issuer registry, stored by its id ("OFAC" is "us-ofac"); watching a body
+watches the bodies within it too ("us-treasury" alerts on OFAC's actions).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from extractor.core.schema import Jurisdiction
 from extractor.export.index import NameIndex, save_index
 from extractor.export.lists import ListEntry, ListError, SanctionsList, load_list
 from extractor.export.matching import Matcher, index_file
+from extractor.store.issuers import issuer_filter_id
 from extractor.store.monitor import WatchlistRow
 
 KINDS = ("name", "programme", "authority", "country", "file")
@@ -60,7 +63,14 @@ def normalise_value(kind: str, value: str) -> str:
         try:
             return _JURISDICTION.validate_python(value)
         except ValidationError as exc:
-            raise ConfigError(f"--{kind} {value!r}: {exc.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+            # An authority may also be an issuing body, by registry id ("us-ofac") or name ("OFAC").
+            body = issuer_filter_id(value) if kind == "authority" else None
+            if body is not None:
+                return body
+            reason = exc.errors()[0]['msg'].removeprefix('Value error, ')
+            if kind == "authority":
+                reason += "; nor is it an issuing body of the registry (an id such as us-ofac, or a name)"
+            raise ConfigError(f"--{kind} {value!r}: {reason}") from None
     if kind == "file":
         path = Path(value).expanduser().resolve()
         load_names_file(path)  # fails now, not at the first poll

@@ -103,6 +103,9 @@ class EventRow(Base):
     # ",GLOMAG,RUSSIA-EO14024," and ",asset_freeze,": one LIKE finds a value on every database.
     programmes: Mapped[str] = mapped_column(String(1000), default=",")
     measures: Mapped[str] = mapped_column(String(400), default=",")
+    # The issuing body's registry id with every body above it (",us-ofac,us-treasury,us,"), so an
+    # issuer filter on the Treasury finds OFAC's events too; "," when the registry cannot tell.
+    issuers: Mapped[str] = mapped_column(String(400), default=",")
     sources: Mapped[int] = mapped_column(Integer, default=0)
     conflicted: Mapped[bool] = mapped_column(Boolean, default=False)
     # The merged view: targets with the documents naming each, documents, legal bases, conflicts.

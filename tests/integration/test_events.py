@@ -238,3 +238,30 @@ def test_an_event_without_named_targets_exports_its_sources_only(store: Store) -
         rows, _ = list_events(session, EventFilter(), limit=10, offset=0)
         # FtM requires a Sanction's entity, and has no entity for a country: the sources only.
         assert [entity.schema.name for entity in event_entities(rows[0])] == ["Article"]
+
+
+def test_issuing_bodies_by_registry_id_in_filters_exports_and_watchlists(store: Store) -> None:
+    # December 10, 2021: OFAC's asset freeze and investment ban, State's visa bans; the news report
+    # says "Treasury" and "State Department", the release the bodies' full names.
+    with store.write() as session:
+        add_watchlist(session, "authority", "us-treasury")  # the Treasury and the bodies within it (OFAC)
+    for doc_id in ("003_fa7d954e684493c1", "tr-2021-12-10-jy0526"):
+        record(store, doc_id, gold(doc_id))
+    raised = digest(store)
+    us = events(store, authority="us")
+    assert sorted(e["issuer"]["id"] for e in us) == ["us-ofac", "us-ofac", "us-state"]
+    treasury = events(store, issuer="us-treasury")  # the Treasury's events are OFAC's
+    assert {e["id"] for e in treasury} == {e["id"] for e in us if e["issuer"]["id"] == "us-ofac"}
+    assert [e["issuer"]["name"] for e in events(store, issuer="State Department")] == ["U.S. Department of State"]
+    assert events(store, issuer="OFAC") == treasury and events(store, issuer="Ministry of Magic") == []
+    # One alert per Treasury event, none for the State Department's visa bans.
+    assert raised == 2
+    with store.read() as session:
+        alerts = alerting_rows(session)
+        assert {a["event_id"] for a in alerts} == {e["id"] for e in treasury}
+        assert {a["matched"] for a in alerts} == {"us-treasury"}
+        freeze = next(e for e in treasury if "asset_freeze" in e["measures"])
+        row = get_event(session, freeze["id"])
+        assert row is not None
+        sanctions = [e for e in event_entities(row) if e.schema.name == "Sanction"]
+    assert sanctions and {s.first("authority") for s in sanctions} == {"Office of Foreign Assets Control"}

@@ -80,6 +80,7 @@ def test_events_and_alerts_pages(served: tuple[Service, str, Any]) -> None:
     page.click("#events tbody tr:has-text('2021-12-10') a.doclink")
     page.wait_for_url("**/review/events/*")
     assert page.locator("#sources tbody tr").count() == 2
+    assert page.locator("#issuer").inner_text() == "Office of Foreign Assets Control"  # "Treasury" and "OFAC"
     soin = page.locator("#targets tbody tr:has-text('Soin')")
     assert soin.count() == 1 and "Dmitriy Yurevich Soin · Dmitry Yurevich Soin" in soin.inner_text()
     assert "measures" in page.locator("#conflicts").inner_text()
@@ -91,3 +92,7 @@ def test_events_and_alerts_pages(served: tuple[Service, str, Any]) -> None:
     assert page.locator("#alerts tbody tr").count() == 2
     assert "GLOMAG" in page.locator("#alerts").inner_text()
     _shot(page, "watch-alerts.png")
+
+    page.goto(f"{service.url}/review/events?issuer=State+Department")  # by name or registry id (us-state)
+    assert page.locator("#events tbody tr").count() == 1
+    assert "U.S. Department of State" in page.locator("#events").inner_text()

@@ -96,3 +96,40 @@ def test_an_action_is_compared_with_the_events_around_its_date_only() -> None:
     assert len(index._candidates(action)) == 0  # only events naming no targets join by legal basis
     bare = _action("new-bare", None, "2024-06-15", legal_basis=["E.O. 14024"])
     assert 0 < len(index._candidates(bare)) <= 10
+
+
+def test_issuers_are_compared_by_their_registry_ids() -> None:
+    index = EventIndex()
+    ofac = index.add(_action("a", "Ivan Petrov", "2024-03-05", issuer="Office of Foreign Assets Control"))
+    # "the Treasury" contains OFAC: one issuer, one measure.
+    assert index.add(_action("b", "Ivan Petrov", "2024-03-05", issuer="U.S. Department of the Treasury")) == ofac
+    # The State Department's visa ban on the same man the same day is another measure.
+    state = index.add(_action("c", "Ivan Petrov", "2024-03-05", issuer="Department of State",
+                              measures=["travel_ban"]))
+    assert state != ofac
+    # An issuer the registry cannot place agrees with any.
+    assert index.add(_action("d", "Ivan Petrov", "2024-03-05", issuer="the authorities")) in (ofac, state)
+    assert index.events[ofac].issuers == {"us-ofac", "us-treasury"} and index.events[state].issuers == {"us-state"}
+
+
+def test_a_bare_action_joins_the_event_of_its_issuer_however_it_is_written() -> None:
+    # The release has OFAC's asset freeze, the State Department's visa bans and an investment ban;
+    # the news report repeats the investment ban and then says "OFAC also blocked property" without
+    # names. "OFAC" shares no word with "Office of Foreign Assets Control": only the registry tells
+    # it is that body, so the freeze is its one home (the visa bans are another body's).
+    def release(position: int, measure: str, issuer: str, name: str) -> ActionFacts:
+        return ActionFacts.of(position + 1, "release", 1, position, {
+            "authority": "us", "action": "impose", "date": "2024-03-05", "measures": [measure], "issuer": issuer,
+            "targets": [{"name": name, "entity_type": "person"}]})
+
+    index = EventIndex()
+    freeze = index.add(release(0, "asset_freeze", "Office of Foreign Assets Control", "Ivan Petrov"))
+    visas = index.add(release(1, "travel_ban", "U.S. Department of State", "Li Wei Ming"))
+    index.add(release(2, "investment_ban", "Office of Foreign Assets Control", "Chen Mingguo"))
+    index.add(ActionFacts.of(4, "news", 1, 0, {
+        "authority": "us", "action": "impose", "date": "2024-03-05", "measures": ["investment_ban"],
+        "targets": [{"name": "Chen Mingguo", "entity_type": "person"}]}))
+    bare = index.add(ActionFacts.of(5, "news", 1, 1, {
+        "authority": "us", "action": "impose", "date": "2024-03-05", "measures": [], "issuer": "OFAC",
+        "targets": []}))
+    assert index.resolve(bare) == freeze != visas

@@ -1,4 +1,5 @@
-"""Watchlist indexes: a file watchlist's index is saved and read again while the file is unchanged."""
+"""Watchlists: a file watchlist's index is saved and read again while the file is unchanged; an
+authority is a jurisdiction or an issuing body of the registry."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from extractor.core.errors import ConfigError
 from extractor.export.index import NameIndex
-from extractor.monitor.watchlists import Watchlist, build_index
+from extractor.monitor.watchlists import Watchlist, build_index, normalise_value
 
 
 def test_a_file_watchlist_index_is_saved_and_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -27,3 +29,14 @@ def test_a_file_watchlist_index_is_saved_and_read_again(tmp_path: Path, monkeypa
     names.write_text("name\nOlga Smirnova\n")
     with pytest.raises(AssertionError, match="built again"):  # another content: another index
         build_index(watch)
+
+
+def test_an_authority_is_a_jurisdiction_or_an_issuing_body_by_its_registry_id() -> None:
+    assert normalise_value("authority", "EU") == "eu"
+    assert normalise_value("authority", "us-ofac") == "us-ofac"
+    assert normalise_value("authority", "OFAC") == "us-ofac"
+    assert normalise_value("authority", "Council of the European Union") == "eu-council"
+    with pytest.raises(ConfigError, match="nor is it an issuing body"):
+        normalise_value("authority", "Ministry of Magic")
+    with pytest.raises(ConfigError, match="not a jurisdiction"):
+        normalise_value("country", "OFAC")  # a country is a country

@@ -25,18 +25,20 @@ def _day(value: str | None) -> dt.date | None:
 
 
 @router.get("/events")
-def events_page(request: Request, authority: str | None = None, target: str | None = None,
-                programme: str | None = None, since: str | None = None, until: str | None = None,
-                conflicted: bool | None = None) -> Response:
-    """Events, latest first, filterable by authority, target, programme and dates."""
+def events_page(request: Request, authority: str | None = None, issuer: str | None = None,
+                target: str | None = None, programme: str | None = None, since: str | None = None,
+                until: str | None = None, conflicted: bool | None = None) -> Response:
+    """Events, latest first, filterable by authority, issuing body, target, programme and dates."""
     user = _user(request)
     if user is None:
         return _login_redirect(request)
     info, browser = user
-    params: dict[str, Any] = {"authority": (authority or "").strip().lower()[:8], "target": (target or "")[:200],
+    params: dict[str, Any] = {"authority": (authority or "").strip().lower()[:8], "issuer": (issuer or "")[:200],
+                              "target": (target or "")[:200],
                               "programme": (programme or "")[:100], "since": since or "", "until": until or "",
                               "conflicted": conflicted}
-    filters = queries.EventFilter(authority=params["authority"] or None, target=params["target"] or None,
+    filters = queries.EventFilter(authority=params["authority"] or None, issuer=params["issuer"] or None,
+                                  target=params["target"] or None,
                                   programme=params["programme"] or None, since=_day(since), until=_day(until),
                                   conflicted=conflicted)
     with get_state(request).store.read() as session:

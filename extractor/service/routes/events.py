@@ -31,18 +31,23 @@ Since = Annotated[dt.date | None, Query(description="Events dated on or after (Y
 Until = Annotated[dt.date | None, Query(description="Events dated on or before (YYYY-MM-DD)")]
 
 
-def _filters(authority: str | None, target: str | None, programme: str | None, since: dt.date | None,
-             until: dt.date | None, conflicted: bool | None) -> queries.EventFilter:
+Issuer = Annotated[str | None, Query(max_length=200, description="An issuing body: a registry id (us-ofac, "
+                                   "us-treasury, eu-council) or a printed name (OFAC); finds its parts too")]
+
+
+def _filters(authority: str | None, issuer: str | None, target: str | None, programme: str | None,
+             since: dt.date | None, until: dt.date | None, conflicted: bool | None) -> queries.EventFilter:
     if since and until and since > until:
         raise ApiError(422, "invalid_request", f"since ({since}) is after until ({until})")
-    return queries.EventFilter(authority=authority, target=target, programme=programme, since=since, until=until,
-                               conflicted=conflicted)
+    return queries.EventFilter(authority=authority, issuer=issuer, target=target, programme=programme, since=since,
+                               until=until, conflicted=conflicted)
 
 
 @router.get("/events")
 def list_events(
     session: SessionDep,
     authority: Annotated[str | None, Query(max_length=8, description="us, eu, gb, un, ...")] = None,
+    issuer: Issuer = None,
     target: Annotated[str | None, Query(max_length=200, description="A target name, matched fuzzily")] = None,
     programme: Annotated[str | None, Query(max_length=100, description="A programme id, e.g. GLOMAG")] = None,
     since: Since = None,
@@ -52,7 +57,7 @@ def list_events(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """Events merged across sources, latest first."""
-    filters = _filters(authority, target, programme, since, until, conflicted)
+    filters = _filters(authority, issuer, target, programme, since, until, conflicted)
     rows, total = queries.list_events(session, filters, limit=limit, offset=offset)
     return {"total": total, "limit": limit, "offset": offset,
             "items": [queries.event_dict(row, full=False) for row in rows]}
@@ -63,6 +68,7 @@ def list_events(
 def events_ftm(
     state: StateDep,
     authority: Annotated[str | None, Query(max_length=8)] = None,
+    issuer: Issuer = None,
     target: Annotated[str | None, Query(max_length=200)] = None,
     programme: Annotated[str | None, Query(max_length=100)] = None,
     since: Since = None,
@@ -71,7 +77,7 @@ def events_ftm(
     """Events as FollowTheMoney entities: per target a `Sanction` with every source article as proof."""
     import orjson
 
-    filters = _filters(authority, target, programme, since, until, None)
+    filters = _filters(authority, issuer, target, programme, since, until, None)
     store = state.store
 
     def lines() -> Iterator[bytes]:

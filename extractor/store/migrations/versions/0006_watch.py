@@ -29,6 +29,7 @@ def upgrade() -> None:
     sa.Column('title', sa.String(length=500), nullable=False),
     sa.Column('programmes', sa.String(length=1000), nullable=False),
     sa.Column('measures', sa.String(length=400), nullable=False),
+    sa.Column('issuers', sa.String(length=400), nullable=False),
     sa.Column('sources', sa.Integer(), nullable=False),
     sa.Column('conflicted', sa.Boolean(), nullable=False),
     sa.Column('summary', sa.JSON(), nullable=False),
