@@ -57,8 +57,11 @@ def parse_feed(body: bytes, base_url: str) -> list[Entry]:
         if not link:
             continue
         url = urldefrag(urljoin(base_url, link))[0]
-        published = _date(item.get("published_parsed") or item.get("updated_parsed"))
-        fingerprint = _fingerprint(item.get("id"), item.get("title"), item.get("updated") or item.get("published"),
+        # The entry's own fields: feedparser's `item.get("updated")` falls back to `published`
+        # with a deprecation warning (its issue 310); the plain dict lookup does not.
+        updated, updated_parsed = dict.get(item, "updated"), dict.get(item, "updated_parsed")
+        published = _date(item.get("published_parsed") or updated_parsed)
+        fingerprint = _fingerprint(item.get("id"), item.get("title"), updated or item.get("published"),
                                    item.get("summary"))
         entries.append(Entry(url, item.get("title"), published, fingerprint))
     return entries

@@ -5,10 +5,13 @@ that changes only its sidebar → nothing; a changed text → one new extraction
 alert; the server killed mid-poll and restarted → nothing lost, nothing twice; a malformed
 feed, a 404, a trickling feed and a 50 MB feed → each source's error recorded while the good
 source goes on. Per-source timeouts and byte caps keep the slow cases to a second or two.
+Names are scored in a worker process started only when a target has watched names near it,
+and the worker ends with a killed server.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -63,6 +66,26 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 120.0) -> Any
     raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
+def match_workers(service: Service) -> list[int]:
+    """The server's name-matching worker processes (its multiprocessing children), by pid."""
+    assert service.proc is not None
+    found = []
+    for children in Path(f"/proc/{service.proc.pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):  # a thread or a child that ended meanwhile
+            for pid in children.read_text().split():
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    found.append(int(pid))
+    return found
+
+
+def running(pid: int) -> bool:
+    """True while process `pid` runs (an exited, unreaped one counts as ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def model_calls(model: FakeOpenAI, needle: str) -> int:
     """How many chat requests carried `needle` in their prompt."""
     return sum(1 for body in model.chat_requests() if needle in json.dumps(body))
@@ -109,6 +132,8 @@ def alerts(env: Env) -> list[dict[str, Any]]:
 
 
 def test_new_item_is_extracted_once_and_alerts_once(env: Env) -> None:
+    # Names are scored in a worker process, started only when a target has watched names near it.
+    assert match_workers(env.service) == []
     publish(env, "wang", "Treasury designates Wang Junzheng", _text("Wang Junzheng"))
     added = env.api.post("/v1/sources", json={"url": f"{env.site.url}/feed.xml", "name": "treasury", "every": "1s"})
     assert added.status_code == 201, added.text
@@ -120,6 +145,7 @@ def test_new_item_is_extracted_once_and_alerts_once(env: Env) -> None:
                   if SIGNATURE_HEADER.title() in post["headers"] else post["headers"][SIGNATURE_HEADER])
     alert = json.loads(post["body"])["alert"]
     assert alert["field"] == "target" and alert["value"] == "Wang Junzheng" and alert["matched"] == "Junzheng Wang"
+    assert len(match_workers(env.service)) == 1
     assert "Wang Junzheng" in (alert["evidence"] or "") or alert["evidence"]
     assert len(alerts(env)) == 1
 
@@ -155,7 +181,9 @@ def test_changed_text_is_extracted_again_without_a_second_alert(env: Env) -> Non
 def test_server_killed_mid_poll_loses_nothing_and_repeats_nothing(env: Env, tmp_path: Path) -> None:
     publish(env, "chen", "Treasury designates Chen Mingguo", _text("Chen Mingguo"), delay=3.0)
     wait_for(lambda: env.site.hits["/news/chen"] >= 1, "the slow article requested")
+    [worker] = match_workers(env.service)  # started for Wang Junzheng
     env.service.kill()  # mid-poll: the article is being fetched, nothing of this poll is recorded
+    wait_for(lambda: not running(worker), "the matching worker to end with its killed server", timeout=20)
     assert model_calls(env.model, "target=Chen Mingguo") == 0
     env.site.page("/news/chen", article_html("Treasury designates Chen Mingguo", _text("Chen Mingguo")))
     env.service.start()  # on a new port
@@ -168,6 +196,7 @@ def test_server_killed_mid_poll_loses_nothing_and_repeats_nothing(env: Env, tmp_
     documents = env.api.get("/v1/documents", params={"target": "Chen Mingguo"}).json()
     assert documents["total"] == 1
     assert len(alerts(env)) == 1  # Chen Mingguo is not watched; Wang's alert is not repeated
+    assert match_workers(env.service) == []  # no watched name near Chen Mingguo: no worker started
 
 
 def test_failing_sources_record_their_error_and_the_others_go_on(env: Env) -> None:

@@ -1,19 +1,16 @@
-"""Parts of the monitor without a server: fetching on a local site, and the matching worker.
+"""Parts of the monitor without a server: fetching and polling on a local site.
 
 A poll that finds many new articles at once must not spend their deadlines queueing for the
 client's own connections, and a transient failure (a 503, a timeout) is tried once more in the
 same poll instead of waiting a whole polling interval. A known article is fetched again after
-its source's recheck interval, so a text changed under an unchanged listing is noticed. Watched
-names are matched in a worker process that gives the same matches and ends with its server.
+its source's recheck interval, so a text changed under an unchanged listing is noticed. (The
+worker process that scores watched names is tested with the server, in `test_watch.py`.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -25,7 +22,6 @@ from extractor.store import Store
 from extractor.store.models import utcnow
 from extractor.store.monitor import ItemRow
 from extractor.testing.feeds import Site, article_html, rss
-from tests.support import ROOT
 
 
 def test_queued_requests_do_not_spend_their_deadline_waiting_for_a_connection() -> None:
@@ -91,45 +87,6 @@ def test_a_transient_article_failure_is_tried_again_in_the_same_poll(tmp_path: P
     assert report.error is None and report.failed == [], report
     assert report.new == 2 and report.job_id is not None
     assert site.hits["/feed.xml"] == 2 and site.hits["/news/a"] == 2 and site.hits["/news/b"] == 1
-
-
-def test_names_are_matched_in_a_worker_process_that_ends_with_its_server(tmp_path: Path) -> None:
-    # The first name match loads rigour's name data for seconds while holding the GIL: the monitor
-    # scores names in a worker process (started when a target has watched names to be scored
-    # against), which must give the same matches and must not outlive a server that is killed.
-    script = tmp_path / "server.py"
-    script.write_text(
-        "import asyncio, os, sys, time\n"
-        "from extractor.monitor.events import ActionFacts\n"
-        "from extractor.monitor.matchworker import MatchWorker\n"
-        "from extractor.monitor.watchlists import Watchlist\n"
-        "watch = [Watchlist(1, 'name', 'Junzheng Wang', None), Watchlist(2, 'programme', 'GLOMAG', None)]\n"
-        "data = {'authority': 'us', 'action': 'impose', 'legal_basis': ['E.O. 13818'],\n"
-        "        'targets': [{'name': 'Wang Junzheng', 'entity_type': 'person'}], 'evidence': ['Wang Junzheng']}\n"
-        "other = {**data, 'targets': [{'name': 'Chen Mingguo', 'entity_type': 'person'}]}\n"
-        "if __name__ == '__main__':\n"
-        "    worker = MatchWorker()\n"
-        "    found = asyncio.run(worker.find(watch, [ActionFacts.of(6, 'd', 1, 0, other)]))\n"
-        "    print(sorted((m[0], m[1], m[4]) for m in found[6]), worker._pool is None, flush=True)\n"
-        "    found = asyncio.run(worker.find(watch, [ActionFacts.of(7, 'd', 1, 0, data)]))\n"
-        "    print(sorted((m[0], m[1], m[4]) for m in found[7]), flush=True)\n"
-        "    print(*(p for p in worker._executor()._processes), flush=True)\n"
-        "    time.sleep(600)\n")
-    server = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    try:
-        assert server.stdout is not None
-        # No watched name near "Chen Mingguo": the programme alert alone, and no worker process.
-        assert server.stdout.readline().strip() == "[(2, 'programme', 'GLOMAG')] True"
-        assert server.stdout.readline().strip() == "[(1, 'target', 'Junzheng Wang'), (2, 'programme', 'GLOMAG')]"
-        worker = int(server.stdout.readline())
-        assert Path(f"/proc/{worker}").exists()
-    finally:
-        server.kill()
-        server.wait(10)
-    deadline = time.monotonic() + 20
-    while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not Path(f"/proc/{worker}").exists(), "the matching worker outlived its server"
 
 
 def test_a_known_article_of_an_index_page_is_fetched_again_after_its_recheck_interval(tmp_path: Path) -> None:
