@@ -13,11 +13,13 @@ Rows (each a ratio or rate; see docs/performance.md):
   subprocess: wall seconds, documents per second and peak RSS (of the main process, and the
   largest of its scoring workers), the run recorded in a throwaway run history as `eval` does;
 - the run history (`benchmarks.history`): recording a run, a paired comparison and a grid from
-  stored per-document scores, at 30 documents and the eval sizes.
+  stored per-document scores, at 30 documents and the eval sizes;
+- monitoring (`benchmarks.watch`): one poll of many unchanged feeds, items per second when every
+  item is new, and event merging.
 
 The model is `benchmarks.delay_server` (local, fixed delay). Extraction rows use only the
 public API (`Extractor`, `aextract_many`, `Settings`). Options: `--only NAME` (repeatable:
-raw, cache, concurrency, scoring, eval, history), `--quick` (smaller sizes), `--eval-sizes 2000,20000,100000`
+raw, cache, concurrency, scoring, eval, history, watch), `--quick` (smaller sizes), `--eval-sizes 2000,20000,100000`
 (the eval corpora), `--out FILE`. `--only service-soak` runs the service soak instead
 (`benchmarks/soak.py`: 100 clients for `--minutes` 10 against `extractor serve`, server RSS
 every minute); it is never part of the default run.
@@ -42,7 +44,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "latest.json"
 SOAK_OUT = ROOT / "benchmarks" / "results" / "soak.json"
-SECTIONS = ("raw", "cache", "concurrency", "scoring", "eval", "history", "service-soak")
+SECTIONS = ("raw", "cache", "concurrency", "scoring", "eval", "history", "watch", "service-soak")
 DEFAULT_SECTIONS = SECTIONS[:-1]  # the soak takes ten minutes: only on request
 
 
@@ -266,6 +268,10 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks.history import history
 
         rows += history([30, 300, *(args.eval_sizes or ([2000] if quick else [2000, 20000]))])
+    if "watch" in sections:
+        from benchmarks.watch import watch_rows
+
+        rows += watch_rows(quick)
     if "service-soak" in sections:
         from benchmarks.soak import soak
 

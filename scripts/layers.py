@@ -21,6 +21,7 @@ FLOORS: dict[str, int] = {
     "core": 1,  # one document in, one validated and grounded answer out
     "store": 2, "export": 2, "client": 2,  # the service's database; the sanctions data world; the service's client
     "batch": 3,  # many documents: the engines, result files
+    "monitor": 3,  # watched sources: polling, events across sources, watchlists, alerts
     "eval": 4,  # gold sets, scoring, comparisons, reports
     "service": 5,  # the FastAPI app over the store
     "cli": 6, "testing": 6,  # the command line; stand-ins for tests and benchmarks

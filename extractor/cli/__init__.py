@@ -7,7 +7,20 @@ from __future__ import annotations
 
 import sys
 
-from . import cache, evaluate, export, extract, keys, logs, match, prompts, review, runs, serve  # noqa: F401  (importing registers the commands)
+from . import (  # noqa: F401  (importing registers the commands)
+    cache,
+    evaluate,
+    export,
+    extract,
+    keys,
+    logs,
+    match,
+    prompts,
+    review,
+    runs,
+    serve,
+    watch,
+)
 from .common import app
 
 __all__ = ["app", "main"]

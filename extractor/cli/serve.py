@@ -89,6 +89,15 @@ def serve_cmd(
     auth_window: Annotated[
         float, typer.Option("--auth-window", min=1, help="Seconds over which failed keys count, and the lockout.")
     ] = default("auth_window_s"),
+    watch: Annotated[
+        bool, typer.Option("--watch/--no-watch", help="Poll watched sources, merge events, send alerts.")
+    ] = default("watch"),
+    watch_tick: Annotated[
+        float, typer.Option("--watch-tick", min=0.05, help="Seconds between two turns of the monitor.")
+    ] = default("watch_tick_s"),
+    watch_host_interval: Annotated[
+        float, typer.Option("--watch-host-interval", min=0.0, help="Seconds between two requests to one host.")
+    ] = default("watch_host_interval_s"),
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "info",
 ) -> None:
     """Run the extraction service: HTTP API, a database, background jobs that survive restarts, API keys."""
@@ -104,6 +113,7 @@ def serve_cmd(
             models=tuple(allow_model or ()), workers=workers, max_body_bytes=int(max_body_mb * MIB),
             max_text_chars=max_text_chars, max_job_documents=max_job_documents, lease_s=lease, list_path=list_path,
             session_secret_file=session_secret_file, auth_failures=auth_failures, auth_window_s=auth_window,
+            watch=watch, watch_tick_s=watch_tick, watch_host_interval_s=watch_host_interval,
         )
     except ExtractorError as exc:
         fail(str(exc))

@@ -135,13 +135,20 @@ def _decode(data: bytes, name: str, article_id: str | None = None) -> str:
 
 def html_to_text(html: str, name: str) -> tuple[str, str | None]:
     """Main article text and title of an HTML page, via trafilatura."""
+    text, title, _date = html_article(html, name)
+    return text, title
+
+
+def html_article(html: str, name: str) -> tuple[str, str | None, str | None]:
+    """Main article text, title and publication date (ISO, when the page states one) of an HTML page."""
     import trafilatura
 
     extracted = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
     text = getattr(extracted, "text", None) or ""
     if not text.strip():
         raise DocumentError(f"{name}: no article text found in the HTML")
-    return text, getattr(extracted, "title", None)
+    date = getattr(extracted, "date", None)
+    return text, getattr(extracted, "title", None), (str(date)[:10] if date else None)
 
 
 def read_file(path: Path, article_id: str | None = None) -> Iterator[Document | DocumentError]:

@@ -13,6 +13,7 @@ failed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -97,15 +98,18 @@ class Matcher:
     def __init__(self, index: NameIndex, *, threshold: float = DEFAULT_THRESHOLD, floor: float = DEFAULT_FLOOR) -> None:
         if not 0.0 < threshold <= 1.0 or not 0.0 <= floor <= threshold:
             raise ValueError(f"need 0 <= floor ({floor}) <= threshold ({threshold}) <= 1 and threshold > 0")
-        # nomenklatura loads its whole matching package (several algorithms) on import: only here.
-        from nomenklatura.matching import LogicV2, ScoringConfig
-
         self.index = index
         self.threshold = threshold
         self.floor = floor
-        self._algorithm = LogicV2
+
+    @cached_property
+    def _scorer(self) -> tuple[Any, Any]:
+        # nomenklatura loads its whole matching package (several algorithms, scikit-learn) on import,
+        # seconds of it: only when a candidate is first scored, not when a list is loaded.
+        from nomenklatura.matching import LogicV2, ScoringConfig
+
         # Country is weighed in `explain` instead, where it cannot sink an exact name.
-        self._config = ScoringConfig.model_construct(weights={"country_mismatch": 0.0}, config={})
+        return LogicV2, ScoringConfig.model_construct(weights={"country_mismatch": 0.0}, config={})
 
     @classmethod
     def load(
@@ -159,6 +163,10 @@ class Matcher:
             reason = f"{verdict(best.score, self.threshold, self.floor)} (best: {best.caption}, {best.entry_id})"
         return MatchResult(target.name, target.entity_type, target.country, status, self.threshold, keep, reason)
 
+    def has_candidates(self, target: Target) -> bool:
+        """Whether `match` would score any entry for `target`: the blocking step alone, without the scorer."""
+        return bool(self.index.candidates(comparable_names(query_entity(target))))
+
     def listed_programs(self, target: Target) -> list[str]:
         """The programmes of the entry `target` is listed as (none when it is not listed): for the FtM export."""
         found = self.match(target)
@@ -175,7 +183,8 @@ class Matcher:
                 return None  # a person is never a company, a vessel never a person
             query = _recast(query, "LegalEntity")
             penalty = TYPE_MISMATCH_PENALTY
-        result = self._algorithm.compare(query, listed, self._config)
+        algorithm, config = self._scorer
+        result = algorithm.compare(query, listed, config)
         name = result.explanations.get("name_match")
         matched = _original_name(listed, name.candidate) if name and name.candidate else None
         explained = explain(query, listed, result, type_penalty=penalty)

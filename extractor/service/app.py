@@ -23,10 +23,11 @@ from .auth import AuthThrottle, RateLimiter
 from .config import ServiceConfig
 from .deps import require_key
 from .limits import BodyLimit, DataOnlyHeaders
+from .monitoring import make_monitor
 from .registry import Registry
-from .review import STATIC_DIR
+from .review import STATIC_DIR, monitor_pages
 from .review import router as review_router
-from .routes import documents, extract, ftm, health, jobs
+from .routes import documents, events, extract, ftm, health, jobs, sources
 from .runs import STATIC_DIR as RUNS_STATIC_DIR
 from .runs import api as runs_api
 from .runs import pages as runs_pages
@@ -57,12 +58,17 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
                              poll_s=config.poll_s, max_attempts=config.max_attempts)
         sessions = Sessions(session_secret(config.session_secret_file), db)
         throttle = AuthThrottle(config.auth_failures, config.auth_window_s)
-        app.state.service = ServiceState(config, db, registry, workers, RateLimiter(), sessions, throttle)
+        monitor = make_monitor(config, db, registry, workers) if config.watch else None
+        app.state.service = ServiceState(config, db, registry, workers, RateLimiter(), sessions, throttle, monitor)
         await workers.start()
+        if monitor is not None:
+            await monitor.start()
         log.info("serving with %s, %d job worker(s)", db.display_url, config.workers)
         try:
             yield
         finally:
+            if monitor is not None:
+                await monitor.stop()
             await workers.stop()
             await registry.aclose()
             if call_log is not None:
@@ -85,12 +91,14 @@ def create_app(config: ServiceConfig | None = None, *, store: Store | None = Non
     app.include_router(health.router)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_key)], responses=openapi.errors(401, 422, 429))
     # ftm before documents: `/documents/{id}/ftm` must not be read as the document `{id}/ftm`.
-    for module in (extract, jobs, ftm, documents, runs_api):
+    for module in (extract, jobs, ftm, documents, runs_api, sources, events):
         v1.include_router(module.router)
     app.include_router(v1)
+    app.include_router(events.feed_router)
     apidocs.install(app, config)
     app.include_router(review_router)
     app.include_router(runs_pages.router)
+    app.include_router(monitor_pages.router)
     app.mount("/review/static", StaticFiles(directory=STATIC_DIR), name="review-static")
     app.mount("/review/runs/static", StaticFiles(directory=RUNS_STATIC_DIR), name="runs-static")
     return app

@@ -39,6 +39,9 @@ class ServiceConfig(BaseModel):
     session_secret_file: Path | None = None  # default: $EXTRACTOR_SESSION_SECRET, else the user data directory
     auth_failures: int = 10  # failed keys from one address before it is locked out ...
     auth_window_s: float = 300.0  # ... within this many seconds (and for as long)
+    watch: bool = True  # poll watched sources, merge events, raise alerts (one process at a time, by lease)
+    watch_tick_s: float = 5.0
+    watch_host_interval_s: float = 1.0  # seconds between two requests to one host
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -63,6 +66,8 @@ class ServiceConfig(BaseModel):
             raise ConfigError("the text, job and attempt limits must be at least 1")
         if self.lease_s <= 0 or self.poll_s <= 0:
             raise ConfigError("--lease and the poll interval must be positive")
+        if self.watch_tick_s <= 0 or self.watch_host_interval_s < 0:
+            raise ConfigError("--watch-tick must be positive and --watch-host-interval not negative")
         if self.auth_failures < 1 or self.auth_window_s < 1:
             raise ConfigError("the failed-key lockout needs at least 1 failure (--auth-failures) and a window "
                               "of at least 1 s (--auth-window)")

@@ -61,11 +61,18 @@ def require_key(
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)] = None,
 ) -> KeyInfo:
     """The caller's API key (401 if missing, unknown or revoked; 429 if over its rate limit or locked out)."""
+    return authenticate(request, state, lambda: bearer_token(request.headers.get("authorization")))
+
+
+def authenticate(request: Request, state: ServiceState, token: Callable[[], str]) -> KeyInfo:
+    """The key that `token()` reads from the request, checked: the lockout first, a failure counted, the rate limit.
+
+    `require_key` reads a Bearer token; the alerts feed reads the password of HTTP Basic too.
+    """
     address = client_address(request)
     state.throttle.check(address)
-    token = bearer_token(request.headers.get("authorization"))
     with state.store.read() as session:
-        info = find_key(session, hash_key(token))
+        info = find_key(session, hash_key(token()))
     if info is None or info.revoked:
         state.throttle.failed(address)
     info = check_key(info)

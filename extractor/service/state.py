@@ -1,4 +1,5 @@
-"""What the running app holds: config, store, extractor registry, job workers and rate limiter, sessions, lockout."""
+"""What the running app holds: config, store, extractor registry, job workers, rate limiter, sessions, lockout
+and monitor."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from .registry import Registry
 from .sessions import Sessions
 
 if TYPE_CHECKING:
+    from extractor.monitor import Monitor
+
     from .workers import JobWorkers
 
 
@@ -27,3 +30,4 @@ class ServiceState:
     limiter: RateLimiter
     sessions: Sessions
     throttle: AuthThrottle
+    monitor: Monitor | None = None

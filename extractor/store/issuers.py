@@ -2,7 +2,8 @@
 
 `issuer_columns(action)` is what the action index keeps: the printed issuer, the id of the
 body it names and that id with every body above it, so `issuer=us-treasury` finds OFAC's
-actions too. `issuer_condition` turns a filter value (an id or a printed name) into SQL.
+actions too. `issuer_condition` turns a filter value (an id or a printed name) into SQL; `issuer_filter_id`
+is that value's id, for the monitor's events.
 """
 
 from __future__ import annotations
@@ -33,8 +34,15 @@ def issuer_condition(value: str, authority: str | None = None) -> ColumnElement[
     A value the registry cannot place matches the printed issuer, case-insensitively.
     """
     wanted = value.strip()
-    body = issuer_body(wanted.lower()) or None
-    found = body.id if body is not None else issuer_id(wanted, authority)
+    found = issuer_filter_id(wanted, authority)
     if found is None:
         return func.lower(ActionRow.issuer) == wanted.lower()
     return ActionRow.issuer_ids.like(f"%,{found},%")
+
+
+def issuer_filter_id(value: str, authority: str | None = None) -> str | None:
+    """The registry id a filter value names: an id as it is ("us-ofac", "eu"), else the body a printed
+    name resolves to ("OFAC"), else None."""
+    wanted = value.strip()
+    body = issuer_body(wanted.lower()) or None
+    return body.id if body is not None else issuer_id(wanted, authority)

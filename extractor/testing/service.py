@@ -51,7 +51,7 @@ def spec_reply(body: dict[str, Any]) -> dict[str, Any]:
     action = {
         "authority": fields.get("authority", "us"), "action": "impose",
         "measures": [fields.get("measure", "asset_freeze")],
-        "targets": [{"name": fields.get("target", "Acme Shipping"), "entity_type": "company"}],
+        "targets": [{"name": fields.get("target", "Acme Shipping"), "entity_type": fields.get("type", "company")}],
         "date": fields.get("date") or None,
         "issuer": fields.get("issuer") or None,
         "evidence": ["the authorities sanctioned"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from extractor.store import monitor as _monitor_tables  # noqa: F401  (registers the monitor's tables)
 from extractor.store.models import Base
 
 config = context.config
