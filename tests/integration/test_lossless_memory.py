@@ -78,7 +78,9 @@ def app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         recorded.statements.append(" ".join(statement.split()))
 
     settings = Settings(model="fake-model", base_url="http://127.0.0.1:9/v1", api_key="unused", cache=False)
-    config = ServiceConfig(db_url=db_url, settings=settings, workers=1, poll_s=5.0)
+    # No monitor: its background digest reads stored extractions in batches, which is not the
+    # request's doing, and these tests look at the statements each request issues.
+    config = ServiceConfig(db_url=db_url, settings=settings, workers=1, poll_s=5.0, watch=False)
     with TestClient(create_app(config, store=store), headers={"Authorization": f"Bearer {key}"},
                     follow_redirects=False) as client:
         assert login(client, key).status_code == 303

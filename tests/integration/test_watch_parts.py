@@ -25,22 +25,23 @@ from extractor.testing.feeds import Site, article_html, rss
 
 
 def test_queued_requests_do_not_spend_their_deadline_waiting_for_a_connection() -> None:
-    # 12 requests of 0.3 s through 2 connections take 1.8 s in all; each one alone takes 0.3 s
-    # of its 1 s deadline. Counted from the call, the last ones would time out while queued.
+    # 20 requests of 0.5 s through 2 connections take 5 s in all; each one alone takes 0.5 s of
+    # its 2.5 s deadline (room for a busy machine). Counted from the call, the last ones would
+    # time out while queued.
     with Site() as site:
-        site.page("/slow", "<p>slow</p>", delay=0.3)
+        site.page("/slow", "<p>slow</p>", delay=0.5)
 
         async def fetch_all() -> list[int]:
             fetcher = Fetcher(per_host_interval_s=0, max_connections=2)
             try:
-                pages = await asyncio.gather(*(fetcher.get(f"{site.url}/slow", limits=Limits(timeout_s=1.0))
-                                               for _ in range(12)))
+                pages = await asyncio.gather(*(fetcher.get(f"{site.url}/slow", limits=Limits(timeout_s=2.5))
+                                               for _ in range(20)))
             finally:
                 await fetcher.aclose()
             return [page.status for page in pages]
 
-        assert asyncio.run(fetch_all()) == [200] * 12
-        assert site.hits["/slow"] == 12
+        assert asyncio.run(fetch_all()) == [200] * 20
+        assert site.hits["/slow"] == 20
 
 
 def test_fetch_errors_say_whether_trying_again_may_help() -> None:
