@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 Reply = dict[str, Any]
 
@@ -27,6 +27,33 @@ class _Server(ThreadingHTTPServer):
 
         if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
             super().handle_error(request, client_address)
+
+
+class Loopback:
+    """A threaded HTTP server on 127.0.0.1 in a daemon thread, used as a context manager (the tests' stand-ins)."""
+
+    server: ThreadingHTTPServer
+    thread: threading.Thread
+    stopping: threading.Event  # set when the server stops: handlers that pause end early
+
+    def _listen(self, handler: type[BaseHTTPRequestHandler], server: type[ThreadingHTTPServer] = _Server) -> None:
+        self.server = server(("127.0.0.1", 0), handler)
+        # A short poll interval: shutdown() waits for one, and every test stops a server.
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def root(self) -> str:
+        """`http://127.0.0.1:PORT`."""
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> Self:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stopping.set()
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def completion(content: str | None = None, *, prompt_tokens: int = 100, completion_tokens: int = 20,
@@ -65,7 +92,7 @@ VALID_ANSWER = json.dumps({
 
 
 @dataclass
-class FakeOpenAI:
+class FakeOpenAI(Loopback):
     """Scripted replies (popped in order, then `default`), every request recorded."""
 
     script: list[Reply | Callable[[dict[str, Any]], Reply]] = field(default_factory=list)
@@ -121,14 +148,12 @@ class FakeOpenAI:
             def do_GET(self) -> None:
                 self._serve("GET")
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        # A short poll interval: shutdown() waits for one, and every test stops a server.
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._listen(Handler)
 
     @property
     def base_url(self) -> str:
         """The `/v1` URL to give the client."""
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        return f"{self.root}/v1"
 
     def _reply(self, method: str, path: str, raw: bytes, headers: dict[str, str]) -> Reply:
         for prefix, handler in self.handlers.items():
@@ -157,11 +182,3 @@ class FakeOpenAI:
         """Bodies of the chat-completions requests received."""
         return [r["body"] for r in self.requests if r["path"].endswith("/chat/completions")]
 
-    def __enter__(self) -> FakeOpenAI:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopping.set()
-        self.server.shutdown()
-        self.server.server_close()

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from xml.sax.saxutils import escape
 
+from .fake_openai import Loopback
 from .fake_openai import _Server as QuietServer
 
 
@@ -39,7 +40,7 @@ class _Server(QuietServer):
 
 
 @dataclass
-class Site:
+class Site(Loopback):
     """A threaded HTTP server on 127.0.0.1 serving `pages`; use as a context manager."""
 
     pages: dict[str, Page] = field(default_factory=dict)
@@ -128,13 +129,12 @@ class Site:
                     if site.stopping.wait(pause):
                         return
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._listen(Handler, _Server)
 
     @property
     def url(self) -> str:
         """The site's base URL."""
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.root
 
     def page(self, path: str, body: str | bytes = b"", **options: Any) -> None:
         """Set what `path` answers."""
@@ -142,14 +142,6 @@ class Site:
         with self._lock:
             self.pages[path] = Page(data, **options)
 
-    def __enter__(self) -> Site:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stopping.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def article_html(title: str, text: str, *, sidebar: str = "Most read: nothing today.", date: str = "2024-03-05") -> str:
