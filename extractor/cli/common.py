@@ -19,7 +19,8 @@ app = typer.Typer(
     epilog=(
         "Examples: extractor extract seeds/*.txt · extractor extract docs/ --model gpt-4o-mini -j 8 --out out.jsonl · "
         "extractor eval --prompt sanctions@v3 · extractor compare runs/a runs/b --fail-on-regression. "
-        "Without --model or OPENAI_BASE_URL the embedded offline model answers (tiny: expect poor answers)."
+        "Without --model or OPENAI_BASE_URL the embedded default answers offline: rules that read the text and copy "
+        "names and quotes from it (README: What to expect)."
     ),
     no_args_is_help=True,
     add_completion=False,

@@ -122,6 +122,8 @@ class Store:
 
     def migrate(self) -> None:
         """Bring the schema up to the latest Alembic revision, then the data the new schema expects."""
+        from alembic.util.exc import CommandError
+
         from .migrate import upgrade
         from .reviews import promote_approved, unpromoted
 
@@ -135,6 +137,10 @@ class Store:
                     promote_approved(session)
         except OperationalError as exc:
             raise ConfigError(f"database {self.display_url}: cannot connect or migrate ({exc.orig})") from None
+        except CommandError as exc:  # a revision this installation does not know: another version made the file
+            raise ConfigError(f"database {self.display_url}: its schema is at a revision this version of extractor "
+                              f"does not have ({exc}); use another --db or EXTRACTOR_DB_URL, or the version "
+                              "that made it") from None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
