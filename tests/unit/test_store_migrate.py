@@ -16,5 +16,5 @@ def test_a_database_at_an_unknown_revision_is_one_clear_error(tmp_path: Path) ->
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
         db.execute("INSERT INTO alembic_version VALUES ('0099_from_elsewhere')")
-    with pytest.raises(ConfigError, match="revision this version of extractor does not have.*0099_from_elsewhere"):
+    with pytest.raises(ConfigError, match=r"revision this version of extractor does not have.*0099_from_elsewhere"):
         Store(f"sqlite:///{path}")
