@@ -72,8 +72,11 @@ def normalise_value(kind: str, value: str) -> str:
                 reason += "; nor is it an issuing body of the registry (an id such as us-ofac, or a name)"
             raise ConfigError(f"--{kind} {value!r}: {reason}") from None
     if kind == "file":
-        path = Path(value).expanduser().resolve()
-        load_names_file(path)  # fails now, not at the first poll
+        try:
+            path = Path(value).expanduser().resolve()
+            load_names_file(path)  # fails now, not at the first poll
+        except OSError as exc:  # a name too long, a directory, no permission: the file cannot be a watchlist
+            raise ConfigError(f"--file {value[:200]!r}: cannot be read ({exc.strerror or exc})") from None
         return str(path)
     if kind != "name":
         raise ConfigError(f"watchlist kind {kind!r}: use one of {', '.join(KINDS)}")

@@ -11,14 +11,16 @@ import datetime as dt
 import re
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Path, Query
 
 from .errors import ApiError
 
 MAX_OFFSET = 2**31 - 1  # beyond any page, and within every database's integer
+MAX_ROW_ID = 2**31 - 1  # ids are database integers: a bigger one names nothing (and PostgreSQL would refuse it)
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+RowId = Annotated[int, Path(ge=0, le=MAX_ROW_ID)]
 
 
 def parse_date(name: str, value: str | None) -> dt.date | None:

@@ -288,3 +288,19 @@ def test_feed_passwords_count_toward_the_failed_key_lockout(env: Env) -> None:
         assert failed[0].headers["www-authenticate"].startswith("Basic")
         locked = guesser.get("/feeds/alerts.atom", auth=("any", env.keys["reader"]))
         assert locked.status_code == 429 and "retry-after" in locked.headers
+
+
+def test_bad_monitoring_requests_are_4xx_json_errors(env: Env) -> None:
+    # A file watchlist whose name no file system takes, ids beyond any database integer, dates
+    # that are not YYYY-MM-DD: each a clear 4xx, never a 500.
+    answer = env.api.post("/v1/watchlists", json={"kind": "file", "value": "n" * 1000})
+    assert answer.status_code == 422 and "cannot be read" in answer.json()["error"]["message"], answer.text
+    for path in ("/v1/watchlists/99999999999999", "/v1/webhooks/99999999999999"):
+        assert env.api.delete(path).status_code == 422, path
+    assert env.api.get("/v1/events/99999999999999").status_code == 422
+    assert env.api.get("/v1/events/0").status_code == 404
+    for query in ("until=0", "since=2024-03-05T00:00:00", "since=2024-02-30"):
+        assert env.api.get(f"/v1/events?{query}").status_code == 422, query
+    # `since` after `until` is a window with nothing in it, as on /v1/documents.
+    empty = env.api.get("/v1/events?since=2024-03-06&until=2024-03-05")
+    assert empty.status_code == 200 and empty.json()["total"] == 0

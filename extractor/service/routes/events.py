@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -23,12 +22,16 @@ from extractor.monitor.atom import alerts_feed
 from ..auth import bearer_token
 from ..deps import SessionDep, StateDep, authenticate
 from ..errors import ApiError
+from ..openapi import errors
+from ..params import MAX_ROW_ID, Offset, RowId, parse_date
 
 router = APIRouter(tags=["monitoring"])
 feed_router = APIRouter(include_in_schema=False)
 
-Since = Annotated[dt.date | None, Query(description="Events dated on or after (YYYY-MM-DD)")]
-Until = Annotated[dt.date | None, Query(description="Events dated on or before (YYYY-MM-DD)")]
+Since = Annotated[str | None, Query(description="Events dated on or after (YYYY-MM-DD)",
+                                    json_schema_extra={"format": "date"})]
+Until = Annotated[str | None, Query(description="Events dated on or before (YYYY-MM-DD)",
+                                    json_schema_extra={"format": "date"})]
 
 
 Issuer = Annotated[str | None, Query(max_length=200, description="An issuing body: a registry id (us-ofac, "
@@ -36,9 +39,9 @@ Issuer = Annotated[str | None, Query(max_length=200, description="An issuing bod
 
 
 def _filters(authority: str | None, issuer: str | None, target: str | None, programme: str | None,
-             since: dt.date | None, until: dt.date | None, conflicted: bool | None) -> queries.EventFilter:
-    if since and until and since > until:
-        raise ApiError(422, "invalid_request", f"since ({since}) is after until ({until})")
+             since_text: str | None, until_text: str | None, conflicted: bool | None) -> queries.EventFilter:
+    # `since` after `until` matches nothing, as on /v1/documents.
+    since, until = parse_date("since", since_text), parse_date("until", until_text)
     return queries.EventFilter(authority=authority, issuer=issuer, target=target, programme=programme, since=since,
                                until=until, conflicted=conflicted)
 
@@ -54,7 +57,7 @@ def list_events(
     until: Until = None,
     conflicted: Annotated[bool | None, Query(description="Only events whose sources disagree (or agree)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     """Events merged across sources, latest first."""
     filters = _filters(authority, issuer, target, programme, since, until, conflicted)
@@ -95,8 +98,8 @@ def events_ftm(
     return StreamingResponse(lines(), media_type="application/x-ndjson")
 
 
-@router.get("/events/{event_id}")
-def get_event(event_id: int, session: SessionDep) -> dict[str, Any]:
+@router.get("/events/{event_id}", responses=errors(404))
+def get_event(event_id: RowId, session: SessionDep) -> dict[str, Any]:
     """One event: every source document, the targets with who names each, and the sources' conflicts."""
     row = queries.get_event(session, event_id)
     if row is None:
@@ -108,8 +111,10 @@ def get_event(event_id: int, session: SessionDep) -> dict[str, Any]:
 def list_alerts(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    watchlist: Annotated[int | None, Query(description="Only this watchlist entry's alerts")] = None,
+    offset: Offset = 0,
+    watchlist: Annotated[
+        int | None, Query(ge=0, le=MAX_ROW_ID, description="Only this watchlist entry's alerts")
+    ] = None,
 ) -> dict[str, Any]:
     """Alerts, newest first."""
     return {"items": queries.list_alerts(session, limit=limit, offset=offset, watchlist_id=watchlist)}

@@ -24,6 +24,8 @@ from extractor.store.keys import KeyInfo
 
 from ..deps import SessionDep, StateDep, require_role
 from ..errors import ApiError
+from ..openapi import errors
+from ..params import RowId
 
 router = APIRouter(tags=["monitoring"])
 
@@ -35,13 +37,13 @@ class SourceIn(BaseModel):
 
     url: str = Field(max_length=2000, description="An RSS/Atom feed, or an index page with a pattern")
     name: str | None = Field(default=None, max_length=200)
-    every: str = Field(default="15m", description="Poll interval: 90s, 15m, 2h, 1d")
+    every: str = Field(default="15m", max_length=20, description="Poll interval: 90s, 15m, 2h, 1d")
     pattern: str | None = Field(default=None, max_length=500,
                                 description="For an index page: a regex its article URLs match")
     kind: Literal["feed", "page"] | None = None
     timeout_s: float | None = Field(default=None, gt=0, le=600)
     max_bytes: int | None = Field(default=None, ge=1024)
-    recheck: str | None = Field(default=None, description="How often known articles are fetched again "
+    recheck: str | None = Field(default=None, max_length=20, description="How often known articles are fetched again "
                                 "(conditional GET) to notice a changed text: 1d by default")
 
 
@@ -79,7 +81,7 @@ def get_sources(session: SessionDep) -> dict[str, Any]:
     return {"items": [s.to_dict() for s in src.list_sources(session)]}
 
 
-@router.post("/sources", status_code=201, dependencies=[Depends(require_role("admin"))])
+@router.post("/sources", status_code=201, responses=errors(403), dependencies=[Depends(require_role("admin"))])
 async def post_source(body: SourceIn, state: StateDep) -> dict[str, Any]:
     """Watch a feed or an index page; it is polled at once."""
     found = await asyncio.to_thread(_write, state, src.add_source, body.url, name=body.name, every=body.every,
@@ -90,7 +92,7 @@ async def post_source(body: SourceIn, state: StateDep) -> dict[str, Any]:
     return dict(found.to_dict())
 
 
-@router.delete("/sources/{ref}", dependencies=[Depends(require_role("admin"))])
+@router.delete("/sources/{ref}", responses=errors(403, 404), dependencies=[Depends(require_role("admin"))])
 async def delete_source(ref: str, state: StateDep) -> dict[str, Any]:
     """Stop watching a source (by id or name)."""
     found = await asyncio.to_thread(_write, state, src.remove_source, ref)
@@ -103,7 +105,7 @@ def get_watchlists(session: SessionDep) -> dict[str, Any]:
     return {"items": [w.to_dict() for w in wl.list_watchlists(session)]}
 
 
-@router.post("/watchlists", status_code=201)
+@router.post("/watchlists", status_code=201, responses=errors(403))
 async def post_watchlist(
     body: WatchlistIn, state: StateDep, key: Annotated[KeyInfo, Depends(require_role("reviewer"))]
 ) -> dict[str, Any]:
@@ -114,28 +116,29 @@ async def post_watchlist(
     return dict(found.to_dict())
 
 
-@router.delete("/watchlists/{watchlist_id}", dependencies=[Depends(require_role("reviewer"))])
-async def delete_watchlist(watchlist_id: int, state: StateDep) -> dict[str, Any]:
+@router.delete("/watchlists/{watchlist_id}", responses=errors(403, 404),
+               dependencies=[Depends(require_role("reviewer"))])
+async def delete_watchlist(watchlist_id: RowId, state: StateDep) -> dict[str, Any]:
     """Remove a watchlist entry and its alerts."""
     found = await asyncio.to_thread(_write, state, wl.remove_watchlist, watchlist_id)
     return {"deleted": found.id}
 
 
-@router.get("/webhooks", dependencies=[Depends(require_role("admin"))])
+@router.get("/webhooks", responses=errors(403), dependencies=[Depends(require_role("admin"))])
 def get_webhooks(session: SessionDep) -> dict[str, Any]:
     """Registered webhooks (their secrets are not shown again)."""
     return {"items": [w.to_dict() for w in list_webhooks(session)]}
 
 
-@router.post("/webhooks", status_code=201, dependencies=[Depends(require_role("admin"))])
+@router.post("/webhooks", status_code=201, responses=errors(403), dependencies=[Depends(require_role("admin"))])
 async def post_webhook(body: WebhookIn, state: StateDep) -> dict[str, Any]:
     """Register a webhook; the answer holds its signing secret, shown this once."""
     hook, secret = await asyncio.to_thread(_write, state, add_webhook, body.url, body.secret)
     return {**hook.to_dict(), "secret": secret}
 
 
-@router.delete("/webhooks/{webhook_id}", dependencies=[Depends(require_role("admin"))])
-async def delete_webhook(webhook_id: int, state: StateDep) -> dict[str, Any]:
+@router.delete("/webhooks/{webhook_id}", responses=errors(403, 404), dependencies=[Depends(require_role("admin"))])
+async def delete_webhook(webhook_id: RowId, state: StateDep) -> dict[str, Any]:
     """Remove a webhook."""
     await asyncio.to_thread(_write, state, remove_webhook, webhook_id)
     return {"deleted": webhook_id}
