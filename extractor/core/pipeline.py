@@ -37,8 +37,9 @@ from .calls.sdk import Cut, Invalid, ask, structured_create
 from .chunking import split_text
 from .documents import Document, make_document
 from .errors import ConfigError, ExtractionFailed
-from .grounding.align import GROUNDING_VERSION, Grounding, ground, grounding_drops, require_grounding
+from .grounding.align import GROUNDING_VERSION, Grounding, ground
 from .grounding.decoding import GROUNDED_VERSION, grounded_answer_model
+from .grounding.require import grounding_drops, require_grounding
 from .merging import dedupe, merge_answers
 from .meta import RunMeta, Usage
 from .prompts import Prompt, load_prompt
@@ -356,7 +357,7 @@ class Extractor:
                     **self.backend.request_kwargs(),
                 )
             except Invalid as exc:
-                raise self._failed(document, stats, step_reason(step, exc.reason)) from None
+                raise self._failed(document, stats, accounting.step_reason(step, exc.reason)) from None
             finally:
                 # Each call of this answer is logged with what became of it: accepted, re-asked, cut off or failed.
                 call.settle(self.call_log, accepted=part is not None and not isinstance(part, Cut),
@@ -368,11 +369,13 @@ class Extractor:
                 if cut is not None:
                     parts.append(cut)
                 if number > 1 and before is not None and not added_anything(before, combine(parts)):
-                    stats.incomplete.append(step_reason(step, "the model repeated itself instead of continuing"))
+                    repeated = "the model repeated itself instead of continuing"
+                    stats.incomplete.append(accounting.step_reason(step, repeated))
                     break
                 if number == self.settings.max_calls:
-                    stats.incomplete.append(step_reason(step, f"still cut off at max_tokens={self.max_tokens} after "
-                                                         f"{number} call(s) (EXTRACTOR_MAX_CALLS)"))
+                    cut_off = (f"still cut off at max_tokens={self.max_tokens} after {number} call(s) "
+                               "(EXTRACTOR_MAX_CALLS)")
+                    stats.incomplete.append(accounting.step_reason(step, cut_off))
                     break
                 stats.continuations += 1
                 request = continuation_messages(messages, combine(parts) if parts else None)
@@ -381,7 +384,7 @@ class Extractor:
             break
         if not parts:
             reason = f"output cut off at max_tokens={self.max_tokens} before any item was complete"
-            raise self._failed(document, stats, step_reason(step, reason + " (raise EXTRACTOR_MAX_TOKENS)"))
+            raise self._failed(document, stats, accounting.step_reason(step, reason + " (raise EXTRACTOR_MAX_TOKENS)"))
         return combine(parts)
 
     def _failed(self, document: Document, stats: accounting.CallStats, reason: str) -> ExtractionFailed:
@@ -423,11 +426,6 @@ class Extractor:
             chunks=chunks,
             grounding=grounding,
         )
-
-
-def step_reason(step: str | None, reason: str) -> str:
-    """`reason`, naming the step of a split prompt it happened in."""
-    return f"step {step}: {reason}" if step else reason
 
 
 def extract(

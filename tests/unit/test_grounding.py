@@ -13,8 +13,8 @@ from extractor.core.grounding.align import (
     align_name,
     ground,
     grounding_counts,
-    require_grounding,
 )
+from extractor.core.grounding.require import require_grounding
 from extractor.core.schema import ArticleExtraction, ExtractionAnswer
 from tests.support import ROOT
 

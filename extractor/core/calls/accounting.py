@@ -95,3 +95,8 @@ def tracking() -> Iterator[CallStats]:
         yield stats
     finally:
         _current.reset(token)
+
+
+def step_reason(step: str | None, reason: str) -> str:
+    """`reason`, naming the step of a split prompt it happened in."""
+    return f"step {step}: {reason}" if step else reason
